@@ -1,0 +1,516 @@
+package dev.sluice.jdbc;
+
+import dev.sluice.core.route.RouteDecision;
+import dev.sluice.core.sql.Classification;
+import dev.sluice.core.sql.StatementKind;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.SQLWarning;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A Statement that routes each execution. It keeps one real statement per node it has run on (so the
+ * real driver's result sets, generated keys and warnings are what the application sees), and applies
+ * the settings made on it (fetch size, max rows, timeouts …) to each of them.
+ */
+class SluiceStatement implements Statement, SluiceRouted {
+    /** Opens the real statement on a backend connection. */
+    interface Opener {
+        Statement open(Connection c) throws SQLException;
+    }
+
+    /** One execution on a real statement. */
+    interface Exec<T> {
+        T run(Statement s) throws SQLException;
+    }
+
+    final SluiceConnection conn;
+    private final Opener opener;
+    private final Map<String, Statement> byNode = new LinkedHashMap<>();
+    private final List<String> batch = new ArrayList<>();
+    Statement current;
+    private RouteDecision lastRoute;
+    private boolean closed;
+    private boolean closeOnCompletion;
+    // settings, applied to every real statement
+    private Integer fetchSize;
+    private Integer fetchDirection;
+    private Integer maxRows;
+    private Long largeMaxRows;
+    private Integer maxFieldSize;
+    private Integer queryTimeout;
+    private Boolean escapeProcessing;
+    private Boolean poolable;
+    private String cursorName;
+
+    SluiceStatement(SluiceConnection conn, Opener opener) {
+        this.conn = conn;
+        this.opener = opener;
+    }
+
+    /** The last routing decision of this statement (node and reason), for logs and tests. */
+    @Override
+    public RouteDecision lastRoute() {
+        return lastRoute;
+    }
+
+    /** The real statement on {@code node}, opened and configured on first use. */
+    Statement on(String node) throws SQLException {
+        Statement s = byNode.get(node);
+        if (s != null) {
+            return s;
+        }
+        s = opener.open(conn.physical(node));
+        if (fetchSize != null) {
+            s.setFetchSize(fetchSize);
+        }
+        if (fetchDirection != null) {
+            s.setFetchDirection(fetchDirection);
+        }
+        if (maxRows != null) {
+            s.setMaxRows(maxRows);
+        }
+        if (largeMaxRows != null) {
+            s.setLargeMaxRows(largeMaxRows);
+        }
+        if (maxFieldSize != null) {
+            s.setMaxFieldSize(maxFieldSize);
+        }
+        if (queryTimeout != null) {
+            s.setQueryTimeout(queryTimeout);
+        }
+        if (escapeProcessing != null) {
+            s.setEscapeProcessing(escapeProcessing);
+        }
+        if (poolable != null) {
+            s.setPoolable(poolable);
+        }
+        if (cursorName != null) {
+            s.setCursorName(cursorName);
+        }
+        if (closeOnCompletion) {
+            s.closeOnCompletion();
+        }
+        byNode.put(node, s);
+        return s;
+    }
+
+    /** Routes, runs on the chosen node, and applies session state to the session's other connections. */
+    <T> T run(RouteDecision d, String sqlForSessionState, Exec<T> exec) throws SQLException {
+        checkOpen();
+        lastRoute = d;
+        Statement s = on(d.node());
+        current = s;
+        conn.runtime().router.started(d.node());
+        T result;
+        try {
+            result = exec.run(s);
+        } catch (SQLException e) {
+            conn.backendFailed(e);
+            throw e;
+        } finally {
+            conn.runtime().router.finished(d.node());
+        }
+        if (d.allConnections() && sqlForSessionState != null) {
+            conn.sessionStateApplied(d, sqlForSessionState);
+        } else if (d.classification().effect() != dev.sluice.core.sql.SessionEffect.NONE) {
+            conn.markDirty();
+        }
+        return result;
+    }
+
+    private <T> T runSql(String sql, Exec<T> exec) throws SQLException {
+        checkOpen();
+        return run(conn.route(sql), sql, exec);
+    }
+
+    void checkOpen() throws SQLException {
+        if (closed) {
+            throw new SQLException("Sluice: statement is closed", "HY010");
+        }
+    }
+
+    private Statement currentOrThrow() throws SQLException {
+        checkOpen();
+        if (current == null) {
+            throw new SQLException("Sluice: no statement has been executed yet", "HY010");
+        }
+        return current;
+    }
+
+    // ---- execution ----
+
+    @Override
+    public ResultSet executeQuery(String sql) throws SQLException {
+        return runSql(sql, s -> s.executeQuery(sql));
+    }
+
+    @Override
+    public int executeUpdate(String sql) throws SQLException {
+        return runSql(sql, s -> s.executeUpdate(sql));
+    }
+
+    @Override
+    public boolean execute(String sql) throws SQLException {
+        return runSql(sql, s -> s.execute(sql));
+    }
+
+    @Override
+    public int executeUpdate(String sql, int autoGeneratedKeys) throws SQLException {
+        return runSql(sql, s -> s.executeUpdate(sql, autoGeneratedKeys));
+    }
+
+    @Override
+    public int executeUpdate(String sql, int[] columnIndexes) throws SQLException {
+        return runSql(sql, s -> s.executeUpdate(sql, columnIndexes));
+    }
+
+    @Override
+    public int executeUpdate(String sql, String[] columnNames) throws SQLException {
+        return runSql(sql, s -> s.executeUpdate(sql, columnNames));
+    }
+
+    @Override
+    public boolean execute(String sql, int autoGeneratedKeys) throws SQLException {
+        return runSql(sql, s -> s.execute(sql, autoGeneratedKeys));
+    }
+
+    @Override
+    public boolean execute(String sql, int[] columnIndexes) throws SQLException {
+        return runSql(sql, s -> s.execute(sql, columnIndexes));
+    }
+
+    @Override
+    public boolean execute(String sql, String[] columnNames) throws SQLException {
+        return runSql(sql, s -> s.execute(sql, columnNames));
+    }
+
+    @Override
+    public long executeLargeUpdate(String sql) throws SQLException {
+        return runSql(sql, s -> s.executeLargeUpdate(sql));
+    }
+
+    @Override
+    public long executeLargeUpdate(String sql, int autoGeneratedKeys) throws SQLException {
+        return runSql(sql, s -> s.executeLargeUpdate(sql, autoGeneratedKeys));
+    }
+
+    @Override
+    public long executeLargeUpdate(String sql, int[] columnIndexes) throws SQLException {
+        return runSql(sql, s -> s.executeLargeUpdate(sql, columnIndexes));
+    }
+
+    @Override
+    public long executeLargeUpdate(String sql, String[] columnNames) throws SQLException {
+        return runSql(sql, s -> s.executeLargeUpdate(sql, columnNames));
+    }
+
+    // ---- batches: all statements of a batch run on one node ----
+
+    @Override
+    public void addBatch(String sql) throws SQLException {
+        checkOpen();
+        batch.add(sql);
+    }
+
+    @Override
+    public void clearBatch() throws SQLException {
+        checkOpen();
+        batch.clear();
+    }
+
+    @Override
+    public int[] executeBatch() throws SQLException {
+        return runBatch(Statement::executeBatch);
+    }
+
+    @Override
+    public long[] executeLargeBatch() throws SQLException {
+        return runBatch(Statement::executeLargeBatch);
+    }
+
+    private <T> T runBatch(Exec<T> exec) throws SQLException {
+        checkOpen();
+        List<String> sqls = new ArrayList<>(batch);
+        batch.clear();
+        boolean allReads = !sqls.isEmpty();
+        for (String sql : sqls) {
+            allReads &= conn.classify(sql).kind() == StatementKind.READ;
+        }
+        // a batch is one round trip to one node: unless every statement is a read, that is the primary
+        RouteDecision d = conn.route(allReads ? Classification.of(StatementKind.READ, "batch")
+                : Classification.of(StatementKind.WRITE, "batch"));
+        return run(d, null, s -> {
+            for (String sql : sqls) {
+                s.addBatch(sql);
+            }
+            return exec.run(s);
+        });
+    }
+
+    // ---- results: from the real statement that ran last ----
+
+    @Override
+    public ResultSet getResultSet() throws SQLException {
+        return currentOrThrow().getResultSet();
+    }
+
+    @Override
+    public int getUpdateCount() throws SQLException {
+        return currentOrThrow().getUpdateCount();
+    }
+
+    @Override
+    public long getLargeUpdateCount() throws SQLException {
+        return currentOrThrow().getLargeUpdateCount();
+    }
+
+    @Override
+    public boolean getMoreResults() throws SQLException {
+        return currentOrThrow().getMoreResults();
+    }
+
+    @Override
+    public boolean getMoreResults(int current) throws SQLException {
+        return currentOrThrow().getMoreResults(current);
+    }
+
+    @Override
+    public ResultSet getGeneratedKeys() throws SQLException {
+        return currentOrThrow().getGeneratedKeys();
+    }
+
+    @Override
+    public SQLWarning getWarnings() throws SQLException {
+        checkOpen();
+        return current == null ? null : current.getWarnings();
+    }
+
+    @Override
+    public void clearWarnings() throws SQLException {
+        checkOpen();
+        for (Statement s : byNode.values()) {
+            s.clearWarnings();
+        }
+    }
+
+    @Override
+    public void cancel() throws SQLException {
+        Statement s = current;
+        if (s != null) {
+            s.cancel();
+        }
+    }
+
+    // ---- settings ----
+
+    @Override
+    public int getMaxFieldSize() throws SQLException {
+        checkOpen();
+        return maxFieldSize == null ? 0 : maxFieldSize;
+    }
+
+    @Override
+    public void setMaxFieldSize(int max) throws SQLException {
+        checkOpen();
+        maxFieldSize = max;
+        for (Statement s : byNode.values()) {
+            s.setMaxFieldSize(max);
+        }
+    }
+
+    @Override
+    public int getMaxRows() throws SQLException {
+        checkOpen();
+        return maxRows == null ? 0 : maxRows;
+    }
+
+    @Override
+    public void setMaxRows(int max) throws SQLException {
+        checkOpen();
+        maxRows = max;
+        for (Statement s : byNode.values()) {
+            s.setMaxRows(max);
+        }
+    }
+
+    @Override
+    public long getLargeMaxRows() throws SQLException {
+        checkOpen();
+        return largeMaxRows != null ? largeMaxRows : getMaxRows();
+    }
+
+    @Override
+    public void setLargeMaxRows(long max) throws SQLException {
+        checkOpen();
+        largeMaxRows = max;
+        for (Statement s : byNode.values()) {
+            s.setLargeMaxRows(max);
+        }
+    }
+
+    @Override
+    public void setEscapeProcessing(boolean enable) throws SQLException {
+        checkOpen();
+        escapeProcessing = enable;
+        for (Statement s : byNode.values()) {
+            s.setEscapeProcessing(enable);
+        }
+    }
+
+    @Override
+    public int getQueryTimeout() throws SQLException {
+        checkOpen();
+        return queryTimeout == null ? 0 : queryTimeout;
+    }
+
+    @Override
+    public void setQueryTimeout(int seconds) throws SQLException {
+        checkOpen();
+        if (seconds < 0) {
+            throw new SQLException("Sluice: query timeout must be >= 0, got " + seconds, "HY024");
+        }
+        queryTimeout = seconds;
+        for (Statement s : byNode.values()) {
+            s.setQueryTimeout(seconds);
+        }
+    }
+
+    @Override
+    public void setCursorName(String name) throws SQLException {
+        checkOpen();
+        cursorName = name;
+        for (Statement s : byNode.values()) {
+            s.setCursorName(name);
+        }
+    }
+
+    @Override
+    public void setFetchDirection(int direction) throws SQLException {
+        checkOpen();
+        fetchDirection = direction;
+        for (Statement s : byNode.values()) {
+            s.setFetchDirection(direction);
+        }
+    }
+
+    @Override
+    public int getFetchDirection() throws SQLException {
+        checkOpen();
+        return fetchDirection == null ? ResultSet.FETCH_FORWARD : fetchDirection;
+    }
+
+    @Override
+    public void setFetchSize(int rows) throws SQLException {
+        checkOpen();
+        fetchSize = rows;
+        for (Statement s : byNode.values()) {
+            s.setFetchSize(rows);
+        }
+    }
+
+    @Override
+    public int getFetchSize() throws SQLException {
+        checkOpen();
+        return fetchSize == null ? 0 : fetchSize;
+    }
+
+    @Override
+    public int getResultSetConcurrency() throws SQLException {
+        return current != null ? current.getResultSetConcurrency() : ResultSet.CONCUR_READ_ONLY;
+    }
+
+    @Override
+    public int getResultSetType() throws SQLException {
+        return current != null ? current.getResultSetType() : ResultSet.TYPE_FORWARD_ONLY;
+    }
+
+    @Override
+    public int getResultSetHoldability() throws SQLException {
+        return current != null ? current.getResultSetHoldability() : conn.getHoldability();
+    }
+
+    @Override
+    public Connection getConnection() throws SQLException {
+        checkOpen();
+        return conn;
+    }
+
+    @Override
+    public void setPoolable(boolean p) throws SQLException {
+        checkOpen();
+        poolable = p;
+        for (Statement s : byNode.values()) {
+            s.setPoolable(p);
+        }
+    }
+
+    @Override
+    public boolean isPoolable() throws SQLException {
+        checkOpen();
+        return poolable != null && poolable;
+    }
+
+    @Override
+    public void closeOnCompletion() throws SQLException {
+        checkOpen();
+        closeOnCompletion = true;
+        for (Statement s : byNode.values()) {
+            s.closeOnCompletion();
+        }
+    }
+
+    @Override
+    public boolean isCloseOnCompletion() throws SQLException {
+        checkOpen();
+        return closeOnCompletion;
+    }
+
+    @Override
+    public void close() throws SQLException {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        SQLException first = null;
+        for (Statement s : byNode.values()) {
+            try {
+                s.close();
+            } catch (SQLException e) {
+                if (first == null) {
+                    first = e;
+                }
+            }
+        }
+        byNode.clear();
+        if (first != null) {
+            throw first;
+        }
+    }
+
+    @Override
+    public boolean isClosed() {
+        return closed;
+    }
+
+    @Override
+    public <T> T unwrap(Class<T> iface) throws SQLException {
+        if (iface.isInstance(this)) {
+            return iface.cast(this);
+        }
+        if (current != null) {
+            return current.unwrap(iface);
+        }
+        throw new SQLException("Sluice: not a wrapper for " + iface.getName() + " before the first execution", "HY000");
+    }
+
+    @Override
+    public boolean isWrapperFor(Class<?> iface) throws SQLException {
+        return iface.isInstance(this) || (current != null && current.isWrapperFor(iface));
+    }
+}

@@ -1,0 +1,123 @@
+package dev.sluice.proxy;
+
+import dev.sluice.core.route.RouteDecision;
+import dev.sluice.jdbc.SluiceDriver;
+import dev.sluice.jdbc.SluiceRouted;
+import dev.sluice.testsupport.Clusters;
+import dev.sluice.testsupport.DbCluster;
+import dev.sluice.testsupport.DbNode;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * The quickstart: starts a local primary with two replicas, connects through {@code jdbc:sluice:} and
+ * prints, for each statement, where Sluice routed it, why, and which server actually answered.
+ */
+@Command(name = "demo", mixinStandardHelpOptions = true,
+        description = "Start a local replicated cluster and show where Sluice routes each statement.")
+final class DemoCommand implements Callable<Integer> {
+    @Option(names = "--engine", defaultValue = "both", description = "postgresql, mariadb or both (default: ${DEFAULT-VALUE})")
+    String engine;
+
+    @Option(names = "--keep-running", description = "Keep the cluster running until Ctrl-C, printing the JDBC URL.")
+    boolean keepRunning;
+
+    @Override
+    public Integer call() throws Exception {
+        boolean pg = engine.equals("both") || engine.equals("postgresql");
+        boolean maria = engine.equals("both") || engine.equals("mariadb");
+        if (!pg && !maria) {
+            System.err.println("--engine: expected postgresql, mariadb or both, got '" + engine + "'");
+            return 2;
+        }
+        if (pg) {
+            try (DbCluster c = Clusters.startPostgres("demo-pg", 2)) {
+                run(c, true);
+            }
+        }
+        if (maria) {
+            try (DbCluster c = Clusters.startMariaDb("demo-maria", 2)) {
+                run(c, false);
+            }
+        }
+        SluiceDriver.closeAll();
+        return 0;
+    }
+
+    private void run(DbCluster c, boolean pg) throws Exception {
+        Map<Integer, String> byPort = new HashMap<>();
+        StringBuilder hosts = new StringBuilder();
+        for (DbNode n : c.nodes()) {
+            byPort.put(n.port(), n.name());
+            hosts.append(hosts.length() == 0 ? "" : ",").append(n.host()).append(':').append(n.port());
+        }
+        String url = "jdbc:sluice:" + (pg ? "postgresql" : "mariadb") + "://" + hosts + "/" + c.database()
+                + "?user=" + c.user() + "&password=" + c.password();
+        System.out.println();
+        System.out.println("== " + (pg ? "PostgreSQL" : "MariaDB") + " cluster: primary " + c.primary().name()
+                + " :" + c.primary().port() + ", replicas " + c.replicas().stream().map(n -> n.name() + " :" + n.port()).toList());
+        System.out.println("   URL: " + url.replace(c.password(), "***"));
+        String where = pg ? "inet_server_port()" : "@@port";
+        try (Connection conn = DriverManager.getConnection(url)) {
+            Statement st = conn.createStatement();
+            st.execute("CREATE TABLE IF NOT EXISTS demo (id " + (pg ? "serial" : "int auto_increment") + " PRIMARY KEY, note varchar(40), written_by int)");
+            c.waitForReplication(Duration.ofSeconds(10));
+            List<String> statements = List.of(
+                    "SELECT 'hello', " + where,
+                    "SELECT count(*), " + where + " FROM demo",
+                    "INSERT INTO demo(note, written_by) VALUES ('written', " + where + ")",
+                    "SELECT max(written_by), " + where + " FROM demo",
+                    "SELECT id, " + where + " FROM demo ORDER BY id LIMIT 1 FOR UPDATE",
+                    pg ? "SELECT currval('demo_id_seq'), " + where : "SELECT LAST_INSERT_ID(), " + where,
+                    "/* sluice:primary */ SELECT 'hinted', " + where,
+                    "SELECT 'garbage-free read', " + where);
+            for (String sql : statements) {
+                show(st, sql, byPort);
+            }
+            System.out.println("-- a transaction stays on one node:");
+            conn.setAutoCommit(false);
+            show(st, "SELECT 'in transaction', " + where, byPort);
+            show(st, "UPDATE demo SET note = 'updated' WHERE id = 1", byPort);
+            conn.commit();
+            System.out.println("-- a read-only transaction goes to one replica:");
+            conn.setReadOnly(true);
+            show(st, "SELECT 'read-only tx', " + where, byPort);
+            show(st, "SELECT 'same tx', " + where, byPort);
+            conn.commit();
+            conn.setReadOnly(false);
+            conn.setAutoCommit(true);
+        }
+        if (keepRunning) {
+            System.out.println("Cluster running; connect with the URL above (password: " + c.password() + "). Ctrl-C to stop.");
+            Thread.currentThread().join();
+        }
+    }
+
+    private static void show(Statement st, String sql, Map<Integer, String> byPort) throws SQLException {
+        String answered = "-";
+        if (st.execute(sql)) {
+            try (ResultSet rs = st.getResultSet()) {
+                if (rs.next()) {
+                    int port = rs.getInt(rs.getMetaData().getColumnCount());
+                    answered = byPort.getOrDefault(port, "port " + port);
+                }
+            }
+        }
+        RouteDecision d = st.unwrap(SluiceRouted.class).lastRoute();
+        System.out.printf("  %-70s -> %-12s %-46s server: %s%n", abbreviate(sql), d.node(), d.reason(), answered);
+    }
+
+    private static String abbreviate(String s) {
+        return s.length() <= 70 ? s : s.substring(0, 67) + "...";
+    }
+}

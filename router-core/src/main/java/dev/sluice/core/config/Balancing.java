@@ -1,0 +1,27 @@
+package dev.sluice.core.config;
+
+/** How reads are spread over a cluster's healthy replicas. */
+public enum Balancing {
+    ROUND_ROBIN("round-robin"),
+    WEIGHTED_RANDOM("weighted-random"),
+    LEAST_OUTSTANDING("least-outstanding");
+
+    private final String configName;
+
+    Balancing(String configName) {
+        this.configName = configName;
+    }
+
+    public String configName() {
+        return configName;
+    }
+
+    public static Balancing parse(String key, String value) {
+        for (Balancing b : values()) {
+            if (b.configName.equalsIgnoreCase(value.trim())) {
+                return b;
+            }
+        }
+        throw new ConfigException(key + ": unknown balancing '" + value + "' (expected round-robin, weighted-random or least-outstanding)");
+    }
+}

@@ -1,0 +1,189 @@
+package dev.sluice.core.config;
+
+import java.util.Collections;
+import java.util.EnumMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Immutable, validated configuration of one cluster (a primary and its replicas). Built from YAML (see
+ * {@link ConfigTree}) or from a {@code jdbc:sluice:} URL; both go through {@link #of}, so the same
+ * validation applies. A reload builds a new instance and swaps it; nothing here ever changes.
+ */
+public final class ClusterConfig {
+    private final String name;
+    private final Engine engine;
+    private final String database;
+    private final List<NodeConfig> nodes;
+    private final Map<SluiceOption, Object> options;
+    private final Map<String, String> driverProperties;
+    private final Map<String, String> rawOptions;
+
+    private ClusterConfig(String name, Engine engine, String database, List<NodeConfig> nodes,
+                          Map<SluiceOption, Object> options, Map<String, String> driverProperties,
+                          Map<String, String> rawOptions) {
+        this.rawOptions = Map.copyOf(rawOptions);
+        this.name = name;
+        this.engine = engine;
+        this.database = database;
+        this.nodes = List.copyOf(nodes);
+        this.options = Collections.unmodifiableMap(options);
+        this.driverProperties = Collections.unmodifiableMap(new LinkedHashMap<>(driverProperties));
+    }
+
+    /**
+     * Validates and builds a cluster config.
+     *
+     * @param where        prefix naming the source in errors, e.g. {@code clusters.main} or {@code URL parameter}
+     * @param rawOptions   option key → textual value; unknown keys are an error
+     * @param driverProps  passed unchanged to the underlying driver of every node
+     */
+    public static ClusterConfig of(String where, String name, Engine engine, String database, List<NodeConfig> nodes,
+                                   Map<String, String> rawOptions, Map<String, String> driverProps) {
+        if (engine == null) {
+            throw new ConfigException(where + ".engine: missing (postgresql, mysql or mariadb)");
+        }
+        if (nodes == null || nodes.isEmpty()) {
+            throw new ConfigException(where + ".nodes: at least one node is required");
+        }
+        Set<String> names = new HashSet<>();
+        Set<String> addresses = new HashSet<>();
+        for (NodeConfig n : nodes) {
+            if (!names.add(n.name())) {
+                throw new ConfigException(where + ".nodes: node name '" + n.name() + "' appears twice");
+            }
+            if (!addresses.add(n.address().toLowerCase(java.util.Locale.ROOT))) {
+                throw new ConfigException(where + ".nodes: node address '" + n.address() + "' appears twice");
+            }
+        }
+        Map<SluiceOption, Object> opts = new EnumMap<>(SluiceOption.class);
+        for (SluiceOption o : SluiceOption.values()) {
+            if (o.defaultValue() != null) {
+                opts.put(o, o.convert(where + "." + o.key(), o.defaultValue()));
+            }
+        }
+        for (Map.Entry<String, String> e : rawOptions.entrySet()) {
+            SluiceOption o = SluiceOption.byKey(e.getKey());
+            if (o == null) {
+                throw new ConfigException(where + "." + e.getKey() + ": unknown option (known: " + knownKeys() + ")");
+            }
+            Object v = o.convert(where + "." + o.key(), e.getValue());
+            if (v != null) {
+                opts.put(o, v);
+            }
+        }
+        if ((int) opts.get(SluiceOption.POOL_MAX_SIZE) < 1) {
+            throw new ConfigException(where + ".pool-max-size: must be at least 1");
+        }
+        return new ClusterConfig(name, engine, database == null ? "" : database, nodes, opts,
+                driverProps == null ? Map.of() : driverProps, rawOptions);
+    }
+
+    /** This config with some options and driver properties replaced, validated like the original. */
+    public ClusterConfig withOverrides(String where, Map<String, String> options, Map<String, String> driverProps) {
+        Map<String, String> opts = new LinkedHashMap<>(rawOptions);
+        opts.putAll(options);
+        Map<String, String> driver = new LinkedHashMap<>(driverProperties);
+        driver.putAll(driverProps);
+        return of(where, name, engine, database, nodes, opts, driver);
+    }
+
+    static String knownKeys() {
+        StringBuilder sb = new StringBuilder();
+        for (SluiceOption o : SluiceOption.values()) {
+            if (sb.length() > 0) {
+                sb.append(", ");
+            }
+            sb.append(o.key());
+        }
+        return sb.toString();
+    }
+
+    public String name() {
+        return name;
+    }
+
+    public Engine engine() {
+        return engine;
+    }
+
+    public String database() {
+        return database;
+    }
+
+    public List<NodeConfig> nodes() {
+        return nodes;
+    }
+
+    public NodeConfig node(String nodeName) {
+        for (NodeConfig n : nodes) {
+            if (n.name().equals(nodeName)) {
+                return n;
+            }
+        }
+        throw new IllegalArgumentException("no node named " + nodeName + " in cluster " + name);
+    }
+
+    public Map<String, String> driverProperties() {
+        return driverProperties;
+    }
+
+    public String user() {
+        return (String) options.get(SluiceOption.USER);
+    }
+
+    public String password() {
+        return (String) options.get(SluiceOption.PASSWORD);
+    }
+
+    public Balancing balancing() {
+        return (Balancing) options.get(SluiceOption.BALANCING);
+    }
+
+    public boolean replicaReads() {
+        return (Boolean) options.get(SluiceOption.REPLICA_READS);
+    }
+
+    public boolean hints() {
+        return (Boolean) options.get(SluiceOption.HINTS);
+    }
+
+    @SuppressWarnings("unchecked")
+    public List<String> primaryFunctions() {
+        return (List<String>) options.get(SluiceOption.PRIMARY_FUNCTIONS);
+    }
+
+    public long classifierCacheChars() {
+        return (Long) options.get(SluiceOption.CLASSIFIER_CACHE_CHARS);
+    }
+
+    public int poolMaxSize() {
+        return (Integer) options.get(SluiceOption.POOL_MAX_SIZE);
+    }
+
+    public int poolMinIdle() {
+        return (Integer) options.get(SluiceOption.POOL_MIN_IDLE);
+    }
+
+    public int connectTimeoutMs() {
+        return (Integer) options.get(SluiceOption.CONNECT_TIMEOUT_MS);
+    }
+
+    public int probeIntervalMs() {
+        return (Integer) options.get(SluiceOption.PROBE_INTERVAL_MS);
+    }
+
+    public int probeTimeoutMs() {
+        return (Integer) options.get(SluiceOption.PROBE_TIMEOUT_MS);
+    }
+
+    /** For logs and the status page: everything but secrets. */
+    @Override
+    public String toString() {
+        return "ClusterConfig{" + name + ", " + engine.configName() + ", db=" + database + ", nodes=" + nodes
+                + ", balancing=" + balancing().configName() + "}";
+    }
+}

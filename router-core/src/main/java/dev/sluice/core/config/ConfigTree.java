@@ -1,0 +1,146 @@
+package dev.sluice.core.config;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Turns a parsed configuration tree (maps, lists and scalars, as any YAML or JSON reader produces) into
+ * typed {@link ClusterConfig}s. Kept free of a YAML library so router-core stays dependency-light; the
+ * driver and the proxy read the file and hand the tree here.
+ *
+ * <pre>
+ * clusters:
+ *   main:
+ *     engine: postgresql
+ *     database: app
+ *     user: app
+ *     password: secret
+ *     balancing: round-robin
+ *     nodes:
+ *       - { name: pg1, host: 10.0.0.1, port: 5432 }
+ *       - { name: pg2, host: 10.0.0.2, port: 5432, weight: 2 }
+ *     driver: { sslmode: require }    # passed to the real driver
+ * </pre>
+ */
+public final class ConfigTree {
+    private ConfigTree() {
+    }
+
+    /** Parses every cluster of a tree, keeping file order. */
+    public static Map<String, ClusterConfig> clusters(Object root, String source) {
+        Map<String, Object> top = map(root, source + ": top level");
+        for (String k : top.keySet()) {
+            if (!k.equals("clusters")) {
+                throw new ConfigException(source + ": unknown key '" + k + "' at top level (expected: clusters)");
+            }
+        }
+        Map<String, Object> clusters = map(top.get("clusters"), source + ": clusters");
+        if (clusters.isEmpty()) {
+            throw new ConfigException(source + ": clusters: at least one cluster is required");
+        }
+        Map<String, ClusterConfig> out = new LinkedHashMap<>();
+        for (Map.Entry<String, Object> e : clusters.entrySet()) {
+            out.put(e.getKey(), cluster(e.getKey(), e.getValue(), "clusters." + e.getKey()));
+        }
+        return out;
+    }
+
+    static ClusterConfig cluster(String name, Object tree, String where) {
+        Map<String, Object> m = map(tree, where);
+        Engine engine = null;
+        String database = null;
+        List<NodeConfig> nodes = new ArrayList<>();
+        Map<String, String> options = new LinkedHashMap<>();
+        Map<String, String> driver = new LinkedHashMap<>();
+        for (Map.Entry<String, Object> e : m.entrySet()) {
+            String k = e.getKey();
+            Object v = e.getValue();
+            switch (k) {
+                case "engine" -> engine = Engine.parse(where + ".engine", scalar(v, where + ".engine"));
+                case "database" -> database = scalar(v, where + ".database");
+                case "nodes" -> nodes = nodes(v, where + ".nodes");
+                case "driver" -> map(v, where + ".driver").forEach((dk, dv) -> driver.put(dk, scalar(dv, where + ".driver." + dk)));
+                default -> {
+                    if (SluiceOption.byKey(k) == null) {
+                        throw new ConfigException(where + "." + k + ": unknown key (known: engine, database, nodes, driver, "
+                                + ClusterConfig.knownKeys() + ")");
+                    }
+                    options.put(k, v instanceof List<?> l ? String.join(",", l.stream().map(String::valueOf).toList())
+                            : scalar(v, where + "." + k));
+                }
+            }
+        }
+        return ClusterConfig.of(where, name, engine, database, nodes, options, driver);
+    }
+
+    private static List<NodeConfig> nodes(Object v, String where) {
+        if (!(v instanceof List<?> list)) {
+            throw new ConfigException(where + ": expected a list of nodes, got " + describe(v));
+        }
+        List<NodeConfig> out = new ArrayList<>();
+        for (int i = 0; i < list.size(); i++) {
+            String w = where + "[" + i + "]";
+            Map<String, Object> n = map(list.get(i), w);
+            String name = null;
+            String host = null;
+            Integer port = null;
+            int weight = 1;
+            for (Map.Entry<String, Object> e : n.entrySet()) {
+                switch (e.getKey()) {
+                    case "name" -> name = scalar(e.getValue(), w + ".name");
+                    case "host" -> host = scalar(e.getValue(), w + ".host");
+                    case "port" -> port = integer(e.getValue(), w + ".port");
+                    case "weight" -> weight = integer(e.getValue(), w + ".weight");
+                    default -> throw new ConfigException(w + "." + e.getKey() + ": unknown key (known: name, host, port, weight)");
+                }
+            }
+            if (host == null) {
+                throw new ConfigException(w + ".host: missing");
+            }
+            if (port == null) {
+                throw new ConfigException(w + ".port: missing");
+            }
+            out.add(new NodeConfig(name == null ? host + ":" + port : name, host, port, weight));
+        }
+        return out;
+    }
+
+    @SuppressWarnings("unchecked")
+    private static Map<String, Object> map(Object v, String where) {
+        if (v instanceof Map<?, ?> m) {
+            return (Map<String, Object>) m;
+        }
+        throw new ConfigException(where + ": expected a mapping, got " + describe(v));
+    }
+
+    private static String scalar(Object v, String where) {
+        if (v == null || v instanceof Map || v instanceof List) {
+            throw new ConfigException(where + ": expected a value, got " + describe(v));
+        }
+        return String.valueOf(v);
+    }
+
+    private static int integer(Object v, String where) {
+        String s = scalar(v, where);
+        try {
+            return Integer.parseInt(s.trim());
+        } catch (NumberFormatException e) {
+            throw new ConfigException(where + ": expected a whole number, got '" + s + "'");
+        }
+    }
+
+    private static String describe(Object v) {
+        if (v == null) {
+            return "nothing";
+        }
+        if (v instanceof Map) {
+            return "a mapping";
+        }
+        if (v instanceof List) {
+            return "a list";
+        }
+        return "'" + v + "'";
+    }
+}

@@ -1,0 +1,115 @@
+package dev.sluice.core.config;
+
+import java.util.Locale;
+
+/**
+ * Every per-cluster option, once: name, type, default and meaning. The same names are used as YAML keys
+ * under {@code clusters.<name>} and as {@code jdbc:sluice:} URL parameters; docs/configuration.md is
+ * generated from this catalogue ({@link OptionsDoc}) and a test keeps the two identical.
+ */
+public enum SluiceOption {
+    USER("user", Type.STRING, null, "User name Sluice logs in with on every node of the cluster."),
+    PASSWORD("password", Type.SECRET, null, "Password for `user`. Never logged or shown."),
+    BALANCING("balancing", Type.BALANCING, "round-robin",
+            "How autocommit reads are spread over healthy replicas: `round-robin`, `weighted-random` (by node `weight`) or `least-outstanding` (fewest statements in flight)."),
+    REPLICA_READS("replica-reads", Type.BOOLEAN, "true",
+            "Send autocommit reads and read-only transactions to replicas. `false` sends everything to the primary."),
+    HINTS("hints", Type.BOOLEAN, "true",
+            "Honour route hints in a leading comment: `/* sluice:primary */`, `/* sluice:replica */`."),
+    PRIMARY_FUNCTIONS("primary-functions", Type.LIST, "",
+            "Comma-separated extra function names; a read that calls one goes to the primary (built in: nextval, currval, setval, lastval, LAST_INSERT_ID, FOUND_ROWS, ROW_COUNT, GET_LOCK, RELEASE_LOCK, IS_USED_LOCK, pg_advisory_* ...)."),
+    CLASSIFIER_CACHE_CHARS("classifier-cache-chars", Type.LONG, "8388608",
+            "Bound of the statement-classification cache, in characters of SQL text held."),
+    POOL_MAX_SIZE("pool-max-size", Type.INT, "20",
+            "Maximum backend connections per node (driver: one HikariCP pool per node). Each application connection holds at most one per node it used, so keep this at least the application pool size."),
+    POOL_MIN_IDLE("pool-min-idle", Type.INT, "0", "Idle backend connections kept open per node."),
+    CONNECT_TIMEOUT_MS("connect-timeout-ms", Type.INT, "5000",
+            "How long to wait for a backend connection (from the pool or a new one) before failing the statement."),
+    PROBE_INTERVAL_MS("probe-interval-ms", Type.INT, "1000",
+            "How often each node's role (primary or replica) is re-discovered."),
+    PROBE_TIMEOUT_MS("probe-timeout-ms", Type.INT, "2000",
+            "Connect and query timeout of a role probe; a node that does not answer in time is DOWN.");
+
+    /** Value types, each with its own validation. */
+    public enum Type { STRING, SECRET, BOOLEAN, INT, LONG, LIST, BALANCING }
+
+    private final String key;
+    private final Type type;
+    private final String defaultValue;
+    private final String doc;
+
+    SluiceOption(String key, Type type, String defaultValue, String doc) {
+        this.key = key;
+        this.type = type;
+        this.defaultValue = defaultValue;
+        this.doc = doc;
+    }
+
+    public String key() {
+        return key;
+    }
+
+    public Type type() {
+        return type;
+    }
+
+    /** The default as text, or null when the option has none. */
+    public String defaultValue() {
+        return defaultValue;
+    }
+
+    public String doc() {
+        return doc;
+    }
+
+    /** Looks an option up by its key; null when there is none. */
+    public static SluiceOption byKey(String key) {
+        String k = key.toLowerCase(Locale.ROOT);
+        for (SluiceOption o : values()) {
+            if (o.key.equals(k)) {
+                return o;
+            }
+        }
+        return null;
+    }
+
+    /** Validates and converts a textual value; {@code where} names the key in the error (YAML path or URL parameter). */
+    Object convert(String where, String raw) {
+        String v = raw == null ? null : raw.trim();
+        if (v == null) {
+            return null;
+        }
+        switch (type) {
+            case STRING:
+            case SECRET:
+                return raw;
+            case BOOLEAN:
+                if (v.equalsIgnoreCase("true")) {
+                    return Boolean.TRUE;
+                }
+                if (v.equalsIgnoreCase("false")) {
+                    return Boolean.FALSE;
+                }
+                throw new ConfigException(where + ": expected true or false, got '" + v + "'");
+            case INT:
+            case LONG:
+                long n;
+                try {
+                    n = Long.parseLong(v);
+                } catch (NumberFormatException e) {
+                    throw new ConfigException(where + ": expected a number, got '" + v + "'");
+                }
+                if (n < 0 || (type == Type.INT && n > Integer.MAX_VALUE)) {
+                    throw new ConfigException(where + ": out of range: " + v);
+                }
+                return type == Type.INT ? (Object) (int) n : (Object) n;
+            case LIST:
+                return java.util.Arrays.stream(v.split(","))
+                        .map(String::trim).filter(s -> !s.isEmpty()).toList();
+            case BALANCING:
+                return Balancing.parse(where, v);
+            default:
+                throw new AssertionError(type);
+        }
+    }
+}

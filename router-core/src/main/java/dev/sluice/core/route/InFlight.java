@@ -1,0 +1,26 @@
+package dev.sluice.core.route;
+
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+
+/** Statements in flight per node, for least-outstanding balancing. Owned by one router. */
+final class InFlight {
+    private final Map<String, AtomicLong> counts = new ConcurrentHashMap<>();
+
+    long get(String node) {
+        AtomicLong c = counts.get(node);
+        return c == null ? 0 : c.get();
+    }
+
+    void started(String node) {
+        counts.computeIfAbsent(node, k -> new AtomicLong()).incrementAndGet();
+    }
+
+    void finished(String node) {
+        AtomicLong c = counts.get(node);
+        if (c != null) {
+            c.decrementAndGet();
+        }
+    }
+}

@@ -1,0 +1,7 @@
+package dev.sluice.testsupport;
+
+/** Database engine of a {@link DbCluster}. */
+public enum Engine {
+    POSTGRESQL,
+    MARIADB
+}
