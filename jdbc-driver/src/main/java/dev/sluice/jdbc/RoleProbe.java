@@ -29,6 +29,7 @@ final class RoleProbe implements AutoCloseable {
     private final NodeConfig node;
     private Connection conn;
     private NodeStatus last;
+    private boolean replicationStatusDenied; // remembered so a missing grant costs one error, not one per probe
 
     RoleProbe(ClusterConfig config, NodeConfig node) {
         this.config = config;
@@ -60,15 +61,20 @@ final class RoleProbe implements AutoCloseable {
                     }
                     String master = null;
                     String note = "";
-                    try (ResultSet rs = st.executeQuery("SHOW SLAVE STATUS")) {
-                        if (rs.next()) {
-                            master = rs.getString("Master_Host") + ":" + rs.getString("Master_Port");
+                    if (!replicationStatusDenied) {
+                        try (ResultSet rs = st.executeQuery("SHOW SLAVE STATUS")) {
+                            if (rs.next()) {
+                                master = rs.getString("Master_Host") + ":" + rs.getString("Master_Port");
+                            }
+                        } catch (SQLException e) {
+                            if (e.getErrorCode() != ER_SPECIFIC_ACCESS_DENIED) {
+                                throw e;
+                            }
+                            replicationStatusDenied = true;
                         }
-                    } catch (SQLException e) {
-                        if (e.getErrorCode() != ER_SPECIFIC_ACCESS_DENIED) {
-                            throw e;
-                        }
-                        // the user may lack SLAVE MONITOR / REPLICATION CLIENT: read_only alone decides
+                    }
+                    if (replicationStatusDenied) {
+                        // the user lacks SLAVE MONITOR / REPLICATION CLIENT: read_only alone decides
                         note = " (replication status not visible to this user: grant SLAVE MONITOR or REPLICATION CLIENT)";
                     }
                     if (!note.isEmpty()) {

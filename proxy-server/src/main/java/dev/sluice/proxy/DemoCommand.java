@@ -43,14 +43,15 @@ final class DemoCommand implements Callable<Integer> {
         if (pg) {
             try (DbCluster c = Clusters.startPostgres("demo-pg", 2)) {
                 run(c, true);
+                SluiceDriver.closeAll(); // before the servers stop, so probes don't report them dying
             }
         }
         if (maria) {
             try (DbCluster c = Clusters.startMariaDb("demo-maria", 2)) {
                 run(c, false);
+                SluiceDriver.closeAll();
             }
         }
-        SluiceDriver.closeAll();
         return 0;
     }
 
@@ -80,7 +81,7 @@ final class DemoCommand implements Callable<Integer> {
                     "SELECT id, " + where + " FROM demo ORDER BY id LIMIT 1 FOR UPDATE",
                     pg ? "SELECT currval('demo_id_seq'), " + where : "SELECT LAST_INSERT_ID(), " + where,
                     "/* sluice:primary */ SELECT 'hinted', " + where,
-                    "SELECT 'garbage-free read', " + where);
+                    "SELECT 'another read', " + where);
             for (String sql : statements) {
                 show(st, sql, byPort);
             }
@@ -108,8 +109,15 @@ final class DemoCommand implements Callable<Integer> {
         if (st.execute(sql)) {
             try (ResultSet rs = st.getResultSet()) {
                 if (rs.next()) {
-                    int port = rs.getInt(rs.getMetaData().getColumnCount());
+                    int cols = rs.getMetaData().getColumnCount();
+                    int port = rs.getInt(cols);
                     answered = byPort.getOrDefault(port, "port " + port);
+                    for (int i = 1; i < cols; i++) { // e.g. max(written_by): the node that wrote the row
+                        String v = rs.getString(i);
+                        if (v != null && v.matches("\\d{1,5}") && byPort.containsKey(Integer.parseInt(v))) {
+                            answered += " (" + rs.getMetaData().getColumnLabel(i) + " = " + byPort.get(Integer.parseInt(v)) + ")";
+                        }
+                    }
                 }
             }
         }

@@ -8,7 +8,10 @@ import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.nio.file.StandardCopyOption;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.stream.Stream;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeoutException;
 
@@ -336,6 +339,58 @@ abstract class AbstractCluster implements DbCluster {
                     .lines().toList();
         } catch (IOException e) {
             return List.of();
+        }
+    }
+
+    /** Recursive copy keeping permissions. */
+    protected static void copyTree(Path from, Path to) {
+        try (Stream<Path> s = Files.walk(from)) {
+            for (Path src : (Iterable<Path>) s::iterator) {
+                Files.copy(src, to.resolve(from.relativize(src).toString()), StandardCopyOption.COPY_ATTRIBUTES);
+            }
+        } catch (IOException e) {
+            throw new ClusterException("Cannot copy " + from + " to " + to, e);
+        }
+    }
+
+    /** Work that may throw SQLException. */
+    @FunctionalInterface
+    protected interface NodeTask {
+        void run(DbNode n) throws SQLException;
+    }
+
+    /** Runs {@code task} for every node concurrently; rethrows the first failure. */
+    protected static void inParallel(List<DbNode> targets, NodeTask task) throws SQLException {
+        List<CompletableFuture<Void>> fs = new ArrayList<>();
+        for (DbNode n : targets) {
+            fs.add(CompletableFuture.runAsync(() -> {
+                try {
+                    task.run(n);
+                } catch (SQLException e) {
+                    throw new CompletionException(e);
+                }
+            }));
+        }
+        for (CompletableFuture<Void> f : fs) {
+            try {
+                f.join();
+            } catch (CompletionException e) {
+                Throwable cause = e.getCause();
+                for (CompletableFuture<Void> other : fs) {
+                    try {
+                        other.join();
+                    } catch (CompletionException ignored) {
+                        // report the first failure only
+                    }
+                }
+                if (cause instanceof SQLException se) {
+                    throw se;
+                }
+                if (cause instanceof RuntimeException re) {
+                    throw re;
+                }
+                throw new ClusterException(String.valueOf(cause), cause);
+            }
         }
     }
 

@@ -3,7 +3,6 @@ package dev.sluice.testsupport;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.PreparedStatement;
@@ -14,7 +13,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Properties;
-import java.util.stream.Stream;
 
 /** MariaDB primary + GTID replicas; mariadbd runs as a child of this JVM ({@code --user=root} when root). */
 final class MariaDbCluster extends AbstractCluster {
@@ -102,11 +100,14 @@ final class MariaDbCluster extends AbstractCluster {
             st.execute("CREATE USER '" + APP_USER + "'@'%' IDENTIFIED BY '" + APP_PASSWORD + "'");
             st.execute("GRANT ALL PRIVILEGES ON " + DATABASE + ".* TO '" + APP_USER + "'@'%'");
         }
+        List<DbNode> rs = new ArrayList<>();
         for (int i = 1; i <= replicas; i++) {
-            DbNode r = newNode(tpl, "mariadb-replica" + i, i + 1, DbNode.Role.REPLICA);
+            rs.add(newNode(tpl, "mariadb-replica" + i, i + 1, DbNode.Role.REPLICA));
+        }
+        inParallel(rs, r -> {
             startProcess(r, true);
             repoint(r, primary);
-        }
+        });
         waitForReplication(START_TIMEOUT);
     }
 
@@ -116,16 +117,6 @@ final class MariaDbCluster extends AbstractCluster {
         copyTree(tpl, n.dataDir());
         nodes.add(n);
         return n;
-    }
-
-    private static void copyTree(Path from, Path to) {
-        try (Stream<Path> s = Files.walk(from)) {
-            for (Path src : (Iterable<Path>) s::iterator) {
-                Files.copy(src, to.resolve(from.relativize(src).toString()), StandardCopyOption.COPY_ATTRIBUTES);
-            }
-        } catch (IOException e) {
-            throw new ClusterException("Cannot copy " + from + " to " + to, e);
-        }
     }
 
     private Path socket(DbNode n) {

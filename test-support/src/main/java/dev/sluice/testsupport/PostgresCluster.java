@@ -1,7 +1,9 @@
 package dev.sluice.testsupport;
 
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.sql.Connection;
 import java.sql.DriverManager;
@@ -10,6 +12,7 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Properties;
 
@@ -46,6 +49,7 @@ final class PostgresCluster extends AbstractCluster {
             "host all all 127.0.0.1/32 scram-sha-256",
             "");
 
+    private static Path template;
     private final Path bin;
 
     private PostgresCluster(Path dir, Path bin) {
@@ -91,32 +95,48 @@ final class PostgresCluster extends AbstractCluster {
         return Engine.POSTGRESQL;
     }
 
+    /** initdb output with our configuration, made once per JVM and copied for every cluster's primary. */
+    private static synchronized Path template(Path bin) {
+        if (template != null && Files.isDirectory(template)) {
+            return template;
+        }
+        Path tdir = Janitor.newClusterDir("pg-template", true);
+        Janitor.deleteAtExit(tdir);
+        OsUser.chownToPostgres(tdir);
+        Path data = tdir.resolve("data");
+        ProcessRunner.runChecked(OsUser.asPostgres(List.of(bin.resolve("initdb").toString(), "-D", data.toString(),
+                "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-locale", "--no-sync", "--no-instructions")),
+                tdir, START_TIMEOUT);
+        try {
+            Files.writeString(data.resolve("postgresql.conf"), CONF, StandardOpenOption.APPEND);
+            Files.writeString(data.resolve("pg_hba.conf"), HBA);
+        } catch (IOException e) {
+            throw new ClusterException("Cannot write config in " + data, e);
+        }
+        template = data;
+        return template;
+    }
+
     private void init(int replicas) throws SQLException {
         DbNode primary = newNode("pg-primary", 1, DbNode.Role.PRIMARY);
-        ProcessRunner.runChecked(OsUser.asPostgres(List.of(tool("initdb"), "-D", primary.dataDir().toString(),
-                "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-locale", "--no-sync", "--no-instructions")),
-                primary.directory(), START_TIMEOUT);
-        try {
-            Files.writeString(primary.dataDir().resolve("postgresql.conf"), CONF,
-                    java.nio.file.StandardOpenOption.APPEND);
-            Files.writeString(primary.dataDir().resolve("pg_hba.conf"), HBA);
-        } catch (java.io.IOException e) {
-            throw new ClusterException("Cannot write config of " + primary, e);
-        }
+        copyTree(template(bin), primary.dataDir());
+        OsUser.chownToPostgres(primary.dataDir());
         startProcess(primary, true);
         try (Connection c = adminConnection(primary); Statement st = c.createStatement()) {
             st.execute("CREATE ROLE " + APP_USER + " LOGIN PASSWORD '" + APP_PASSWORD + "'");
             st.execute("CREATE DATABASE " + DATABASE + " OWNER " + APP_USER);
             st.execute("GRANT ALL PRIVILEGES ON DATABASE " + DATABASE + " TO " + APP_USER);
         }
+        List<DbNode> rs = new ArrayList<>();
         for (int i = 1; i <= replicas; i++) {
-            DbNode r = newNode("pg-replica" + i, i + 1, DbNode.Role.REPLICA);
-            String conninfo = conninfo(primary, r);
-            ProcessRunner.runChecked(OsUser.asPostgres(List.of(tool("pg_basebackup"), "-d", conninfo,
-                    "-D", r.dataDir().toString(), "-R", "-C", "-S", slot(r), "-X", "stream", "-c", "fast",
-                    "--no-sync")), r.directory(), START_TIMEOUT);
-            startProcess(r, true);
+            rs.add(newNode("pg-replica" + i, i + 1, DbNode.Role.REPLICA));
         }
+        inParallel(rs, r -> {
+            ProcessRunner.runChecked(OsUser.asPostgres(List.of(tool("pg_basebackup"), "-d", conninfo(primary, r),
+                    "-D", r.dataDir().toString(), "-R", "-C", "-S", slot(r), "-X", "stream", "-c", "fast",
+                    "--no-sync", "--no-manifest")), r.directory(), START_TIMEOUT);
+            startProcess(r, true);
+        });
     }
 
     private DbNode newNode(String name, int id, DbNode.Role role) {
@@ -124,7 +144,7 @@ final class PostgresCluster extends AbstractCluster {
         mkdir(n.directory());
         try {
             Files.setPosixFilePermissions(n.directory(), PosixFilePermissions.fromString("rwx------"));
-        } catch (java.io.IOException e) {
+        } catch (IOException e) {
             throw new ClusterException("Cannot chmod " + n.directory(), e);
         }
         OsUser.chownToPostgres(n.directory());
@@ -191,7 +211,7 @@ final class PostgresCluster extends AbstractCluster {
         try {
             Files.deleteIfExists(n.dataDir().resolve("postmaster.pid"));
             Files.deleteIfExists(n.directory().resolve(".s.PGSQL." + n.port() + ".lock"));
-        } catch (java.io.IOException e) {
+        } catch (IOException e) {
             throw new ClusterException("Cannot remove stale lock files of " + n, e);
         }
     }

@@ -14,6 +14,8 @@ import java.util.stream.Collectors;
 /** Runs short-lived commands and manages server processes by pid. */
 final class ProcessRunner {
     static final int LOG_TAIL_LINES = 40;
+    /** {@code -Dsluice.trace=true} prints every command run with its duration to stderr. */
+    static final boolean TRACE = Boolean.getBoolean("sluice.trace");
 
     private ProcessRunner() {
     }
@@ -31,12 +33,17 @@ final class ProcessRunner {
                     .redirectErrorStream(true)
                     .redirectOutput(out.toFile())
                     .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+            long t0 = System.nanoTime();
             Process p = pb.start();
             if (!p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
                 p.destroyForcibly();
                 p.waitFor(5, TimeUnit.SECONDS);
                 throw new ClusterException("Timed out after " + timeout + ": " + String.join(" ", cmd)
                         + "\n" + Files.readString(out, StandardCharsets.UTF_8));
+            }
+            if (TRACE) {
+                System.err.printf("sluice: %5d ms exit %d: %s%n", (System.nanoTime() - t0) / 1_000_000,
+                        p.exitValue(), String.join(" ", cmd));
             }
             return new Result(p.exitValue(), Files.readString(out, StandardCharsets.UTF_8));
         } catch (IOException e) {
