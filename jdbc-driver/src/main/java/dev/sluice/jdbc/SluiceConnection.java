@@ -548,7 +548,8 @@ final class SluiceConnection implements Connection {
         }
         closed = true;
         SQLException first = null;
-        boolean evict = dirty || session.pinnedBy() != null;
+        // a transaction opened by SQL (BEGIN with autocommit on) is invisible to the pool: never hand it back
+        boolean evict = dirty || session.pinnedBy() != null || session.inTransaction();
         for (Map.Entry<String, Connection> e : held.entrySet()) {
             Connection c = e.getValue();
             try {

@@ -1,17 +1,13 @@
 package dev.sluice.testsupport;
 
-import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.nio.file.StandardCopyOption;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
-import java.util.stream.Stream;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeoutException;
 
@@ -322,37 +318,6 @@ abstract class AbstractCluster implements DbCluster {
         ProcessRunner.writeString(n.pidFile(), h.pid() + "\n");
     }
 
-    protected static long size(Path file) {
-        try {
-            return Files.exists(file) ? Files.size(file) : 0;
-        } catch (IOException e) {
-            return 0;
-        }
-    }
-
-    /** Lines appended to {@code file} since byte offset {@code from}. */
-    protected static List<String> linesSince(Path file, long from) {
-        try {
-            byte[] all = Files.readAllBytes(file);
-            int start = (int) Math.min(from, all.length);
-            return new String(all, start, all.length - start, java.nio.charset.StandardCharsets.ISO_8859_1)
-                    .lines().toList();
-        } catch (IOException e) {
-            return List.of();
-        }
-    }
-
-    /** Recursive copy keeping permissions. */
-    protected static void copyTree(Path from, Path to) {
-        try (Stream<Path> s = Files.walk(from)) {
-            for (Path src : (Iterable<Path>) s::iterator) {
-                Files.copy(src, to.resolve(from.relativize(src).toString()), StandardCopyOption.COPY_ATTRIBUTES);
-            }
-        } catch (IOException e) {
-            throw new ClusterException("Cannot copy " + from + " to " + to, e);
-        }
-    }
-
     /** Work that may throw SQLException. */
     @FunctionalInterface
     protected interface NodeTask {
@@ -397,14 +362,6 @@ abstract class AbstractCluster implements DbCluster {
     protected static ClusterException startFailure(DbNode n, String what, Throwable cause) {
         return new ClusterException("Could not start " + n.name() + " (port " + n.port() + ", dir "
                 + n.directory() + "): " + what + "\n" + ProcessRunner.tailText(n.logFile()), cause);
-    }
-
-    protected static void mkdir(Path p) {
-        try {
-            Files.createDirectories(p);
-        } catch (IOException e) {
-            throw new ClusterException("Cannot create " + p, e);
-        }
     }
 
     @Override

@@ -73,6 +73,7 @@ final class Janitor {
     /** Deletes {@code dir} when the JVM exits (unless clusters are kept). */
     static void deleteAtExit(Path dir) {
         DELETE_AT_EXIT.add(dir);
+        startWatchdog(dir);
     }
 
     private static void onShutdown() {
@@ -122,13 +123,25 @@ final class Janitor {
         Path target = Path.of("target").toAbsolutePath();
         if (Files.isDirectory(target)) {
             Path p = target.resolve("sluice-clusters");
-            mkdirs(p);
-            if (!postgres || OsUser.postgresCanTraverse(p)) {
+            try {
+                mkdirs(p);
+            } catch (ClusterException e) {
+                p = tmpBase();
+            }
+            if (Files.isWritable(p) && (!postgres || OsUser.postgresCanTraverse(p))) {
                 return p;
             }
         }
+        return tmpBase();
+    }
+
+    private static Path tmpBase() {
         Path tmp = Path.of("/tmp/sluice-clusters");
-        mkdirs(tmp);
+        try {
+            mkdirs(tmp);
+        } catch (ClusterException e) {
+            // created by another user
+        }
         if (!Files.isWritable(tmp)) {
             tmp = Path.of("/tmp/sluice-clusters-" + System.getProperty("user.name"));
             mkdirs(tmp);

@@ -113,8 +113,8 @@ final class MariaDbCluster extends AbstractCluster {
 
     private DbNode newNode(Path tpl, String name, int id, DbNode.Role role) {
         DbNode n = new DbNode(Engine.MARIADB, name, id, dir.resolve(name), Ports.freePort(), role);
-        mkdir(n.directory().resolve("tmp"));
-        copyTree(tpl, n.dataDir());
+        FileOps.mkdir(n.directory().resolve("tmp"));
+        FileOps.copyTree(tpl, n.dataDir());
         nodes.add(n);
         return n;
     }
@@ -146,7 +146,7 @@ final class MariaDbCluster extends AbstractCluster {
     @Override
     protected void startProcess(DbNode n, boolean mayChangePort) {
         for (int attempt = 1; ; attempt++) {
-            long mark = size(n.logFile());
+            long mark = FileOps.size(n.logFile());
             Process p;
             try {
                 p = new ProcessBuilder(command(n))
@@ -167,7 +167,7 @@ final class MariaDbCluster extends AbstractCluster {
                 ProcessRunner.killTree(p.toHandle(), STOP_TIMEOUT);
                 throw startFailure(n, "not accepting connections after " + START_TIMEOUT.toSeconds() + " s", last);
             }
-            if (mayChangePort && attempt < START_ATTEMPTS && Ports.isPortClash(linesSince(n.logFile(), mark))) {
+            if (mayChangePort && attempt < START_ATTEMPTS && Ports.isPortClash(FileOps.linesSince(n.logFile(), mark))) {
                 n.port(Ports.freePort());
                 continue;
             }
@@ -180,7 +180,8 @@ final class MariaDbCluster extends AbstractCluster {
         long deadline = System.nanoTime() + START_TIMEOUT.toNanos();
         SQLException last = new SQLException("never tried");
         while (System.nanoTime() < deadline && p.isAlive()) {
-            try (Connection c = adminConnection(n)) {
+            try {
+                adminConnection(n).close();
                 return null;
             } catch (SQLException e) {
                 last = e;

@@ -119,12 +119,12 @@ final class PostgresCluster extends AbstractCluster {
 
     private void init(int replicas) throws SQLException {
         DbNode primary = newNode("pg-primary", 1, DbNode.Role.PRIMARY);
-        copyTree(template(bin), primary.dataDir());
+        FileOps.copyTree(template(bin), primary.dataDir());
         OsUser.chownToPostgres(primary.dataDir());
         startProcess(primary, true);
         try (Connection c = adminConnection(primary); Statement st = c.createStatement()) {
             st.execute("CREATE ROLE " + APP_USER + " LOGIN PASSWORD '" + APP_PASSWORD + "'");
-            st.execute("CREATE DATABASE " + DATABASE + " OWNER " + APP_USER);
+            st.execute("CREATE DATABASE " + DATABASE + " OWNER " + APP_USER + " STRATEGY = FILE_COPY");
             st.execute("GRANT ALL PRIVILEGES ON DATABASE " + DATABASE + " TO " + APP_USER);
         }
         List<DbNode> rs = new ArrayList<>();
@@ -141,7 +141,7 @@ final class PostgresCluster extends AbstractCluster {
 
     private DbNode newNode(String name, int id, DbNode.Role role) {
         DbNode n = new DbNode(Engine.POSTGRESQL, name, id, dir.resolve(name), Ports.freePort(), role);
-        mkdir(n.directory());
+        FileOps.mkdir(n.directory());
         try {
             Files.setPosixFilePermissions(n.directory(), PosixFilePermissions.fromString("rwx------"));
         } catch (IOException e) {
@@ -183,7 +183,7 @@ final class PostgresCluster extends AbstractCluster {
         }
         for (int attempt = 1; ; attempt++) {
             writeNodeConf(n);
-            long mark = size(n.logFile());
+            long mark = FileOps.size(n.logFile());
             ProcessRunner.Result r = ProcessRunner.run(OsUser.asPostgres(List.of(tool("pg_ctl"), "-D",
                     n.dataDir().toString(), "-l", n.logFile().toString(), "-w", "-t", "60", "-s", "start")),
                     n.directory(), START_TIMEOUT.plusSeconds(10));
@@ -194,7 +194,7 @@ final class PostgresCluster extends AbstractCluster {
                 recordPid(n, h);
                 return;
             }
-            List<String> fresh = linesSince(n.logFile(), mark);
+            List<String> fresh = FileOps.linesSince(n.logFile(), mark);
             if (mayChangePort && attempt < START_ATTEMPTS && Ports.isPortClash(fresh)) {
                 n.port(Ports.freePort());
                 continue;

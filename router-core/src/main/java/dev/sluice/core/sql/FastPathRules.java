@@ -5,7 +5,7 @@ import java.util.Set;
 
 /**
  * The lexical fast path: classifies one statement from its leading keyword(s) and token scans. Returns
- * null only when the leading keyword is unknown (for example a statement starting with {@code (}); the
+ * null only when the leading keyword is unknown (for example {@code UPSERT}, or {@code (} not opening a query); the
  * caller then tries the parser fallback. Every known keyword is decided here, including the ones JSqlParser
  * cannot parse (BEGIN, LOCK TABLES, COPY, SELECT ... INTO @x, LISTEN ...).
  */
@@ -118,7 +118,7 @@ final class FastPathRules {
         }
         String first = st.word(0);
         if (first == null) {
-            return null;
+            return st.isPunct(0, '(') ? parenthesizedQuery(st) : null;
         }
         Classification simple = SIMPLE.get(first);
         if (simple != null) {
@@ -165,6 +165,28 @@ final class FastPathRules {
             default:
                 return sessions.classify(st, first);
         }
+    }
+
+    /**
+     * {@code (SELECT ...) UNION (SELECT ...)} and the like: decided from the tokens like any query, so common
+     * parenthesised queries never pay for (or risk) the parser. Anything else starting with {@code (} is left
+     * to the fallback.
+     */
+    private Classification parenthesizedQuery(StatementTokens st) {
+        int k = 0;
+        while (st.isPunct(k, '(')) {
+            k++;
+        }
+        String w = st.word(k);
+        if (w == null) {
+            return null;
+        }
+        return switch (w) {
+            case "SELECT", "WITH" -> queries.analyze(st, "select");
+            case "VALUES" -> queries.analyze(st, "values");
+            case "TABLE" -> queries.analyze(st, "table");
+            default -> null;
+        };
     }
 
     /**

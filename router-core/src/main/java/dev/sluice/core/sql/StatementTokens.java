@@ -63,7 +63,10 @@ final class StatementTokens {
         return -1;
     }
 
-    /** Deepest parenthesis nesting; used to keep pathological input away from the recursive-descent parser. */
+    /**
+     * Deepest parenthesis nesting, or -1 when the parentheses are unbalanced; used to keep pathological
+     * input away from the recursive-descent parser.
+     */
     int maxParenDepth() {
         int depth = 0;
         int max = 0;
@@ -71,11 +74,11 @@ final class StatementTokens {
             Token t = tokens.get(i);
             if (t.isPunct('(')) {
                 max = Math.max(max, ++depth);
-            } else if (t.isPunct(')')) {
-                depth--;
+            } else if (t.isPunct(')') && --depth < 0) {
+                return -1;
             }
         }
-        return max;
+        return depth == 0 ? max : -1;
     }
 
     /** A sub-view {@code [fromRel, toRel)} of this statement. */
