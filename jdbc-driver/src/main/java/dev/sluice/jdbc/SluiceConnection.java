@@ -20,9 +20,6 @@ import java.sql.SQLXML;
 import java.sql.Savepoint;
 import java.sql.Statement;
 import java.sql.Struct;
-import java.util.ArrayList;
-import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.Executor;
@@ -36,22 +33,14 @@ import java.util.concurrent.Executor;
 final class SluiceConnection implements Connection {
     private final ClusterRuntime runtime;
     private final Session session;
-    private final Map<String, Connection> held = new LinkedHashMap<>();
-    private final List<String> sessionSql = new ArrayList<>();
-    private boolean dirty; // backend connections carry session state: evict instead of returning them
+    private final Backends backends;
     private boolean closed;
-    private Integer isolation;
-    private String catalog;
-    private String schema;
-    private Integer holdability;
-    private Executor networkTimeoutExecutor;
-    private int networkTimeoutMs;
-    private final Properties clientInfo = new Properties();
-    private Map<String, Class<?>> typeMap;
+    private final ConnectionSettings settings = new ConnectionSettings();
 
     SluiceConnection(ClusterRuntime runtime) {
         this.runtime = runtime;
         this.session = runtime.router.newSession();
+        this.backends = new Backends(runtime);
     }
 
     // ---- routing, used by the statements ----
@@ -80,73 +69,17 @@ final class SluiceConnection implements Connection {
     /** The backend connection to {@code node}, opened and brought up to the session's state on first use. */
     Connection physical(String node) throws SQLException {
         checkOpen();
-        Connection c = held.get(node);
-        if (c != null) {
-            return c;
-        }
-        c = runtime.borrow(node);
-        try {
-            c.setAutoCommit(session.autoCommit());
-            if (session.readOnly()) {
-                c.setReadOnly(true);
-            }
-            if (isolation != null) {
-                c.setTransactionIsolation(isolation);
-            }
-            if (catalog != null) {
-                c.setCatalog(catalog);
-            }
-            if (schema != null) {
-                c.setSchema(schema);
-            }
-            if (holdability != null) {
-                c.setHoldability(holdability);
-            }
-            if (networkTimeoutExecutor != null) {
-                c.setNetworkTimeout(networkTimeoutExecutor, networkTimeoutMs);
-            }
-            if (!clientInfo.isEmpty()) {
-                c.setClientInfo(clientInfo);
-            }
-            if (typeMap != null) {
-                c.setTypeMap(typeMap);
-            }
-            if (!sessionSql.isEmpty()) {
-                try (Statement st = c.createStatement()) {
-                    for (String sql : sessionSql) {
-                        st.execute(sql);
-                    }
-                }
-            }
-        } catch (SQLException e) {
-            runtime.evict(node, c);
-            throw e;
-        }
-        held.put(node, c);
-        return c;
+        return backends.get(node, session, settings);
     }
 
-    /**
-     * After a session-state statement ran on its anchor node: run it on every other held connection and
-     * remember it for connections opened later.
-     */
+    /** After a session-state statement ran on its anchor node (see {@link Backends#sessionStateApplied}). */
     void sessionStateApplied(RouteDecision d, String sql) throws SQLException {
-        dirty = true;
-        for (Map.Entry<String, Connection> e : new ArrayList<>(held.entrySet())) {
-            if (!e.getKey().equals(d.node())) {
-                try (Statement st = e.getValue().createStatement()) {
-                    st.execute(sql);
-                }
-            }
-        }
-        if (d.classification().kind() == StatementKind.SESSION_STATE) {
-            sessionSql.add(sql);
-        }
+        backends.sessionStateApplied(d, sql);
     }
 
     /** Marks the backend connections as carrying state that must not go back to the pool. */
     void markDirty() {
-        dirty = true;
+        backends.markDirty();
     }
 
     /** A backend failed: connection-class errors make the runtime re-probe roles at once. */
@@ -257,7 +190,7 @@ final class SluiceConnection implements Connection {
     @Override
     public void setAutoCommit(boolean autoCommit) throws SQLException {
         checkOpen();
-        for (Connection c : held.values()) {
+        for (Connection c : backends.all()) {
             c.setAutoCommit(autoCommit);
         }
         session.setAutoCommit(autoCommit);
@@ -273,7 +206,7 @@ final class SluiceConnection implements Connection {
     public void commit() throws SQLException {
         checkOpen();
         try {
-            for (Connection c : held.values()) {
+            for (Connection c : backends.all()) {
                 if (!c.getAutoCommit()) {
                     c.commit();
                 }
@@ -287,7 +220,7 @@ final class SluiceConnection implements Connection {
     public void rollback() throws SQLException {
         checkOpen();
         try {
-            for (Connection c : held.values()) {
+            for (Connection c : backends.all()) {
                 if (!c.getAutoCommit()) {
                     c.rollback();
                 }
@@ -329,7 +262,7 @@ final class SluiceConnection implements Connection {
     @Override
     public void setReadOnly(boolean readOnly) throws SQLException {
         checkOpen();
-        for (Connection c : held.values()) {
+        for (Connection c : backends.all()) {
             c.setReadOnly(readOnly);
         }
         session.setReadOnly(readOnly);
@@ -344,124 +277,92 @@ final class SluiceConnection implements Connection {
     @Override
     public void setTransactionIsolation(int level) throws SQLException {
         checkOpen();
-        for (Connection c : held.values()) {
-            c.setTransactionIsolation(level);
-        }
-        isolation = level;
+        settings.isolation(backends.all(), level);
     }
 
     @Override
     public int getTransactionIsolation() throws SQLException {
-        return isolation != null ? isolation : anchor().getTransactionIsolation();
+        return settings.isolation() != null ? settings.isolation() : anchor().getTransactionIsolation();
     }
 
-    // ---- session attributes ----
+    // ---- session attributes: kept in ConnectionSettings, applied to every backend connection ----
 
     @Override
     public void setCatalog(String catalog) throws SQLException {
         checkOpen();
-        for (Connection c : held.values()) {
-            c.setCatalog(catalog);
-        }
-        this.catalog = catalog;
+        settings.catalog(backends.all(), catalog);
     }
 
     @Override
     public String getCatalog() throws SQLException {
-        return catalog != null ? catalog : anchor().getCatalog();
+        return settings.catalog() != null ? settings.catalog() : anchor().getCatalog();
     }
 
     @Override
     public void setSchema(String schema) throws SQLException {
         checkOpen();
-        for (Connection c : held.values()) {
-            c.setSchema(schema);
-        }
-        this.schema = schema;
+        settings.schema(backends.all(), schema);
     }
 
     @Override
     public String getSchema() throws SQLException {
-        return schema != null ? schema : anchor().getSchema();
+        return settings.schema() != null ? settings.schema() : anchor().getSchema();
     }
 
     @Override
     public void setHoldability(int holdability) throws SQLException {
         checkOpen();
-        for (Connection c : held.values()) {
-            c.setHoldability(holdability);
-        }
-        this.holdability = holdability;
+        settings.holdability(backends.all(), holdability);
     }
 
     @Override
     public int getHoldability() throws SQLException {
-        return holdability != null ? holdability : anchor().getHoldability();
+        return settings.holdability() != null ? settings.holdability() : anchor().getHoldability();
     }
 
     @Override
     public void setNetworkTimeout(Executor executor, int milliseconds) throws SQLException {
         checkOpen();
-        for (Connection c : held.values()) {
-            c.setNetworkTimeout(executor, milliseconds);
-        }
-        this.networkTimeoutExecutor = executor;
-        this.networkTimeoutMs = milliseconds;
+        settings.networkTimeout(backends.all(), executor, milliseconds);
     }
 
     @Override
     public int getNetworkTimeout() throws SQLException {
         checkOpen();
-        return networkTimeoutMs;
+        return settings.networkTimeoutMs();
     }
 
     @Override
     public void setClientInfo(String name, String value) throws SQLClientInfoException {
-        if (value == null) {
-            clientInfo.remove(name);
-        } else {
-            clientInfo.setProperty(name, value);
-        }
-        for (Connection c : held.values()) {
-            c.setClientInfo(name, value);
-        }
+        settings.clientInfo(backends.all(), name, value);
     }
 
     @Override
     public void setClientInfo(Properties properties) throws SQLClientInfoException {
-        clientInfo.clear();
-        clientInfo.putAll(properties);
-        for (Connection c : held.values()) {
-            c.setClientInfo(properties);
-        }
+        settings.clientInfo(backends.all(), properties);
     }
 
     @Override
     public String getClientInfo(String name) throws SQLException {
         checkOpen();
-        return clientInfo.getProperty(name);
+        return settings.clientInfo(name);
     }
 
     @Override
     public Properties getClientInfo() throws SQLException {
         checkOpen();
-        Properties p = new Properties();
-        p.putAll(clientInfo);
-        return p;
+        return settings.clientInfo();
     }
 
     @Override
     public Map<String, Class<?>> getTypeMap() throws SQLException {
-        return typeMap != null ? typeMap : anchor().getTypeMap();
+        return settings.typeMap() != null ? settings.typeMap() : anchor().getTypeMap();
     }
 
     @Override
     public void setTypeMap(Map<String, Class<?>> map) throws SQLException {
         checkOpen();
-        for (Connection c : held.values()) {
-            c.setTypeMap(map);
-        }
-        this.typeMap = map;
+        settings.typeMap(backends.all(), map);
     }
 
     // ---- metadata and factories: served by a real backend connection ----
@@ -505,7 +406,7 @@ final class SluiceConnection implements Connection {
     public SQLWarning getWarnings() throws SQLException {
         checkOpen();
         SQLWarning first = null;
-        for (Connection c : held.values()) {
+        for (Connection c : backends.all()) {
             SQLWarning w = c.getWarnings();
             if (w != null) {
                 if (first == null) {
@@ -521,7 +422,7 @@ final class SluiceConnection implements Connection {
     @Override
     public void clearWarnings() throws SQLException {
         checkOpen();
-        for (Connection c : held.values()) {
+        for (Connection c : backends.all()) {
             c.clearWarnings();
         }
     }
@@ -533,7 +434,7 @@ final class SluiceConnection implements Connection {
         if (closed) {
             return false;
         }
-        for (Connection c : held.values()) {
+        for (Connection c : backends.all()) {
             if (!c.isValid(timeout)) {
                 return false;
             }
@@ -547,34 +448,8 @@ final class SluiceConnection implements Connection {
             return;
         }
         closed = true;
-        SQLException first = null;
         // a transaction opened by SQL (BEGIN with autocommit on) is invisible to the pool: never hand it back
-        boolean evict = dirty || session.pinnedBy() != null || session.inTransaction();
-        for (Map.Entry<String, Connection> e : held.entrySet()) {
-            Connection c = e.getValue();
-            try {
-                if (!c.getAutoCommit()) {
-                    c.rollback(); // JDBC leaves an open transaction's fate to the driver: we choose not to commit
-                }
-            } catch (SQLException ex) {
-                evict = true;
-            }
-            try {
-                if (evict) {
-                    runtime.evict(e.getKey(), c);
-                } else {
-                    c.close();
-                }
-            } catch (SQLException ex) {
-                if (first == null) {
-                    first = ex;
-                }
-            }
-        }
-        held.clear();
-        if (first != null) {
-            throw first;
-        }
+        backends.release(session.pinnedBy() != null || session.inTransaction());
     }
 
     @Override
@@ -585,10 +460,7 @@ final class SluiceConnection implements Connection {
     @Override
     public void abort(Executor executor) throws SQLException {
         closed = true;
-        for (Connection c : held.values()) {
-            c.abort(executor);
-        }
-        held.clear();
+        backends.abort(executor);
     }
 
     @Override

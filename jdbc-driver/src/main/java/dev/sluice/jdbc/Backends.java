@@ -1,0 +1,121 @@
+package dev.sluice.jdbc;
+
+import dev.sluice.core.route.RouteDecision;
+import dev.sluice.core.route.Session;
+import dev.sluice.core.sql.StatementKind;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Executor;
+
+/**
+ * The backend connections one application connection holds: at most one per node, borrowed lazily from
+ * that node's pool, brought up to the session's state (JDBC settings, then the session-state SQL in the
+ * order it ran), and released together.
+ */
+final class Backends {
+    private final ClusterRuntime runtime;
+    private final Map<String, Connection> held = new LinkedHashMap<>();
+    private final List<String> sessionSql = new ArrayList<>();
+    private boolean dirty; // the connections carry session state: close them rather than pool them
+
+    Backends(ClusterRuntime runtime) {
+        this.runtime = runtime;
+    }
+
+    Collection<Connection> all() {
+        return held.values();
+    }
+
+    Connection get(String node, Session session, ConnectionSettings settings) throws SQLException {
+        Connection c = held.get(node);
+        if (c != null) {
+            return c;
+        }
+        c = runtime.borrow(node);
+        try {
+            c.setAutoCommit(session.autoCommit());
+            if (session.readOnly()) {
+                c.setReadOnly(true);
+            }
+            settings.apply(c);
+            if (!sessionSql.isEmpty()) {
+                try (Statement st = c.createStatement()) {
+                    for (String sql : sessionSql) {
+                        st.execute(sql);
+                    }
+                }
+            }
+        } catch (SQLException e) {
+            runtime.evict(node, c);
+            throw e;
+        }
+        held.put(node, c);
+        return c;
+    }
+
+    /** A session-state statement ran on {@code d.node()}: run it on the others, remember it for later ones. */
+    void sessionStateApplied(RouteDecision d, String sql) throws SQLException {
+        dirty = true;
+        for (Map.Entry<String, Connection> e : new ArrayList<>(held.entrySet())) {
+            if (!e.getKey().equals(d.node())) {
+                try (Statement st = e.getValue().createStatement()) {
+                    st.execute(sql);
+                }
+            }
+        }
+        if (d.classification().kind() == StatementKind.SESSION_STATE) {
+            sessionSql.add(sql);
+        }
+    }
+
+    void markDirty() {
+        dirty = true;
+    }
+
+    /**
+     * Rolls back what is open and gives the connections back, or closes them when they carry state
+     * (session SQL, a pin, a transaction opened by SQL) that must not reach another application connection.
+     */
+    void release(boolean mustEvict) throws SQLException {
+        SQLException first = null;
+        for (Map.Entry<String, Connection> e : held.entrySet()) {
+            Connection c = e.getValue();
+            boolean evict = mustEvict || dirty;
+            try {
+                if (!c.getAutoCommit()) {
+                    c.rollback(); // JDBC leaves an open transaction's fate to the driver: we choose not to commit
+                }
+            } catch (SQLException ex) {
+                evict = true;
+            }
+            try {
+                if (evict) {
+                    runtime.evict(e.getKey(), c);
+                } else {
+                    c.close();
+                }
+            } catch (SQLException ex) {
+                if (first == null) {
+                    first = ex;
+                }
+            }
+        }
+        held.clear();
+        if (first != null) {
+            throw first;
+        }
+    }
+
+    void abort(Executor executor) throws SQLException {
+        for (Connection c : held.values()) {
+            c.abort(executor);
+        }
+        held.clear();
+    }
+}
