@@ -10,8 +10,9 @@ import java.util.Objects;
  *               {@code primary-function:nextval}, {@code multi-statement:write}, {@code unparsed}
  * @param hint   route hint from a leading {@code sluice:} comment
  * @param effect pin/unpin of the session to the primary
+ * @param maxLagMillis staleness budget from a leading {@code /* sluice:max-lag=200ms *}{@code /} hint, or -1
  */
-public record Classification(StatementKind kind, String reason, RouteHint hint, SessionEffect effect) {
+public record Classification(StatementKind kind, String reason, RouteHint hint, SessionEffect effect, long maxLagMillis) {
     public Classification {
         Objects.requireNonNull(kind, "kind");
         Objects.requireNonNull(reason, "reason");
@@ -19,15 +20,23 @@ public record Classification(StatementKind kind, String reason, RouteHint hint, 
         Objects.requireNonNull(effect, "effect");
     }
 
+    public Classification(StatementKind kind, String reason, RouteHint hint, SessionEffect effect) {
+        this(kind, reason, hint, effect, -1);
+    }
+
     public static Classification of(StatementKind kind, String reason) {
         return new Classification(kind, reason, RouteHint.NONE, SessionEffect.NONE);
     }
 
     public Classification withHint(RouteHint h) {
-        return new Classification(kind, reason, h, effect);
+        return new Classification(kind, reason, h, effect, maxLagMillis);
     }
 
     public Classification withEffect(SessionEffect e) {
-        return new Classification(kind, reason, hint, e);
+        return new Classification(kind, reason, hint, e, maxLagMillis);
+    }
+
+    public Classification withMaxLag(long millis) {
+        return new Classification(kind, reason, hint, effect, millis);
     }
 }

@@ -40,7 +40,9 @@ final class QueryRules {
     private static final Classification LOCK_IN_SHARE_MODE = Classification.of(StatementKind.LOCKING_READ, "lock-in-share-mode");
     private static final Classification INTO_TABLE = Classification.of(StatementKind.DDL, "select-into-table");
     private static final Classification INTO_TEMP_TABLE = INTO_TABLE.withEffect(SessionEffect.PIN);
-    private static final Classification INTO_VARIABLE = Classification.of(StatementKind.SESSION_READ, "select-into-variable");
+    // the variable lives in the primary session: later reads of it must find it there
+    private static final Classification INTO_VARIABLE = Classification.of(StatementKind.SESSION_READ, "select-into-variable")
+            .withEffect(SessionEffect.PIN);
     private static final Classification INTO_OUTFILE = Classification.of(StatementKind.WRITE, "select-into-outfile");
     private static final Classification CALC_FOUND_ROWS = Classification.of(StatementKind.SESSION_READ, "sql-calc-found-rows");
 

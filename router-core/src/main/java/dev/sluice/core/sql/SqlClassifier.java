@@ -103,7 +103,8 @@ public final class SqlClassifier {
             } else {
                 c = combine(sql, lexed);
             }
-            return hint == RouteHint.NONE ? c : c.withHint(hint);
+            c = hint == RouteHint.NONE ? c : c.withHint(hint);
+            return lexed.maxLagMillis() < 0 ? c : c.withMaxLag(lexed.maxLagMillis());
         } catch (RuntimeException | StackOverflowError e) {
             // Never expected; a classifier bug must not take the connection down. UNPARSED routes to the primary.
             LOG.warn("SQL classification failed for a statement of {} chars", sql.length(), e);

@@ -33,7 +33,7 @@ final class SqlLexer {
      * {@code [bounds[2i], bounds[2i+1])}; {@code error} is non-null for an unterminated string, quoted
      * identifier or comment (then the other fields are partial and must not be used for classification).
      */
-    record Result(List<Token> tokens, int[] bounds, int statementCount, RouteHint hint, String error) {
+    record Result(List<Token> tokens, int[] bounds, int statementCount, RouteHint hint, String error, long maxLagMillis) {
         StatementTokens statement(String sql, int i) {
             return new StatementTokens(sql, tokens, bounds[2 * i], bounds[2 * i + 1]);
         }
@@ -52,6 +52,7 @@ final class SqlLexer {
         int count = 0;
         int stmtStart = 0;
         RouteHint hint = RouteHint.NONE;
+        long maxLag = -1;
         boolean inExecComment = false; // inside MySQL /*! ... */, whose content is executed as SQL
         int i = 0;
         while (i < n) {
@@ -85,6 +86,10 @@ final class SqlLexer {
                 }
                 if (tokens.isEmpty()) { // only comments before the first token carry a route hint
                     hint = mergeHint(hint, hintIn(sql, i + 2, end - 2));
+                    long lag = maxLagIn(sql, i + 2, end - 2);
+                    if (lag >= 0 && (maxLag < 0 || lag < maxLag)) {
+                        maxLag = lag; // several budgets: the strictest holds
+                    }
                 }
                 i = end;
                 continue;
@@ -124,7 +129,7 @@ final class SqlLexer {
             bounds[2 * count + 1] = tokens.size();
             count++;
         }
-        return new Result(tokens, bounds, count, hint, null);
+        return new Result(tokens, bounds, count, hint, null, maxLag);
     }
 
     /** Lexes one token starting at {@code i}, appends it, returns the offset after it or -1 if unterminated. */
@@ -330,6 +335,45 @@ final class SqlLexer {
         return skipSpace(sql, i + 7, to) == to ? h : RouteHint.NONE;
     }
 
+    /**
+     * Parses a staleness budget {@code sluice:max-lag=200ms} (also {@code 2s}, or plain milliseconds) from a
+     * comment body; -1 when the comment is not one.
+     */
+    static long maxLagIn(String sql, int from, int to) {
+        int i = skipSpace(sql, from, to);
+        if (to - i < 6 || !sql.regionMatches(true, i, "sluice", 0, 6)) {
+            return -1;
+        }
+        i = skipSpace(sql, i + 6, to);
+        if (i >= to || sql.charAt(i) != ':') {
+            return -1;
+        }
+        i = skipSpace(sql, i + 1, to);
+        if (to - i < 7 || !sql.regionMatches(true, i, "max-lag", 0, 7)) {
+            return -1;
+        }
+        i = skipSpace(sql, i + 7, to);
+        if (i >= to || sql.charAt(i) != '=') {
+            return -1;
+        }
+        i = skipSpace(sql, i + 1, to);
+        long n = 0;
+        int digits = 0;
+        while (i < to && isDigit(sql.charAt(i)) && digits < 12) {
+            n = n * 10 + (sql.charAt(i++) - '0');
+            digits++;
+        }
+        if (digits == 0) {
+            return -1;
+        }
+        String unit = sql.substring(i, to).trim().toLowerCase(Locale.ROOT);
+        return switch (unit) {
+            case "", "ms" -> n;
+            case "s" -> n * 1000;
+            default -> -1;
+        };
+    }
+
     /** Conflicting hints resolve to PRIMARY: sending a read to the primary is never wrong, the reverse can be. */
     private static RouteHint mergeHint(RouteHint a, RouteHint b) {
         if (a == RouteHint.PRIMARY || b == RouteHint.PRIMARY) {
@@ -358,6 +402,6 @@ final class SqlLexer {
     }
 
     private static Result error(List<Token> tokens, int[] bounds, int count, RouteHint hint, String why) {
-        return new Result(tokens, bounds, count, hint, why);
+        return new Result(tokens, bounds, count, hint, why, -1);
     }
 }

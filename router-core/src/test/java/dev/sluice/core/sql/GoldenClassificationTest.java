@@ -78,6 +78,9 @@ class GoldenClassificationTest {
             if (node.hasNonNull("hint")) {
                 assertEquals(RouteHint.valueOf(node.get("hint").asText()), c.hint(), where + ": hint;" + got);
             }
+            if (node.hasNonNull("maxLagMillis")) {
+                assertEquals(node.get("maxLagMillis").asLong(), c.maxLagMillis(), where + ": maxLagMillis;" + got);
+            }
             if (node.hasNonNull("effect")) {
                 assertEquals(SessionEffect.valueOf(node.get("effect").asText()), c.effect(), where + ": effect;" + got);
             }
