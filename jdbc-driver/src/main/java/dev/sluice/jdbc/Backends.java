@@ -32,6 +32,11 @@ final class Backends {
         return held.values();
     }
 
+    /** Any held backend connection (they all carry the same settings), or null when none is held. */
+    Connection any() {
+        return held.isEmpty() ? null : held.values().iterator().next();
+    }
+
     Connection get(String node, Session session, ConnectionSettings settings) throws SQLException {
         Connection c = held.get(node);
         if (c != null) {
@@ -71,6 +76,14 @@ final class Backends {
         }
         if (d.classification().kind() == StatementKind.SESSION_STATE) {
             sessionSql.add(sql);
+        }
+    }
+
+    /** Drops a broken connection: evicted from its pool, forgotten here (the next use borrows a new one). */
+    void drop(String node) {
+        Connection c = held.remove(node);
+        if (c != null) {
+            runtime.evict(node, c);
         }
     }
 

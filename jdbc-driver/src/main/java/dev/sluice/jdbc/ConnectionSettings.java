@@ -19,9 +19,19 @@ final class ConnectionSettings {
     private String schema;
     private Integer holdability;
     private Executor networkTimeoutExecutor;
-    private int networkTimeoutMs;
+    private Integer networkTimeoutMs; // null: never set (the executor may legitimately be null: both real drivers ignore it)
     private final Properties clientInfo = new Properties();
     private Map<String, Class<?>> typeMap;
+
+    /**
+     * Whether a setting was made that the pool does not undo when a backend connection goes back to it.
+     * HikariCP resets autocommit, read-only, isolation and network timeout, but catalog and schema only
+     * when the pool itself configures them (ours don't), and never holdability, client info (pgjdbc sends
+     * it as {@code application_name}) or the type map: such connections must be closed, not pooled.
+     */
+    boolean outlivesPoolReset() {
+        return catalog != null || schema != null || holdability != null || !clientInfo.isEmpty() || typeMap != null;
+    }
 
     /** Brings a newly opened backend connection up to the settings made so far. */
     void apply(Connection c) throws SQLException {
@@ -37,7 +47,7 @@ final class ConnectionSettings {
         if (holdability != null) {
             c.setHoldability(holdability);
         }
-        if (networkTimeoutExecutor != null) {
+        if (networkTimeoutMs != null) {
             c.setNetworkTimeout(networkTimeoutExecutor, networkTimeoutMs);
         }
         if (!clientInfo.isEmpty()) {
@@ -59,19 +69,11 @@ final class ConnectionSettings {
         isolation = level;
     }
 
-    String catalog() {
-        return catalog;
-    }
-
     void catalog(Collection<Connection> held, String value) throws SQLException {
         for (Connection c : held) {
             c.setCatalog(value);
         }
         catalog = value;
-    }
-
-    String schema() {
-        return schema;
     }
 
     void schema(Collection<Connection> held, String value) throws SQLException {
@@ -81,10 +83,6 @@ final class ConnectionSettings {
         schema = value;
     }
 
-    Integer holdability() {
-        return holdability;
-    }
-
     void holdability(Collection<Connection> held, int value) throws SQLException {
         for (Connection c : held) {
             c.setHoldability(value);
@@ -92,7 +90,7 @@ final class ConnectionSettings {
         holdability = value;
     }
 
-    int networkTimeoutMs() {
+    Integer networkTimeoutMs() {
         return networkTimeoutMs;
     }
 

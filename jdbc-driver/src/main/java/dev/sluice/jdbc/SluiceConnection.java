@@ -82,17 +82,47 @@ final class SluiceConnection implements Connection {
         backends.markDirty();
     }
 
-    /** A backend failed: connection-class errors make the runtime re-probe roles at once. */
-    void backendFailed(SQLException e) {
-        String state = e.getSQLState();
-        if (state == null || state.startsWith("08")) {
-            runtime.probeSoon();
+    /**
+     * A backend connection failed with a connection-class error: the node's circuit breaker opens (out of
+     * routing now, not at the next probe), the broken connection is dropped, and a probe round is asked for.
+     */
+    void backendBroken(String node, SQLException e) {
+        runtime.router.connectionFailed(node, e);
+        backends.drop(node);
+        runtime.probeSoon();
+    }
+
+    /** A statement ran: the session stamps committed writes (read-your-writes), fetching the position if asked. */
+    void executed(RouteDecision d) throws SQLException {
+        String txBefore = session.transactionNode();
+        boolean hadWrite = session.executed(d);
+        if (hadWrite && session.wantsPositions() && txBefore == null) {
+            session.requirePosition(commitPosition(d.node()));
+        }
+    }
+
+    /**
+     * The primary's position right after this session's commit: every write of the session is at or
+     * before it. One extra round trip per write, the cost of position-mode read-your-writes.
+     */
+    private String commitPosition(String node) throws SQLException {
+        String sql = runtime.config.engine() == dev.sluice.core.config.Engine.POSTGRESQL
+                ? "SELECT pg_current_wal_lsn()::text" : "SELECT @@last_gtid";
+        try (Statement st = physical(node).createStatement(); java.sql.ResultSet rs = st.executeQuery(sql)) {
+            return rs.next() ? rs.getString(1) : null;
         }
     }
 
     /** Where statements that need "some" node go: the transaction's node, else the primary, else a replica. */
     private Connection anchor() throws SQLException {
         return physical(route(Classification.of(StatementKind.EMPTY, "anchor")).node());
+    }
+
+    /** Answers for a setting as the real driver does (MariaDB ignores setHoldability/setSchema, pgjdbc setCatalog). */
+    private Connection answering() throws SQLException {
+        checkOpen();
+        Connection c = backends.any();
+        return c != null ? c : anchor();
     }
 
     /** The session's routing state, for tests and diagnostics. */
@@ -211,8 +241,13 @@ final class SluiceConnection implements Connection {
                     c.commit();
                 }
             }
-        } finally {
-            session.endTransaction();
+        } catch (SQLException e) {
+            session.endTransaction(false);
+            throw e;
+        }
+        String node = session.transactionNode();
+        if (session.endTransaction(true) && session.wantsPositions() && node != null) {
+            session.requirePosition(commitPosition(node));
         }
     }
 
@@ -226,7 +261,7 @@ final class SluiceConnection implements Connection {
                 }
             }
         } finally {
-            session.endTransaction();
+            session.endTransaction(false);
         }
     }
 
@@ -282,6 +317,7 @@ final class SluiceConnection implements Connection {
 
     @Override
     public int getTransactionIsolation() throws SQLException {
+        checkOpen();
         return settings.isolation() != null ? settings.isolation() : anchor().getTransactionIsolation();
     }
 
@@ -295,7 +331,8 @@ final class SluiceConnection implements Connection {
 
     @Override
     public String getCatalog() throws SQLException {
-        return settings.catalog() != null ? settings.catalog() : anchor().getCatalog();
+        // past HikariCP's proxy, which echoes the catalog it was given even when the driver ignored it (pgjdbc)
+        return answering().unwrap(Connection.class).getCatalog();
     }
 
     @Override
@@ -306,7 +343,7 @@ final class SluiceConnection implements Connection {
 
     @Override
     public String getSchema() throws SQLException {
-        return settings.schema() != null ? settings.schema() : anchor().getSchema();
+        return answering().getSchema();
     }
 
     @Override
@@ -317,7 +354,7 @@ final class SluiceConnection implements Connection {
 
     @Override
     public int getHoldability() throws SQLException {
-        return settings.holdability() != null ? settings.holdability() : anchor().getHoldability();
+        return answering().getHoldability();
     }
 
     @Override
@@ -329,17 +366,53 @@ final class SluiceConnection implements Connection {
     @Override
     public int getNetworkTimeout() throws SQLException {
         checkOpen();
-        return settings.networkTimeoutMs();
+        Integer ms = settings.networkTimeoutMs();
+        return ms != null ? ms : answering().getNetworkTimeout();
     }
+
+    /** Client-info name of the session staleness budget, e.g. "200ms" (see docs/health.md). */
+    static final String MAX_LAG_CLIENT_INFO = "SluiceMaxLag";
 
     @Override
     public void setClientInfo(String name, String value) throws SQLClientInfoException {
+        checkOpenForClientInfo();
+        if (MAX_LAG_CLIENT_INFO.equalsIgnoreCase(name)) {
+            session.setMaxLagMillis(parseMaxLag(value));
+            return; // Sluice's own: the backends don't know it
+        }
         settings.clientInfo(backends.all(), name, value);
     }
 
     @Override
     public void setClientInfo(Properties properties) throws SQLClientInfoException {
+        checkOpenForClientInfo();
         settings.clientInfo(backends.all(), properties);
+    }
+
+    private static long parseMaxLag(String value) throws SQLClientInfoException {
+        if (value == null || value.isBlank()) {
+            return -1;
+        }
+        String v = value.trim().toLowerCase(java.util.Locale.ROOT);
+        try {
+            if (v.endsWith("ms")) {
+                return Long.parseLong(v.substring(0, v.length() - 2).trim());
+            }
+            if (v.endsWith("s")) {
+                return Long.parseLong(v.substring(0, v.length() - 1).trim()) * 1000;
+            }
+            return Long.parseLong(v);
+        } catch (NumberFormatException e) {
+            throw new SQLClientInfoException("Sluice: " + MAX_LAG_CLIENT_INFO + ": expected e.g. 200ms or 2s, got '" + value + "'",
+                    "HY024", 0, Map.of());
+        }
+    }
+
+    /** setClientInfo may only throw SQLClientInfoException (JDBC 4.3, 4.4.4), still with 08003 when closed. */
+    private void checkOpenForClientInfo() throws SQLClientInfoException {
+        if (closed) {
+            throw new SQLClientInfoException("Sluice: connection is closed", "08003", 0, Map.of());
+        }
     }
 
     @Override
@@ -356,6 +429,7 @@ final class SluiceConnection implements Connection {
 
     @Override
     public Map<String, Class<?>> getTypeMap() throws SQLException {
+        checkOpen();
         return settings.typeMap() != null ? settings.typeMap() : anchor().getTypeMap();
     }
 
@@ -448,8 +522,9 @@ final class SluiceConnection implements Connection {
             return;
         }
         closed = true;
-        // a transaction opened by SQL (BEGIN with autocommit on) is invisible to the pool: never hand it back
-        backends.release(session.pinnedBy() != null || session.inTransaction());
+        // a transaction opened by SQL (BEGIN with autocommit on) is invisible to the pool: never hand it back;
+        // nor connections carrying JDBC settings the pool would not reset (see ConnectionSettings#outlivesPoolReset)
+        backends.release(session.pinnedBy() != null || session.inTransaction() || settings.outlivesPoolReset());
     }
 
     @Override

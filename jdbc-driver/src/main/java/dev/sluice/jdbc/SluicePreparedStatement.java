@@ -50,15 +50,14 @@ final class SluicePreparedStatement extends SluiceStatement implements PreparedS
         params.set(index - 1, p);
     }
 
-    private PreparedStatement bound(String node, List<Param> ps) throws SQLException {
-        PreparedStatement real = (PreparedStatement) on(node);
+    /** Sets the recorded parameters on the real prepared statement an execution runs on. */
+    private static void bind(PreparedStatement real, List<Param> ps) throws SQLException {
         real.clearParameters();
         for (Param p : ps) {
             if (p != null) {
                 p.apply(real);
             }
         }
-        return real;
     }
 
     private <T> T exec(Exec<T> e) throws SQLException {
@@ -66,21 +65,10 @@ final class SluicePreparedStatement extends SluiceStatement implements PreparedS
         RouteDecision d = conn.route(classification);
         // a parameterless session-state statement can be replayed like plain SQL
         String replay = params.isEmpty() ? sql : null;
-        List<Param> snapshot = List.copyOf(nonNull(params));
         return run(d, replay, s -> {
-            bound(d.node(), snapshot);
+            bind((PreparedStatement) s, params);
             return e.run(s);
         });
-    }
-
-    private static List<Param> nonNull(List<Param> ps) {
-        List<Param> out = new ArrayList<>(ps.size());
-        for (Param p : ps) {
-            if (p != null) {
-                out.add(p);
-            }
-        }
-        return out;
     }
 
     @Override
@@ -106,7 +94,7 @@ final class SluicePreparedStatement extends SluiceStatement implements PreparedS
     @Override
     public void addBatch() throws SQLException {
         checkOpen();
-        batches.add(List.copyOf(nonNull(params)));
+        batches.add(new ArrayList<>(params));
     }
 
     @Override
@@ -137,7 +125,7 @@ final class SluicePreparedStatement extends SluiceStatement implements PreparedS
         return run(d, null, s -> {
             PreparedStatement real = (PreparedStatement) s;
             for (List<Param> row : rows) {
-                bound(d.node(), row);
+                bind(real, row);
                 real.addBatch();
             }
             return e.run(real);

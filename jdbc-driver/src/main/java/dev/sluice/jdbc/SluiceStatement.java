@@ -100,19 +100,68 @@ class SluiceStatement implements Statement, SluiceRouted {
         return s;
     }
 
-    /** Routes, runs on the chosen node, and applies session state to the session's other connections. */
+    /**
+     * Runs on the chosen node, then applies session state to the session's other connections and tells
+     * the session what ran (read-your-writes). An autocommit read whose node fails with a connection-class
+     * error is retried once on another node; never inside a transaction, never a write.
+     */
     <T> T run(RouteDecision d, String sqlForSessionState, Exec<T> exec) throws SQLException {
         checkOpen();
+        try {
+            return runOnce(d, sqlForSessionState, exec);
+        } catch (SQLException e) {
+            if (!Failures.isConnectionClass(e)) {
+                throw e;
+            }
+            nodeFailed(d.node(), e);
+            if (!retryable(d)) {
+                throw e;
+            }
+            RouteDecision retry;
+            try {
+                retry = conn.route(d.classification());
+            } catch (SQLException noRoute) {
+                e.addSuppressed(noRoute);
+                throw e;
+            }
+            if (retry.node().equals(d.node())) {
+                throw e; // nowhere else to go
+            }
+            try {
+                return runOnce(new RouteDecision(retry.node(), false, "retry-after-" + d.node() + "-failed:" + retry.reason(),
+                        retry.classification()), sqlForSessionState, exec);
+            } catch (SQLException again) {
+                if (Failures.isConnectionClass(again)) {
+                    nodeFailed(retry.node(), again);
+                }
+                again.addSuppressed(e);
+                throw again;
+            }
+        }
+    }
+
+    private boolean retryable(RouteDecision d) {
+        return d.classification().kind() == StatementKind.READ && !d.allConnections()
+                && conn.session().transactionNode() == null && conn.session().autoCommit();
+    }
+
+    /** The node's connection broke: out of routing at once, its backend connection and statement dropped. */
+    private void nodeFailed(String node, SQLException e) {
+        conn.backendBroken(node, e);
+        Statement dead = byNode.remove(node);
+        if (dead != null && dead == current) {
+            current = null;
+        }
+    }
+
+    private <T> T runOnce(RouteDecision d, String sqlForSessionState, Exec<T> exec) throws SQLException {
         lastRoute = d;
-        Statement s = on(d.node());
-        current = s;
         conn.runtime().router.started(d.node());
         T result;
         try {
+            Statement s = on(d.node());
+            current = s;
             result = exec.run(s);
-        } catch (SQLException e) {
-            conn.backendFailed(e);
-            throw e;
         } finally {
             conn.runtime().router.finished(d.node());
         }
@@ -121,6 +170,7 @@ class SluiceStatement implements Statement, SluiceRouted {
         } else if (d.classification().effect() != dev.sluice.core.sql.SessionEffect.NONE) {
             conn.markDirty();
         }
+        conn.executed(d);
         return result;
     }
 

@@ -78,6 +78,20 @@ public final class ClusterConfig {
         if ((int) opts.get(SluiceOption.POOL_MAX_SIZE) < 1) {
             throw new ConfigException(where + ".pool-max-size: must be at least 1");
         }
+        for (SluiceOption o : new SluiceOption[] {SluiceOption.PROBE_INTERVAL_MS, SluiceOption.PROBE_TIMEOUT_MS,
+                SluiceOption.HEARTBEAT_INTERVAL_MS}) {
+            if ((int) opts.get(o) < 10) {
+                throw new ConfigException(where + "." + o.key() + ": must be at least 10 ms, got " + opts.get(o));
+            }
+        }
+        if ((int) opts.get(SluiceOption.READMIT_LAG_MS) > (int) opts.get(SluiceOption.MAX_LAG_MS)) {
+            throw new ConfigException(where + ".readmit-lag-ms: must not exceed max-lag-ms (" + opts.get(SluiceOption.MAX_LAG_MS)
+                    + "), got " + opts.get(SluiceOption.READMIT_LAG_MS));
+        }
+        String table = (String) opts.get(SluiceOption.HEARTBEAT_TABLE);
+        if (!table.matches("[A-Za-z_][A-Za-z0-9_]*(\\.[A-Za-z_][A-Za-z0-9_]*)?")) {
+            throw new ConfigException(where + ".heartbeat-table: expected table or schema.table of letters, digits and _, got '" + table + "'");
+        }
         return new ClusterConfig(name, engine, database == null ? "" : database, nodes, opts,
                 driverProps == null ? Map.of() : driverProps, rawOptions);
     }
@@ -178,6 +192,49 @@ public final class ClusterConfig {
 
     public int probeTimeoutMs() {
         return (Integer) options.get(SluiceOption.PROBE_TIMEOUT_MS);
+    }
+
+    public int heartbeatIntervalMs() {
+        return (Integer) options.get(SluiceOption.HEARTBEAT_INTERVAL_MS);
+    }
+
+    public String heartbeatTable() {
+        return (String) options.get(SluiceOption.HEARTBEAT_TABLE);
+    }
+
+    /** True when reading an existing pt-heartbeat table instead of writing Sluice's own. */
+    public boolean ptHeartbeat() {
+        return "pt-heartbeat".equals(options.get(SluiceOption.HEARTBEAT_FORMAT));
+    }
+
+    public boolean heartbeatCreate() {
+        return (Boolean) options.get(SluiceOption.HEARTBEAT_CREATE);
+    }
+
+    public int maxLagMs() {
+        return (Integer) options.get(SluiceOption.MAX_LAG_MS);
+    }
+
+    public int readmitLagMs() {
+        return (Integer) options.get(SluiceOption.READMIT_LAG_MS);
+    }
+
+    public int lagHoldMs() {
+        return (Integer) options.get(SluiceOption.LAG_HOLD_MS);
+    }
+
+    /** primary, least-lagged or error. */
+    public String lagFallback() {
+        return (String) options.get(SluiceOption.LAG_FALLBACK);
+    }
+
+    /** off, heartbeat or position. */
+    public String readYourWrites() {
+        return (String) options.get(SluiceOption.READ_YOUR_WRITES);
+    }
+
+    public int circuitOpenMs() {
+        return (Integer) options.get(SluiceOption.CIRCUIT_OPEN_MS);
     }
 
     /** For logs and the status page: everything but secrets. */

@@ -25,24 +25,54 @@ public enum SluiceOption {
     POOL_MIN_IDLE("pool-min-idle", Type.INT, "0", "Idle backend connections kept open per node."),
     CONNECT_TIMEOUT_MS("connect-timeout-ms", Type.INT, "5000",
             "How long to wait for a backend connection (from the pool or a new one) before failing the statement."),
-    PROBE_INTERVAL_MS("probe-interval-ms", Type.INT, "1000",
-            "How often each node's role (primary or replica) is re-discovered."),
-    PROBE_TIMEOUT_MS("probe-timeout-ms", Type.INT, "2000",
-            "Connect and query timeout of a role probe; a node that does not answer in time is DOWN.");
+    PROBE_INTERVAL_MS("probe-interval-ms", Type.INT, "200",
+            "How often each node is probed: role (primary or replica), reachability, heartbeat lag."),
+    PROBE_TIMEOUT_MS("probe-timeout-ms", Type.INT, "1000",
+            "Connect and query timeout of a probe; a node that does not answer in time is DOWN."),
+    HEARTBEAT_INTERVAL_MS("heartbeat-interval-ms", Type.INT, "100",
+            "How often the heartbeat writer updates the heartbeat row on the primary. Lag resolution is about one interval."),
+    HEARTBEAT_TABLE("heartbeat-table", Type.STRING, "sluice_heartbeat",
+            "Heartbeat table (optionally `schema.table`) in the cluster's database."),
+    HEARTBEAT_FORMAT("heartbeat-format", Type.CHOICE, "sluice",
+            "`sluice`: Sluice writes its own heartbeat row. `pt-heartbeat`: read an existing pt-heartbeat table (its `ts` column) and write nothing.",
+            "sluice", "pt-heartbeat"),
+    HEARTBEAT_CREATE("heartbeat-create", Type.BOOLEAN, "true",
+            "Create the heartbeat table on the primary when missing (needs CREATE privilege; see docs/health.md for the DDL and grants otherwise)."),
+    MAX_LAG_MS("max-lag-ms", Type.INT, "1000",
+            "A replica whose heartbeat lag exceeds this (or is unknown) leaves the read set."),
+    READMIT_LAG_MS("readmit-lag-ms", Type.INT, "500",
+            "A dropped replica returns only when its lag is at most this ..."),
+    LAG_HOLD_MS("lag-hold-ms", Type.INT, "1000",
+            "... and it has been out for at least this long (hysteresis: no flapping)."),
+    LAG_FALLBACK("lag-fallback", Type.CHOICE, "primary",
+            "Where a read goes when no replica qualifies (lag, staleness budget, read-your-writes): `primary`, `least-lagged` replica (not for read-your-writes), or `error`.",
+            "primary", "least-lagged", "error"),
+    READ_YOUR_WRITES("read-your-writes", Type.CHOICE, "off",
+            "After a session's write commits, its reads go only to replicas that have applied it. `heartbeat`: a replica that applied a heartbeat written after the commit (no extra queries). `position`: commit LSN / GTID compared with the replica's replay position (one extra query per write).",
+            "off", "heartbeat", "position"),
+    CIRCUIT_OPEN_MS("circuit-open-ms", Type.INT, "2000",
+            "After a connection-class error on live traffic a node's circuit breaker opens for this long; then probes readmit it.");
 
     /** Value types, each with its own validation. */
-    public enum Type { STRING, SECRET, BOOLEAN, INT, LONG, LIST, BALANCING }
+    public enum Type { STRING, SECRET, BOOLEAN, INT, LONG, LIST, BALANCING, CHOICE }
 
     private final String key;
     private final Type type;
     private final String defaultValue;
     private final String doc;
+    private final java.util.List<String> choices;
 
-    SluiceOption(String key, Type type, String defaultValue, String doc) {
+    SluiceOption(String key, Type type, String defaultValue, String doc, String... choices) {
         this.key = key;
         this.type = type;
         this.defaultValue = defaultValue;
         this.doc = doc;
+        this.choices = java.util.List.of(choices);
+    }
+
+    /** The allowed values of a CHOICE option. */
+    public java.util.List<String> choices() {
+        return choices;
     }
 
     public String key() {
@@ -108,6 +138,13 @@ public enum SluiceOption {
                         .map(String::trim).filter(s -> !s.isEmpty()).toList();
             case BALANCING:
                 return Balancing.parse(where, v);
+            case CHOICE:
+                for (String c : choices) {
+                    if (c.equalsIgnoreCase(v)) {
+                        return c;
+                    }
+                }
+                throw new ConfigException(where + ": expected one of " + String.join(", ", choices) + ", got '" + v + "'");
             default:
                 throw new AssertionError(type);
         }

@@ -1,31 +1,70 @@
 package dev.sluice.core.route;
 
+import dev.sluice.core.config.Balancing;
 import dev.sluice.core.config.ClusterConfig;
+import dev.sluice.core.config.NodeConfig;
+import dev.sluice.core.health.EventLog;
+import dev.sluice.core.health.Heartbeats;
+import dev.sluice.core.health.NodeState;
 import dev.sluice.core.sql.Classification;
 import dev.sluice.core.sql.SqlClassifier;
+import io.github.resilience4j.circuitbreaker.CircuitBreaker;
+import io.github.resilience4j.circuitbreaker.CircuitBreakerConfig;
+import java.time.Duration;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.concurrent.atomic.LongAdder;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.function.LongSupplier;
 
 /**
  * The routing engine of one cluster, shared by all sessions of one driver data source or proxy. It owns
- * everything it uses (classifier cache, balancer, in-flight counts, topology), so two routers in one JVM
- * share nothing. Thread-safe; the topology is an immutable snapshot swapped whole.
+ * everything it uses (classifier cache, balancer, circuit breakers, counters, heartbeats, events,
+ * topology), so two routers in one JVM share nothing. Thread-safe; the topology is an immutable snapshot
+ * swapped whole.
  */
 public final class Router {
     private final ClusterConfig config;
     private final SqlClassifier classifier;
-    private final InFlight inFlight = new InFlight();
+    private final InFlight inFlight;
     private final Balancer balancer;
-    private final LongAdder primaryFallbacks = new LongAdder();
+    private final RouterStats stats = new RouterStats();
+    private final Map<String, CircuitBreaker> breakers = new LinkedHashMap<>();
+    private final EventLog events = new EventLog(1000);
+    private final Heartbeats heartbeats;
+    private final LongSupplier nanoClock;
     private volatile Topology topology;
 
     public Router(ClusterConfig config) {
+        this(config, System::nanoTime);
+    }
+
+    /** @param nanoClock monotonic clock (tests pass a fake one) */
+    public Router(ClusterConfig config, LongSupplier nanoClock) {
         this.config = config;
+        this.nanoClock = nanoClock;
         this.classifier = new SqlClassifier(config.engine().dialect(), new HashSet<>(config.primaryFunctions()),
                 config.classifierCacheChars());
+        // in-flight counts cost two atomic updates per statement: only kept when the balancer reads them
+        this.inFlight = config.balancing() == Balancing.LEAST_OUTSTANDING ? new InFlight() : null;
         this.balancer = Balancer.create(config, inFlight);
-        this.topology = Topology.unknown(config.nodes().stream().map(n -> n.name()).toList());
+        long staleNanos = TimeUnit.MILLISECONDS.toNanos(Math.max(3L * config.heartbeatIntervalMs(), 500));
+        this.heartbeats = new Heartbeats(staleNanos);
+        CircuitBreakerConfig cb = CircuitBreakerConfig.custom()
+                // one connection-class failure on live traffic is enough: the node is gone until a probe says otherwise
+                .slidingWindowType(CircuitBreakerConfig.SlidingWindowType.COUNT_BASED)
+                .slidingWindowSize(2)
+                .minimumNumberOfCalls(1)
+                .failureRateThreshold(50)
+                .waitDurationInOpenState(Duration.ofMillis(config.circuitOpenMs()))
+                .automaticTransitionFromOpenToHalfOpenEnabled(true)
+                .permittedNumberOfCallsInHalfOpenState(1)
+                .build();
+        for (NodeConfig n : config.nodes()) {
+            breakers.put(n.name(), CircuitBreaker.of(config.name() + "/" + n.name(), cb));
+        }
+        this.topology = Topology.unknown(config.nodes().stream().map(NodeConfig::name).toList());
     }
 
     public ClusterConfig config() {
@@ -48,24 +87,102 @@ public final class Router {
         return classifier;
     }
 
+    public Heartbeats heartbeats() {
+        return heartbeats;
+    }
+
+    public EventLog events() {
+        return events;
+    }
+
+    /** The monotonic clock this router and its monitor use. */
+    public long nanoTime() {
+        return nanoClock.getAsLong();
+    }
+
     /** A new session: one per application connection (driver) or client connection (proxy). */
     public Session newSession() {
         return new Session(this);
     }
 
-    /** Call around a statement's execution on {@code node}, for least-outstanding balancing. */
+    /** Call when a statement starts on {@code node} (counts it; feeds least-outstanding balancing). */
     public void started(String node) {
-        inFlight.started(node);
+        stats.routed(node);
+        if (inFlight != null) {
+            inFlight.started(node);
+        }
     }
 
     public void finished(String node) {
-        inFlight.finished(node);
+        if (inFlight != null) {
+            inFlight.finished(node);
+        }
     }
 
-    /** Reads that wanted a replica but went to the primary because none was healthy. */
-    public long primaryFallbacks() {
-        return primaryFallbacks.sum();
+    public long routedTo(String node) {
+        return stats.routedTo(node);
     }
+
+    /** Fallbacks by reason (e.g. {@code no-replica-within-lag}). */
+    public Map<String, Long> fallbacks() {
+        return stats.fallbacks();
+    }
+
+    /** Reads that wanted a replica but went elsewhere (all fallback reasons). */
+    public long primaryFallbacks() {
+        return stats.fallbackTotal();
+    }
+
+    void fallback(String reason) {
+        stats.fallback(reason);
+    }
+
+    // ---- circuit breakers: live traffic opens them, probes close them ----
+
+    /**
+     * A connection-class failure on live traffic: opens the node's breaker, which takes it out of routing
+     * at once (not at the next probe).
+     */
+    public void connectionFailed(String node, Throwable cause) {
+        CircuitBreaker cb = breakers.get(node);
+        if (cb == null) {
+            return;
+        }
+        cb.onError(0, TimeUnit.NANOSECONDS, cause);
+        if (cb.getState() == CircuitBreaker.State.OPEN) {
+            String why = "circuit breaker open: " + cause.getMessage();
+            Topology t = topology;
+            NodeStatus s = t.status(node);
+            if (s != null && s.state() != NodeState.DOWN) {
+                updateTopology(t.withState(node, NodeState.DOWN, why));
+                events.add(node, "circuit-open", why);
+            }
+        }
+    }
+
+    /** True while live failures keep the node out (OPEN, or HALF_OPEN waiting for a successful probe). */
+    public boolean circuitOpen(String node) {
+        CircuitBreaker cb = breakers.get(node);
+        return cb != null && cb.getState() != CircuitBreaker.State.CLOSED;
+    }
+
+    /** A probe reached the node: in HALF_OPEN this closes the breaker (the probe is the trial call). */
+    public void probeSucceeded(String node) {
+        CircuitBreaker cb = breakers.get(node);
+        if (cb != null && cb.getState() == CircuitBreaker.State.HALF_OPEN && cb.tryAcquirePermission()) {
+            cb.onSuccess(0, TimeUnit.NANOSECONDS);
+            if (cb.getState() == CircuitBreaker.State.CLOSED) {
+                events.add(node, "circuit-closed", "probe succeeded after the open interval");
+            }
+        }
+    }
+
+    public String circuitState(String node) {
+        CircuitBreaker cb = breakers.get(node);
+        return cb == null ? "NONE" : cb.getState().name();
+    }
+
+    // ---- node choice, used by sessions ----
 
     String primaryOrThrow(Topology t, String why) {
         String p = t.primary();
@@ -75,15 +192,8 @@ public final class Router {
         return p;
     }
 
-    /** A replica for a read, or the primary (counted) when no replica is healthy; null if neither exists. */
-    String replicaOrPrimary(Topology t) {
-        List<String> reps = t.replicas();
-        if (!reps.isEmpty() && config.replicaReads()) {
-            return balancer.pick(reps);
-        }
-        if (t.primary() != null && config.replicaReads()) {
-            primaryFallbacks.increment();
-        }
-        return t.primary();
+    /** Picks among replicas that qualify (balanced). */
+    String pick(List<String> candidates) {
+        return balancer.pick(candidates);
     }
 }

@@ -1,9 +1,12 @@
 package dev.sluice.core.route;
 
+import dev.sluice.core.health.Positions;
 import dev.sluice.core.sql.Classification;
 import dev.sluice.core.sql.RouteHint;
 import dev.sluice.core.sql.SessionEffect;
 import dev.sluice.core.sql.StatementKind;
+import java.util.ArrayList;
+import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -22,7 +25,10 @@ import org.slf4j.LoggerFactory;
  *   <li>A session pinned by a temporary table, LOCK TABLES, LISTEN or a named lock stays on the primary.</li>
  *   <li>A hint {@code /* sluice:primary *}{@code /} sends a statement to the primary;
  *       {@code /* sluice:replica *}{@code /} sends a read to a replica and is ignored for anything else.</li>
- *   <li>Autocommit reads go to a healthy replica (balanced); with none, to the primary, counted.</li>
+ *   <li>Autocommit reads go to a replica in the read set (UP), balanced, that also meets the statement's or
+ *       session's staleness budget and, with read-your-writes on, has applied the session's last write.
+ *       With none, the cluster's lag-fallback decides (primary, least-lagged replica, or an error), counted
+ *       by reason.</li>
  *   <li>Everything else goes to the primary; with no primary the statement fails with the reason.</li>
  * </ol>
  */
@@ -34,6 +40,12 @@ public final class Session {
     private boolean readOnly;
     private String txNode;
     private String pinnedBy;
+    private boolean txWrote;          // the open transaction ran something on the primary that may have written
+    private long lastWriteNanos = NO_WRITE; // when this session's last write committed (read-your-writes)
+    private String requiredPosition;  // commit LSN / GTID of the last write (read-your-writes, position mode)
+    private long maxLagMillis = -1;   // session staleness budget (connection property), -1: none
+
+    private static final long NO_WRITE = Long.MIN_VALUE;
 
     Session(Router router) {
         this.router = router;
@@ -78,7 +90,7 @@ public final class Session {
                 return new RouteDecision(anchor(t), false, "empty", c);
             case BEGIN, BEGIN_READ_ONLY, BEGIN_READ_WRITE: {
                 boolean ro = k == StatementKind.BEGIN_READ_ONLY || (k == StatementKind.BEGIN && readOnly);
-                txNode = ro && pinnedBy == null && !hintPrimary ? readNode(t) : router.primaryOrThrow(t, "a read-write transaction");
+                txNode = ro && pinnedBy == null && !hintPrimary ? readNode(t, c).node : router.primaryOrThrow(t, "a read-write transaction");
                 return new RouteDecision(txNode, false, (ro ? "begin-read-only" : "begin-read-write") + nodeRole(t, txNode), c);
             }
             case COMMIT, ROLLBACK:
@@ -93,7 +105,7 @@ public final class Session {
         }
         if (!autoCommit) {
             // JDBC with autocommit off: this statement opens the transaction; its node serves all of it
-            txNode = readOnly && pinnedBy == null && !hintPrimary ? readNode(t) : router.primaryOrThrow(t, "a transaction");
+            txNode = readOnly && pinnedBy == null && !hintPrimary ? readNode(t, c).node : router.primaryOrThrow(t, "a transaction");
             return new RouteDecision(txNode, false, (readOnly ? "transaction-start-read-only" : "transaction-start")
                     + nodeRole(t, txNode) + ":" + c.reason(), c);
         }
@@ -104,23 +116,94 @@ public final class Session {
             return new RouteDecision(router.primaryOrThrow(t, "a statement hinted to the primary"), false, "hint:primary", c);
         }
         if (k == StatementKind.READ) {
-            String node = readNode(t);
-            boolean onReplica = !node.equals(t.primary());
-            String why = onReplica ? (hintReplica ? "hint:replica" : "read:replica")
-                    : router.config().replicaReads() ? "read:no-healthy-replica" : "read:replica-reads-off";
-            return new RouteDecision(node, false, why + ":" + c.reason(), c);
+            Choice ch = readNode(t, c);
+            return new RouteDecision(ch.node, false, (hintReplica && ch.onReplica ? "hint:replica" : ch.route) + ":" + c.reason(), c);
         }
         String prefix = hintReplica ? "hint-replica-ignored:" : "";
         String what = k == StatementKind.UNPARSED ? "unparsed" : k.name().toLowerCase(java.util.Locale.ROOT) + ":" + c.reason();
         return new RouteDecision(router.primaryOrThrow(t, what), false, prefix + what, c);
     }
 
-    private String readNode(Topology t) {
-        String n = router.replicaOrPrimary(t);
-        if (n == null) {
-            throw new NoRouteException("cluster '" + router.config().name() + "': no node can serve a read: " + t.describe());
+    /** A node for a read and the route label explaining it. */
+    private record Choice(String node, String route, boolean onReplica) {
+    }
+
+    private Choice readNode(Topology t, Classification c) {
+        if (!router.config().replicaReads()) {
+            return new Choice(router.primaryOrThrow(t, "a read (replica-reads is off)"), "read:replica-reads-off", false);
         }
-        return n;
+        long budget = c.maxLagMillis() >= 0 ? c.maxLagMillis() : maxLagMillis;
+        String ryw = router.config().readYourWrites();
+        Long needBeat = null;
+        boolean rywPending = false;
+        if (lastWriteNanos != NO_WRITE && ryw.equals("heartbeat")) {
+            needBeat = router.heartbeats().firstBeatAfter(lastWriteNanos);
+            rywPending = needBeat == null; // no beat since the write yet: no replica can prove it has it
+        }
+        String needPosition = ryw.equals("position") ? requiredPosition : null;
+        List<String> replicas = t.replicas();
+        if (budget < 0 && needBeat == null && needPosition == null && !rywPending) {
+            if (!replicas.isEmpty()) {
+                return new Choice(router.pick(replicas), "read:replica", true);
+            }
+            return fallback(t, "no-healthy-replica", false);
+        }
+        List<String> ok = new ArrayList<>(replicas.size());
+        if (!rywPending) {
+            for (String r : replicas) {
+                NodeStatus s = t.status(r);
+                if (budget >= 0 && (s.lagMillis() == null || s.lagMillis() > budget)) {
+                    continue;
+                }
+                if (needBeat != null && (s.beat() == null || s.beat() < needBeat)) {
+                    continue;
+                }
+                if (needPosition != null && !Positions.covers(router.config().engine().dialect(), s.position(), needPosition)) {
+                    continue;
+                }
+                ok.add(r);
+            }
+        }
+        if (!ok.isEmpty()) {
+            String label = budget >= 0 ? "read:replica-within-" + budget + "ms" : "read:replica-has-write";
+            return new Choice(router.pick(ok), label, true);
+        }
+        boolean forWrite = needBeat != null || needPosition != null || rywPending;
+        return fallback(t, forWrite ? "no-replica-has-write" : "no-replica-within-" + budget + "ms", forWrite);
+    }
+
+    /** No replica qualifies: the cluster's lag-fallback decides. Counted by reason. */
+    private Choice fallback(Topology t, String why, boolean readYourWrites) {
+        router.fallback(why);
+        String mode = router.config().lagFallback();
+        if (mode.equals("error")) {
+            throw new NoRouteException("cluster '" + router.config().name() + "': " + why + " and lag-fallback is error: " + t.describe());
+        }
+        if (mode.equals("least-lagged") && !readYourWrites) {
+            NodeStatus best = null;
+            for (NodeStatus s : t.readCandidates()) {
+                if (s.lagMillis() != null && (best == null || s.lagMillis() < best.lagMillis())) {
+                    best = s;
+                }
+            }
+            if (best != null) {
+                return new Choice(best.name(), "read:least-lagged(" + why + ")", true);
+            }
+        }
+        if (t.primary() != null) {
+            return new Choice(t.primary(), "read:primary(" + why + ")", false);
+        }
+        if (!readYourWrites && !t.readCandidates().isEmpty()) {
+            // no primary to fall back to (it died): a reachable replica, even of unknown lag, beats failing every read
+            NodeStatus best = t.readCandidates().get(0);
+            for (NodeStatus s : t.readCandidates()) {
+                if (s.lagMillis() != null && (best.lagMillis() == null || s.lagMillis() < best.lagMillis())) {
+                    best = s;
+                }
+            }
+            return new Choice(best.name(), "read:replica-unverified(" + why + ", no primary)", true);
+        }
+        throw new NoRouteException("cluster '" + router.config().name() + "': no node can serve a read (" + why + "): " + t.describe());
     }
 
     /** Where a statement that must run somewhere, but on no particular node, goes. */
@@ -131,7 +214,7 @@ public final class Session {
         if (t.primary() != null) {
             return t.primary();
         }
-        return readNode(t);
+        return readNode(t, Classification.of(StatementKind.EMPTY, "anchor")).node;
     }
 
     private static String nodeRole(Topology t, String node) {
@@ -141,7 +224,7 @@ public final class Session {
     /** JDBC setAutoCommit. Turning autocommit on commits, so the transaction ends. */
     public void setAutoCommit(boolean on) {
         if (on && !autoCommit) {
-            txNode = null;
+            endTransaction(true); // JDBC: turning autocommit on commits
         }
         autoCommit = on;
     }
@@ -160,7 +243,67 @@ public final class Session {
 
     /** JDBC commit()/rollback(): the transaction (if any) is over. */
     public void endTransaction() {
+        endTransaction(false);
+    }
+
+    /**
+     * JDBC commit() ({@code committed}) or rollback(): the transaction is over; a committed write is
+     * stamped. Returns true when it stamped one.
+     */
+    public boolean endTransaction(boolean committed) {
         txNode = null;
+        boolean stamped = committed && txWrote;
+        if (stamped) {
+            lastWriteNanos = router.nanoTime();
+        }
+        txWrote = false;
+        return stamped;
+    }
+
+    /**
+     * The statement routed by {@code d} has run successfully. Stamps the session's last committed write
+     * (read-your-writes): in autocommit at once, in a transaction at its commit. Returns true when a
+     * committed write was stamped now.
+     */
+    public boolean executed(RouteDecision d) {
+        StatementKind k = d.classification().kind();
+        if (k == StatementKind.COMMIT) {
+            return endTransaction(true);
+        }
+        if (k == StatementKind.ROLLBACK) {
+            txWrote = false;
+            return false;
+        }
+        boolean mayHaveWritten = k == StatementKind.WRITE || k == StatementKind.DDL || k == StatementKind.SESSION_READ
+                || k == StatementKind.LOCKING_READ || k == StatementKind.OTHER || k == StatementKind.UNPARSED;
+        if (!mayHaveWritten) {
+            return false;
+        }
+        if (txNode == null) {
+            lastWriteNanos = router.nanoTime();
+            return true;
+        }
+        txWrote = true;
+        return false;
+    }
+
+    /** Position mode: the commit position (LSN / GTID) of the session's last write. */
+    public void requirePosition(String position) {
+        this.requiredPosition = position;
+    }
+
+    /** True when the last write's position should be fetched after it (read-your-writes = position). */
+    public boolean wantsPositions() {
+        return router.config().readYourWrites().equals("position");
+    }
+
+    /** Session staleness budget (driver: client info {@code SluiceMaxLag}); -1 removes it. */
+    public void setMaxLagMillis(long ms) {
+        this.maxLagMillis = ms;
+    }
+
+    public long maxLagMillis() {
+        return maxLagMillis;
     }
 
     public boolean inTransaction() {

@@ -1,5 +1,6 @@
 package dev.sluice.core.route;
 
+import dev.sluice.core.health.NodeState;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Collectors;
@@ -17,18 +18,24 @@ public final class Topology {
     private final String primary;
     private final String noPrimaryReason;
     private final List<String> replicas;
+    private final List<NodeStatus> readCandidates;
 
     private Topology(List<NodeStatus> nodes) {
         this.nodes = List.copyOf(nodes);
         List<String> writable = new ArrayList<>();
         List<String> reps = new ArrayList<>();
+        List<NodeStatus> candidates = new ArrayList<>();
         for (NodeStatus n : nodes) {
-            if (n.role() == NodeRole.PRIMARY) {
+            if (n.role() == NodeRole.PRIMARY && n.state() != NodeState.DOWN && n.state() != NodeState.DRAINED) {
                 writable.add(n.name());
-            } else if (n.role() == NodeRole.REPLICA) {
+            } else if (n.role() == NodeRole.REPLICA && n.state() == NodeState.UP) {
                 reps.add(n.name());
             }
+            if (n.role() == NodeRole.REPLICA && (n.state() == NodeState.UP || n.state() == NodeState.LAGGING)) {
+                candidates.add(n);
+            }
         }
+        this.readCandidates = List.copyOf(candidates);
         if (writable.size() == 1) {
             primary = writable.get(0);
             noPrimaryReason = null;
@@ -64,7 +71,18 @@ public final class Topology {
         return noPrimaryReason;
     }
 
-    /** Healthy replicas, in configuration order. */
+    /** Reachable replicas, in the read set (UP) or not (LAGGING), with their lag: for fallbacks. */
+    public List<NodeStatus> readCandidates() {
+        return readCandidates;
+    }
+
+    /** This topology with one node's state replaced (e.g. its circuit breaker just opened). */
+    public Topology withState(String node, NodeState state, String why) {
+        long now = System.currentTimeMillis();
+        return new Topology(nodes.stream().map(n -> n.name().equals(node) ? n.withState(state, why, now) : n).toList());
+    }
+
+    /** Healthy replicas (UP), in configuration order. */
     public List<String> replicas() {
         return replicas;
     }
@@ -79,7 +97,8 @@ public final class Topology {
     }
 
     public String describe() {
-        return nodes.stream().map(n -> n.name() + " " + n.role() + " (" + n.reason() + ")").collect(Collectors.joining(", "));
+        return nodes.stream().map(n -> n.name() + " " + n.role() + "/" + n.state() + " (" + n.reason() + ")")
+                .collect(Collectors.joining(", "));
     }
 
     @Override

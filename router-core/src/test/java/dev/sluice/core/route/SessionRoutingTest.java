@@ -125,7 +125,7 @@ class SessionRoutingTest {
         Router r = router(Map.of(), NodeRole.PRIMARY, NodeRole.DOWN, NodeRole.DOWN);
         RouteDecision d = r.newSession().route("SELECT 1");
         assertEquals("p", d.node());
-        assertTrue(d.reason().startsWith("read:no-healthy-replica"), d.reason());
+        assertTrue(d.reason().startsWith("read:primary(no-healthy-replica)"), d.reason());
         assertEquals(1, r.primaryFallbacks());
     }
 

@@ -1,0 +1,102 @@
+package dev.sluice.jdbc;
+
+import dev.sluice.core.config.ClusterConfig;
+import dev.sluice.core.config.Engine;
+import dev.sluice.core.config.NodeConfig;
+import dev.sluice.core.health.HeartbeatWriter;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+
+/**
+ * Writes Sluice's heartbeat row on the primary: the primary's own clock in microseconds, so lag can be
+ * computed without synchronised clocks (see {@code Heartbeats}). Table, created when permitted:
+ * <pre>
+ *   CREATE TABLE sluice_heartbeat (id int PRIMARY KEY, beat bigint NOT NULL);  -- one row, id = 1
+ * </pre>
+ */
+final class JdbcHeartbeatWriter implements HeartbeatWriter {
+    private final ClusterConfig config;
+    private final NodeConfig node;
+    private final boolean pg;
+    private Connection conn;
+
+    JdbcHeartbeatWriter(ClusterConfig config, NodeConfig node) {
+        this.config = config;
+        this.node = node;
+        this.pg = config.engine() == Engine.POSTGRESQL;
+    }
+
+    @Override
+    public synchronized long beat() throws SQLException {
+        try {
+            if (conn == null || conn.isClosed()) {
+                conn = open();
+            }
+            String table = config.heartbeatTable();
+            try (Statement st = conn.createStatement()) {
+                st.setQueryTimeout(Math.max(1, (config.probeTimeoutMs() + 999) / 1000));
+                if (pg) {
+                    try (ResultSet rs = st.executeQuery("UPDATE " + table
+                            + " SET beat = (extract(epoch FROM clock_timestamp()) * 1000000)::bigint WHERE id = 1 RETURNING beat")) {
+                        if (!rs.next()) {
+                            throw new SQLException("heartbeat row id = 1 missing in " + table);
+                        }
+                        return rs.getLong(1);
+                    }
+                }
+                long v;
+                try (ResultSet rs = st.executeQuery("SELECT CAST(UNIX_TIMESTAMP(NOW(6)) * 1000000 AS SIGNED)")) {
+                    rs.next();
+                    v = rs.getLong(1);
+                }
+                if (st.executeUpdate("UPDATE " + table + " SET beat = " + v + " WHERE id = 1") == 0) {
+                    // MySQL reports 0 changed rows when the value is unchanged; a missing row is the real problem
+                    try (ResultSet rs = st.executeQuery("SELECT 1 FROM " + table + " WHERE id = 1")) {
+                        if (!rs.next()) {
+                            throw new SQLException("heartbeat row id = 1 missing in " + table);
+                        }
+                    }
+                }
+                return v;
+            }
+        } catch (SQLException e) {
+            close();
+            throw e;
+        }
+    }
+
+    private Connection open() throws SQLException {
+        Connection c = DriverManager.getConnection(NodeUrls.url(config, node), NodeUrls.probeProperties(config));
+        try (Statement st = c.createStatement()) {
+            String table = config.heartbeatTable();
+            if (pg) {
+                // ship each beat at once even where synchronous_commit is off: the beat is the lag clock
+                st.execute("SET synchronous_commit = local");
+            }
+            if (config.heartbeatCreate()) {
+                st.execute("CREATE TABLE IF NOT EXISTS " + table + " (id int PRIMARY KEY, beat bigint NOT NULL)");
+                st.execute(pg ? "INSERT INTO " + table + " VALUES (1, 0) ON CONFLICT (id) DO NOTHING"
+                        : "INSERT IGNORE INTO " + table + " VALUES (1, 0)");
+            }
+        } catch (SQLException e) {
+            c.close();
+            throw e;
+        }
+        return c;
+    }
+
+    @Override
+    public synchronized void close() {
+        if (conn != null) {
+            try {
+                conn.close();
+            } catch (SQLException ignored) {
+                // broken already
+            }
+            conn = null;
+        }
+    }
+}

@@ -1,0 +1,308 @@
+package dev.sluice.core.health;
+
+import dev.sluice.core.config.ClusterConfig;
+import dev.sluice.core.config.NodeConfig;
+import dev.sluice.core.route.NodeRole;
+import dev.sluice.core.route.NodeStatus;
+import dev.sluice.core.route.Router;
+import dev.sluice.core.route.Topology;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Keeps one router's topology current: probes every node each {@code probe-interval-ms} (role,
+ * reachability, applied heartbeat, replication position), writes the heartbeat on the primary each
+ * {@code heartbeat-interval-ms}, applies {@link LagPolicy}, and publishes an immutable {@link Topology}.
+ * Shared by the driver and the proxy; the I/O comes from a {@link ProbeFactory}. Owns its threads.
+ */
+public final class HealthMonitor implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(HealthMonitor.class);
+
+    private final ClusterConfig config;
+    private final Router router;
+    private final ProbeFactory factory;
+    private final LagPolicy policy;
+    private final Map<String, NodeProbe> probes = new LinkedHashMap<>();
+    private final Map<String, Track> tracks = new LinkedHashMap<>();
+    private final Set<String> drained = ConcurrentHashMap.newKeySet();
+    private final ScheduledExecutorService scheduler;
+    private final ExecutorService probeWorkers;
+    private final AtomicBoolean probeQueued = new AtomicBoolean();
+    private HeartbeatWriter writer; // heartbeat thread only
+    private String writerNode;
+    private volatile boolean closed;
+
+    /** Per-node state the monitor carries from one probe to the next. Guarded by {@code this}. */
+    private static final class Track {
+        NodeState state;
+        long enteredNanos;
+        long sinceMillis = System.currentTimeMillis();
+        NodeRole role = NodeRole.UNKNOWN;
+        ProbeResult last;
+        final LagHistory history = new LagHistory();
+    }
+
+    public HealthMonitor(ClusterConfig config, Router router, ProbeFactory factory) {
+        this.config = config;
+        this.router = router;
+        this.factory = factory;
+        this.policy = new LagPolicy(config.maxLagMs(), config.readmitLagMs(), config.lagHoldMs());
+        for (NodeConfig n : config.nodes()) {
+            probes.put(n.name(), factory.probe(n));
+            tracks.put(n.name(), new Track());
+        }
+        String id = config.name() + "-" + Integer.toHexString(System.identityHashCode(this));
+        this.scheduler = Executors.newScheduledThreadPool(2, r -> daemon(r, "sluice-health-" + id));
+        this.probeWorkers = Executors.newFixedThreadPool(config.nodes().size(), r -> daemon(r, "sluice-probe-" + id));
+    }
+
+    private static Thread daemon(Runnable r, String name) {
+        Thread t = new Thread(r, name);
+        t.setDaemon(true);
+        return t;
+    }
+
+    /**
+     * Discovers roles, writes a first heartbeat and waits (up to about a second) until every reachable
+     * replica's lag is known, so a fresh router starts with replicas in the read set instead of holding
+     * them out as "unknown"; then schedules the loops.
+     */
+    public void start() {
+        probeRound();
+        if (!config.ptHeartbeat()) {
+            heartbeatTick();
+        }
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(1);
+        do {
+            forgetReplicaStates(); // first sight: join at once when within max-lag, no hold
+            probeRound();
+        } while (!allReplicaLagsKnown() && System.nanoTime() < deadline && sleep(50));
+        scheduler.scheduleWithFixedDelay(this::probeRound, config.probeIntervalMs(), config.probeIntervalMs(), TimeUnit.MILLISECONDS);
+        if (!config.ptHeartbeat()) {
+            scheduler.scheduleWithFixedDelay(this::heartbeatTick, config.heartbeatIntervalMs(), config.heartbeatIntervalMs(),
+                    TimeUnit.MILLISECONDS);
+        }
+    }
+
+    private static boolean sleep(long ms) {
+        try {
+            Thread.sleep(ms);
+            return true;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
+    }
+
+    private synchronized void forgetReplicaStates() {
+        for (Track t : tracks.values()) {
+            if (t.role == NodeRole.REPLICA) {
+                t.state = null;
+            }
+        }
+    }
+
+    private boolean allReplicaLagsKnown() {
+        for (NodeStatus s : router.topology().nodes()) {
+            if (s.role() == NodeRole.REPLICA && s.state() != NodeState.DOWN && s.lagMillis() == null) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** One probe of every node, in parallel, then a new topology. */
+    public synchronized void probeRound() {
+        if (closed) {
+            return;
+        }
+        probeQueued.set(false);
+        try {
+            Map<String, ProbeResult> results = probeAll();
+            long now = router.nanoTime();
+            long nowMillis = System.currentTimeMillis();
+            if (config.ptHeartbeat()) {
+                for (ProbeResult r : results.values()) {
+                    if (r.reachable() && r.role() == NodeRole.PRIMARY && r.beat() != null) {
+                        router.heartbeats().observed(r.beat(), now);
+                    }
+                }
+            }
+            List<NodeStatus> statuses = new ArrayList<>();
+            for (Map.Entry<String, ProbeResult> e : results.entrySet()) {
+                statuses.add(judge(e.getKey(), e.getValue(), now, nowMillis));
+            }
+            Topology t = Topology.of(statuses);
+            router.updateTopology(t);
+        } catch (RuntimeException e) {
+            log.warn("cluster '{}': probe round failed", config.name(), e);
+        }
+    }
+
+    private Map<String, ProbeResult> probeAll() {
+        Map<String, Future<ProbeResult>> futures = new LinkedHashMap<>();
+        for (Map.Entry<String, NodeProbe> e : probes.entrySet()) {
+            futures.put(e.getKey(), probeWorkers.submit(e.getValue()::probe));
+        }
+        Map<String, ProbeResult> results = new LinkedHashMap<>();
+        long waitMs = 2L * config.probeTimeoutMs() + 500;
+        for (Map.Entry<String, Future<ProbeResult>> e : futures.entrySet()) {
+            ProbeResult r;
+            try {
+                r = e.getValue().get(waitMs, TimeUnit.MILLISECONDS);
+            } catch (TimeoutException ex) {
+                e.getValue().cancel(true);
+                r = ProbeResult.unreachable("probe did not finish in " + waitMs + " ms");
+            } catch (Exception ex) {
+                r = ProbeResult.unreachable("probe failed: " + ex);
+            }
+            results.put(e.getKey(), r);
+        }
+        return results;
+    }
+
+    private NodeStatus judge(String node, ProbeResult r, long now, long nowMillis) {
+        Track tr = tracks.get(node);
+        if (r.reachable()) {
+            router.probeSucceeded(node);
+            if (tr.role != r.role() && tr.role != NodeRole.UNKNOWN && tr.role != NodeRole.DOWN) {
+                router.events().add(node, "role-change", tr.role + " -> " + r.role() + " (" + r.roleReason() + ")");
+                log.info("cluster '{}': {} is now {} ({})", config.name(), node, r.role(), r.roleReason());
+            }
+            tr.role = r.role();
+        }
+        Long lag = null;
+        String unknown = null;
+        if (r.reachable() && r.role() == NodeRole.REPLICA) {
+            lag = router.heartbeats().lagMillis(r.beat(), now);
+            if (lag == null) {
+                unknown = r.beat() == null ? (r.beatError() != null ? r.beatError() : "heartbeat not readable")
+                        : router.heartbeats().unknownReason(now);
+            }
+            tr.history.record(nowMillis, lag);
+        }
+        LagPolicy.Verdict v = policy.decide(tr.state, tr.enteredNanos, now, drained.contains(node), r,
+                router.circuitOpen(node), lag, unknown);
+        if (v.state() != tr.state) {
+            if (tr.state != null || v.state() != NodeState.UP) {
+                router.events().add(node, eventType(tr.state, v.state()), v.reason());
+                log.info("cluster '{}': {} {} -> {} ({})", config.name(), node, tr.state, v.state(), v.reason());
+            }
+            tr.state = v.state();
+            tr.enteredNanos = now;
+            tr.sinceMillis = nowMillis;
+        }
+        tr.last = r;
+        NodeRole role = r.reachable() ? r.role() : NodeRole.DOWN;
+        return new NodeStatus(node, role, v.state(), v.reason(), tr.sinceMillis, lag, r.beat(), r.position());
+    }
+
+    private static String eventType(NodeState from, NodeState to) {
+        return switch (to) {
+            case DOWN -> "node-down";
+            case DRAINED -> "drained";
+            case LAGGING -> from == NodeState.UP || from == null ? "dropped-for-lag" : "lagging";
+            case UP -> from == NodeState.LAGGING ? "readmitted" : "node-up";
+        };
+    }
+
+    /** Writes one heartbeat on the current primary (its own thread, so a slow primary can't delay probes). */
+    void heartbeatTick() {
+        if (closed) {
+            return;
+        }
+        Heartbeats hb = router.heartbeats();
+        String p = router.topology().primary();
+        if (p == null) {
+            hb.failed("no primary to write the heartbeat on");
+            return;
+        }
+        if (writer == null || !p.equals(writerNode)) {
+            if (writer != null) {
+                writer.close();
+                // values written through the old primary say nothing about what the new one has shipped
+                hb.reset("primary changed to " + p);
+            }
+            writer = factory.heartbeatWriter(config.node(p));
+            writerNode = p;
+        }
+        long started = router.nanoTime();
+        try {
+            long v = writer.beat();
+            hb.committed(v, started, router.nanoTime());
+        } catch (Exception e) {
+            hb.failed("heartbeat write on " + p + " failed: " + e.getMessage());
+        }
+    }
+
+    /** Asks for a probe round soon (after a live connection failure); coalesces bursts. */
+    public void probeSoon() {
+        if (!closed && probeQueued.compareAndSet(false, true)) {
+            try {
+                scheduler.execute(this::probeRound);
+            } catch (java.util.concurrent.RejectedExecutionException ignored) {
+                // closing
+            }
+        }
+    }
+
+    /** Takes a node out of routing (admin), or puts it back; applied at once. */
+    public void drain(String node, boolean on) {
+        config.node(node); // throws for an unknown name
+        if (on) {
+            drained.add(node);
+        } else {
+            drained.remove(node);
+        }
+        probeRound();
+    }
+
+    /** The status snapshot (see {@link ClusterStatus}). */
+    public synchronized ClusterStatus status() {
+        long nowMillis = System.currentTimeMillis();
+        Topology t = router.topology();
+        List<ClusterStatus.NodeView> views = new ArrayList<>();
+        for (NodeStatus s : t.nodes()) {
+            Track tr = tracks.get(s.name());
+            ProbeResult last = tr == null ? null : tr.last;
+            views.add(new ClusterStatus.NodeView(s.name(), s.role().name(), s.state().name(), s.reason(), s.sinceMillis(),
+                    s.lagMillis(), tr == null ? List.of() : tr.history.last10Minutes(nowMillis), router.routedTo(s.name()),
+                    router.circuitState(s.name()), last == null ? null : last.bytesBehind(),
+                    last == null ? null : last.secondsBehind(), s.position()));
+        }
+        return new ClusterStatus(config.name(), config.engine().configName(), t.primary(), t.noPrimaryReason(), views,
+                router.fallbacks(), router.classifier().unparsedCount(),
+                router.heartbeats().unknownReason(router.nanoTime()), router.events().snapshot());
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        scheduler.shutdownNow();
+        probeWorkers.shutdownNow();
+        try {
+            scheduler.awaitTermination(2, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        synchronized (this) {
+            probes.values().forEach(NodeProbe::close);
+        }
+        if (writer != null) {
+            writer.close();
+        }
+    }
+}

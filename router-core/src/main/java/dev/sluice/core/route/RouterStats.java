@@ -1,0 +1,39 @@
+package dev.sluice.core.route;
+
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.LongAdder;
+
+/** Counters of one router: statements routed per node, fallbacks per reason. LongAdders: cheap on the hot path. */
+final class RouterStats {
+    private final Map<String, LongAdder> routed = new ConcurrentHashMap<>();
+    private final Map<String, LongAdder> fallbacks = new ConcurrentHashMap<>();
+
+    void routed(String node) {
+        routed.computeIfAbsent(node, k -> new LongAdder()).increment();
+    }
+
+    void fallback(String reason) {
+        fallbacks.computeIfAbsent(reason, k -> new LongAdder()).increment();
+    }
+
+    long routedTo(String node) {
+        LongAdder a = routed.get(node);
+        return a == null ? 0 : a.sum();
+    }
+
+    Map<String, Long> fallbacks() {
+        Map<String, Long> out = new TreeMap<>();
+        fallbacks.forEach((k, v) -> out.put(k, v.sum()));
+        return out;
+    }
+
+    long fallbackTotal() {
+        long n = 0;
+        for (LongAdder a : fallbacks.values()) {
+            n += a.sum();
+        }
+        return n;
+    }
+}
