@@ -79,6 +79,45 @@ final class Backends {
         }
     }
 
+    /** JDBC commit(): every held connection in manual-commit mode commits (only the transaction's node has work). */
+    void commitAll() throws SQLException {
+        for (Connection c : held.values()) {
+            if (!c.getAutoCommit()) {
+                c.commit();
+            }
+        }
+    }
+
+    void rollbackAll() throws SQLException {
+        for (Connection c : held.values()) {
+            if (!c.getAutoCommit()) {
+                c.rollback();
+            }
+        }
+    }
+
+    /** The warnings of every held connection, chained. */
+    java.sql.SQLWarning warnings() throws SQLException {
+        java.sql.SQLWarning first = null;
+        for (Connection c : held.values()) {
+            java.sql.SQLWarning w = c.getWarnings();
+            if (w != null) {
+                if (first == null) {
+                    first = w;
+                } else {
+                    first.setNextWarning(w);
+                }
+            }
+        }
+        return first;
+    }
+
+    void clearWarnings() throws SQLException {
+        for (Connection c : held.values()) {
+            c.clearWarnings();
+        }
+    }
+
     /** Drops a broken connection: evicted from its pool, forgotten here (the next use borrows a new one). */
     void drop(String node) {
         Connection c = held.remove(node);

@@ -95,21 +95,8 @@ final class SluiceConnection implements Connection {
     /** A statement ran: the session stamps committed writes (read-your-writes), fetching the position if asked. */
     void executed(RouteDecision d) throws SQLException {
         String txBefore = session.transactionNode();
-        boolean hadWrite = session.executed(d);
-        if (hadWrite && session.wantsPositions() && txBefore == null) {
-            session.requirePosition(commitPosition(d.node()));
-        }
-    }
-
-    /**
-     * The primary's position right after this session's commit: every write of the session is at or
-     * before it. One extra round trip per write, the cost of position-mode read-your-writes.
-     */
-    private String commitPosition(String node) throws SQLException {
-        String sql = runtime.config.engine() == dev.sluice.core.config.Engine.POSTGRESQL
-                ? "SELECT pg_current_wal_lsn()::text" : "SELECT @@last_gtid";
-        try (Statement st = physical(node).createStatement(); java.sql.ResultSet rs = st.executeQuery(sql)) {
-            return rs.next() ? rs.getString(1) : null;
+        if (session.executed(d) && session.wantsPositions() && txBefore == null) {
+            session.requirePosition(ReadConsistency.commitPosition(runtime.config.engine(), physical(d.node())));
         }
     }
 
@@ -236,18 +223,14 @@ final class SluiceConnection implements Connection {
     public void commit() throws SQLException {
         checkOpen();
         try {
-            for (Connection c : backends.all()) {
-                if (!c.getAutoCommit()) {
-                    c.commit();
-                }
-            }
+            backends.commitAll();
         } catch (SQLException e) {
             session.endTransaction(false);
             throw e;
         }
         String node = session.transactionNode();
         if (session.endTransaction(true) && session.wantsPositions() && node != null) {
-            session.requirePosition(commitPosition(node));
+            session.requirePosition(ReadConsistency.commitPosition(runtime.config.engine(), physical(node)));
         }
     }
 
@@ -255,11 +238,7 @@ final class SluiceConnection implements Connection {
     public void rollback() throws SQLException {
         checkOpen();
         try {
-            for (Connection c : backends.all()) {
-                if (!c.getAutoCommit()) {
-                    c.rollback();
-                }
-            }
+            backends.rollbackAll();
         } finally {
             session.endTransaction(false);
         }
@@ -313,6 +292,9 @@ final class SluiceConnection implements Connection {
     public void setTransactionIsolation(int level) throws SQLException {
         checkOpen();
         settings.isolation(backends.all(), level);
+        // a PostgreSQL hot standby refuses serializable transactions: such a session reads on the primary
+        session.setReplicaReadsBlocked(runtime.config.engine() == dev.sluice.core.config.Engine.POSTGRESQL
+                && level == Connection.TRANSACTION_SERIALIZABLE ? "serializable-isolation-on-postgresql" : null);
     }
 
     @Override
@@ -370,14 +352,11 @@ final class SluiceConnection implements Connection {
         return ms != null ? ms : answering().getNetworkTimeout();
     }
 
-    /** Client-info name of the session staleness budget, e.g. "200ms" (see docs/health.md). */
-    static final String MAX_LAG_CLIENT_INFO = "SluiceMaxLag";
-
     @Override
     public void setClientInfo(String name, String value) throws SQLClientInfoException {
         checkOpenForClientInfo();
-        if (MAX_LAG_CLIENT_INFO.equalsIgnoreCase(name)) {
-            session.setMaxLagMillis(parseMaxLag(value));
+        if (ReadConsistency.MAX_LAG_CLIENT_INFO.equalsIgnoreCase(name)) {
+            session.setMaxLagMillis(ReadConsistency.parseMaxLag(value));
             return; // Sluice's own: the backends don't know it
         }
         settings.clientInfo(backends.all(), name, value);
@@ -387,25 +366,6 @@ final class SluiceConnection implements Connection {
     public void setClientInfo(Properties properties) throws SQLClientInfoException {
         checkOpenForClientInfo();
         settings.clientInfo(backends.all(), properties);
-    }
-
-    private static long parseMaxLag(String value) throws SQLClientInfoException {
-        if (value == null || value.isBlank()) {
-            return -1;
-        }
-        String v = value.trim().toLowerCase(java.util.Locale.ROOT);
-        try {
-            if (v.endsWith("ms")) {
-                return Long.parseLong(v.substring(0, v.length() - 2).trim());
-            }
-            if (v.endsWith("s")) {
-                return Long.parseLong(v.substring(0, v.length() - 1).trim()) * 1000;
-            }
-            return Long.parseLong(v);
-        } catch (NumberFormatException e) {
-            throw new SQLClientInfoException("Sluice: " + MAX_LAG_CLIENT_INFO + ": expected e.g. 200ms or 2s, got '" + value + "'",
-                    "HY024", 0, Map.of());
-        }
     }
 
     /** setClientInfo may only throw SQLClientInfoException (JDBC 4.3, 4.4.4), still with 08003 when closed. */
@@ -479,26 +439,13 @@ final class SluiceConnection implements Connection {
     @Override
     public SQLWarning getWarnings() throws SQLException {
         checkOpen();
-        SQLWarning first = null;
-        for (Connection c : backends.all()) {
-            SQLWarning w = c.getWarnings();
-            if (w != null) {
-                if (first == null) {
-                    first = w;
-                } else {
-                    first.setNextWarning(w);
-                }
-            }
-        }
-        return first;
+        return backends.warnings();
     }
 
     @Override
     public void clearWarnings() throws SQLException {
         checkOpen();
-        for (Connection c : backends.all()) {
-            c.clearWarnings();
-        }
+        backends.clearWarnings();
     }
 
     // ---- lifecycle ----

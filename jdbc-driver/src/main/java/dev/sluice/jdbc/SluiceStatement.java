@@ -36,17 +36,7 @@ class SluiceStatement implements Statement, SluiceRouted {
     Statement current;
     private RouteDecision lastRoute;
     private boolean closed;
-    private boolean closeOnCompletion;
-    // settings, applied to every real statement
-    private Integer fetchSize;
-    private Integer fetchDirection;
-    private Integer maxRows;
-    private Long largeMaxRows;
-    private Integer maxFieldSize;
-    private Integer queryTimeout;
-    private Boolean escapeProcessing;
-    private Boolean poolable;
-    private String cursorName;
+    private final StatementSettings settings = new StatementSettings();
 
     SluiceStatement(SluiceConnection conn, Opener opener) {
         this.conn = conn;
@@ -66,36 +56,7 @@ class SluiceStatement implements Statement, SluiceRouted {
             return s;
         }
         s = opener.open(conn.physical(node));
-        if (fetchSize != null) {
-            s.setFetchSize(fetchSize);
-        }
-        if (fetchDirection != null) {
-            s.setFetchDirection(fetchDirection);
-        }
-        if (maxRows != null) {
-            s.setMaxRows(maxRows);
-        }
-        if (largeMaxRows != null) {
-            s.setLargeMaxRows(largeMaxRows);
-        }
-        if (maxFieldSize != null) {
-            s.setMaxFieldSize(maxFieldSize);
-        }
-        if (queryTimeout != null) {
-            s.setQueryTimeout(queryTimeout);
-        }
-        if (escapeProcessing != null) {
-            s.setEscapeProcessing(escapeProcessing);
-        }
-        if (poolable != null) {
-            s.setPoolable(poolable);
-        }
-        if (cursorName != null) {
-            s.setCursorName(cursorName);
-        }
-        if (closeOnCompletion) {
-            s.closeOnCompletion();
-        }
+        settings.apply(s);
         byNode.put(node, s);
         return s;
     }
@@ -357,117 +318,90 @@ class SluiceStatement implements Statement, SluiceRouted {
         }
     }
 
-    // ---- settings ----
+    // ---- settings: kept in StatementSettings, applied to every real statement ----
 
     @Override
     public int getMaxFieldSize() throws SQLException {
         checkOpen();
-        return maxFieldSize == null ? 0 : maxFieldSize;
+        return settings.maxFieldSize();
     }
 
     @Override
     public void setMaxFieldSize(int max) throws SQLException {
         checkOpen();
-        maxFieldSize = max;
-        for (Statement s : byNode.values()) {
-            s.setMaxFieldSize(max);
-        }
+        settings.maxFieldSize(byNode.values(), max);
     }
 
     @Override
     public int getMaxRows() throws SQLException {
         checkOpen();
-        return maxRows == null ? 0 : maxRows;
+        return settings.maxRows();
     }
 
     @Override
     public void setMaxRows(int max) throws SQLException {
         checkOpen();
-        maxRows = max;
-        for (Statement s : byNode.values()) {
-            s.setMaxRows(max);
-        }
+        settings.maxRows(byNode.values(), max);
     }
 
     @Override
     public long getLargeMaxRows() throws SQLException {
         checkOpen();
-        return largeMaxRows != null ? largeMaxRows : getMaxRows();
+        return settings.largeMaxRows();
     }
 
     @Override
     public void setLargeMaxRows(long max) throws SQLException {
         checkOpen();
-        largeMaxRows = max;
-        for (Statement s : byNode.values()) {
-            s.setLargeMaxRows(max);
-        }
+        settings.largeMaxRows(byNode.values(), max);
     }
 
     @Override
     public void setEscapeProcessing(boolean enable) throws SQLException {
         checkOpen();
-        escapeProcessing = enable;
-        for (Statement s : byNode.values()) {
-            s.setEscapeProcessing(enable);
-        }
+        settings.escapeProcessing(byNode.values(), enable);
     }
 
     @Override
     public int getQueryTimeout() throws SQLException {
         checkOpen();
-        return queryTimeout == null ? 0 : queryTimeout;
+        return settings.queryTimeout();
     }
 
     @Override
     public void setQueryTimeout(int seconds) throws SQLException {
         checkOpen();
-        if (seconds < 0) {
-            throw new SQLException("Sluice: query timeout must be >= 0, got " + seconds, "HY024");
-        }
-        queryTimeout = seconds;
-        for (Statement s : byNode.values()) {
-            s.setQueryTimeout(seconds);
-        }
+        settings.queryTimeout(byNode.values(), seconds);
     }
 
     @Override
     public void setCursorName(String name) throws SQLException {
         checkOpen();
-        cursorName = name;
-        for (Statement s : byNode.values()) {
-            s.setCursorName(name);
-        }
+        settings.cursorName(byNode.values(), name);
     }
 
     @Override
     public void setFetchDirection(int direction) throws SQLException {
         checkOpen();
-        fetchDirection = direction;
-        for (Statement s : byNode.values()) {
-            s.setFetchDirection(direction);
-        }
+        settings.fetchDirection(byNode.values(), direction);
     }
 
     @Override
     public int getFetchDirection() throws SQLException {
         checkOpen();
-        return fetchDirection == null ? ResultSet.FETCH_FORWARD : fetchDirection;
+        return settings.fetchDirection();
     }
 
     @Override
     public void setFetchSize(int rows) throws SQLException {
         checkOpen();
-        fetchSize = rows;
-        for (Statement s : byNode.values()) {
-            s.setFetchSize(rows);
-        }
+        settings.fetchSize(byNode.values(), rows);
     }
 
     @Override
     public int getFetchSize() throws SQLException {
         checkOpen();
-        return fetchSize == null ? 0 : fetchSize;
+        return settings.fetchSize();
     }
 
     @Override
@@ -494,31 +428,25 @@ class SluiceStatement implements Statement, SluiceRouted {
     @Override
     public void setPoolable(boolean p) throws SQLException {
         checkOpen();
-        poolable = p;
-        for (Statement s : byNode.values()) {
-            s.setPoolable(p);
-        }
+        settings.poolable(byNode.values(), p);
     }
 
     @Override
     public boolean isPoolable() throws SQLException {
         checkOpen();
-        return poolable != null && poolable;
+        return settings.poolable();
     }
 
     @Override
     public void closeOnCompletion() throws SQLException {
         checkOpen();
-        closeOnCompletion = true;
-        for (Statement s : byNode.values()) {
-            s.closeOnCompletion();
-        }
+        settings.closeOnCompletion(byNode.values());
     }
 
     @Override
     public boolean isCloseOnCompletion() throws SQLException {
         checkOpen();
-        return closeOnCompletion;
+        return settings.closeOnCompletion();
     }
 
     @Override

@@ -44,6 +44,7 @@ public final class Session {
     private long lastWriteNanos = NO_WRITE; // when this session's last write committed (read-your-writes)
     private String requiredPosition;  // commit LSN / GTID of the last write (read-your-writes, position mode)
     private long maxLagMillis = -1;   // session staleness budget (connection property), -1: none
+    private String replicaReadsBlocked; // why this session must read on the primary (e.g. serializable on PG), or null
 
     private static final long NO_WRITE = Long.MIN_VALUE;
 
@@ -131,6 +132,9 @@ public final class Session {
     private Choice readNode(Topology t, Classification c) {
         if (!router.config().replicaReads()) {
             return new Choice(router.primaryOrThrow(t, "a read (replica-reads is off)"), "read:replica-reads-off", false);
+        }
+        if (replicaReadsBlocked != null) {
+            return new Choice(router.primaryOrThrow(t, "a read (" + replicaReadsBlocked + ")"), "read:primary(" + replicaReadsBlocked + ")", false);
         }
         long budget = c.maxLagMillis() >= 0 ? c.maxLagMillis() : maxLagMillis;
         String ryw = router.config().readYourWrites();
@@ -295,6 +299,11 @@ public final class Session {
     /** True when the last write's position should be fetched after it (read-your-writes = position). */
     public boolean wantsPositions() {
         return router.config().readYourWrites().equals("position");
+    }
+
+    /** Sends this session's reads to the primary, for the given reason; null lifts it. */
+    public void setReplicaReadsBlocked(String why) {
+        this.replicaReadsBlocked = why;
     }
 
     /** Session staleness budget (driver: client info {@code SluiceMaxLag}); -1 removes it. */
