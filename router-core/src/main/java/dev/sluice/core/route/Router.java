@@ -29,7 +29,7 @@ public final class Router {
     private final SqlClassifier classifier;
     private final InFlight inFlight;
     private final Balancer balancer;
-    private final RouterStats stats = new RouterStats();
+    private final RouterStats stats;
     private final Map<String, CircuitBreaker> breakers = new LinkedHashMap<>();
     private final EventLog events = new EventLog(1000);
     private final Heartbeats heartbeats;
@@ -44,6 +44,7 @@ public final class Router {
     public Router(ClusterConfig config, LongSupplier nanoClock) {
         this.config = config;
         this.nanoClock = nanoClock;
+        this.stats = new RouterStats(config.nodes().stream().map(NodeConfig::name).toList());
         this.classifier = new SqlClassifier(config.engine().dialect(), new HashSet<>(config.primaryFunctions()),
                 config.classifierCacheChars());
         // in-flight counts cost two atomic updates per statement: only kept when the balancer reads them

@@ -8,10 +8,21 @@ import java.util.concurrent.atomic.LongAdder;
 /** Counters of one router: statements routed per node, fallbacks per reason. LongAdders: cheap on the hot path. */
 final class RouterStats {
     private final Map<String, LongAdder> routed = new ConcurrentHashMap<>();
+
+    /** Pre-creates the per-node counters so the hot path is a plain lookup. */
+    RouterStats(Iterable<String> nodes) {
+        for (String n : nodes) {
+            routed.put(n, new LongAdder());
+        }
+    }
     private final Map<String, LongAdder> fallbacks = new ConcurrentHashMap<>();
 
     void routed(String node) {
-        routed.computeIfAbsent(node, k -> new LongAdder()).increment();
+        LongAdder a = routed.get(node);
+        if (a == null) {
+            a = routed.computeIfAbsent(node, k -> new LongAdder());
+        }
+        a.increment();
     }
 
     void fallback(String reason) {
