@@ -17,7 +17,7 @@ import org.slf4j.LoggerFactory;
  * first use), and the health monitor that keeps the router's topology current. Owned by one
  * {@link SluiceDriver} instance; shares nothing with other runtimes.
  */
-final class ClusterRuntime implements AutoCloseable {
+final class ClusterRuntime implements AutoCloseable, SluiceAdmin {
     private static final Logger log = LoggerFactory.getLogger(ClusterRuntime.class);
 
     final ClusterConfig config;
@@ -32,6 +32,16 @@ final class ClusterRuntime implements AutoCloseable {
         this.monitor = new HealthMonitor(config, router, new JdbcProbeFactory(config));
         monitor.start();
         log.info("cluster '{}' topology: {}", config.name(), router.topology());
+    }
+
+    @Override
+    public dev.sluice.core.health.ClusterStatus clusterStatus() {
+        return monitor.status();
+    }
+
+    @Override
+    public void drain(String node, boolean drained) {
+        monitor.drain(node, drained);
     }
 
     /** Asks for a probe round soon, e.g. after a backend connection failed. */

@@ -5,21 +5,15 @@ import dev.sluice.core.route.RouteDecision;
 import dev.sluice.core.route.Session;
 import dev.sluice.core.sql.Classification;
 import dev.sluice.core.sql.StatementKind;
-import java.sql.Array;
-import java.sql.Blob;
 import java.sql.CallableStatement;
-import java.sql.Clob;
 import java.sql.Connection;
 import java.sql.DatabaseMetaData;
-import java.sql.NClob;
 import java.sql.PreparedStatement;
 import java.sql.SQLClientInfoException;
 import java.sql.SQLException;
 import java.sql.SQLWarning;
-import java.sql.SQLXML;
 import java.sql.Savepoint;
 import java.sql.Statement;
-import java.sql.Struct;
 import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.Executor;
@@ -407,32 +401,32 @@ final class SluiceConnection implements Connection {
     }
 
     @Override
-    public Clob createClob() throws SQLException {
+    public java.sql.Clob createClob() throws SQLException {
         return anchor().createClob();
     }
 
     @Override
-    public Blob createBlob() throws SQLException {
+    public java.sql.Blob createBlob() throws SQLException {
         return anchor().createBlob();
     }
 
     @Override
-    public NClob createNClob() throws SQLException {
+    public java.sql.NClob createNClob() throws SQLException {
         return anchor().createNClob();
     }
 
     @Override
-    public SQLXML createSQLXML() throws SQLException {
+    public java.sql.SQLXML createSQLXML() throws SQLException {
         return anchor().createSQLXML();
     }
 
     @Override
-    public Array createArrayOf(String typeName, Object[] elements) throws SQLException {
+    public java.sql.Array createArrayOf(String typeName, Object[] elements) throws SQLException {
         return anchor().createArrayOf(typeName, elements);
     }
 
     @Override
-    public Struct createStruct(String typeName, Object[] attributes) throws SQLException {
+    public java.sql.Struct createStruct(String typeName, Object[] attributes) throws SQLException {
         return anchor().createStruct(typeName, attributes);
     }
 
@@ -490,11 +484,14 @@ final class SluiceConnection implements Connection {
         if (iface.isInstance(this)) {
             return iface.cast(this);
         }
+        if (iface == SluiceAdmin.class) {
+            return iface.cast(runtime);
+        }
         return anchor().unwrap(iface);
     }
 
     @Override
     public boolean isWrapperFor(Class<?> iface) throws SQLException {
-        return iface.isInstance(this) || anchor().isWrapperFor(iface);
+        return iface.isInstance(this) || iface == SluiceAdmin.class || anchor().isWrapperFor(iface);
     }
 }

@@ -48,6 +48,20 @@ class PostgresHealthIT extends AbstractHealthIT {
         }
     }
 
+    /** The primary's write/insert LSNs next to the topology's positions: shows why a replica was thought to have a write. */
+    @Override
+    String diagnose(ClusterRuntime rt) {
+        String lsns;
+        try (Connection c = cluster.connectAdmin(cluster.primary()); Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("SELECT pg_current_wal_lsn(), pg_current_wal_insert_lsn()")) {
+            rs.next();
+            lsns = "primary write-lsn " + rs.getString(1) + " insert-lsn " + rs.getString(2);
+        } catch (SQLException e) {
+            lsns = e.toString();
+        }
+        return super.diagnose(rt) + "; " + lsns;
+    }
+
     @Override
     String createPortLog(String name) {
         return "CREATE TABLE IF NOT EXISTS " + name + " (id serial PRIMARY KEY, port int)";

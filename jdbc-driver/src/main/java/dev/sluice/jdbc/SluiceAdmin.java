@@ -1,0 +1,15 @@
+package dev.sluice.jdbc;
+
+import dev.sluice.core.health.ClusterStatus;
+
+/**
+ * Operator view of the cluster behind a Sluice connection: {@code conn.unwrap(SluiceAdmin.class)}.
+ * Every connection of the same URL and properties shares one cluster runtime, so this is its status.
+ */
+public interface SluiceAdmin {
+    /** Nodes, roles, states, lag now and over 10 minutes, fallbacks, events (see docs/health.md). */
+    ClusterStatus clusterStatus();
+
+    /** Takes a node out of routing ({@code true}) or puts it back; effective at once. */
+    void drain(String node, boolean drained);
+}
