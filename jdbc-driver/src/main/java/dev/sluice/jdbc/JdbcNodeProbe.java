@@ -34,6 +34,7 @@ final class JdbcNodeProbe implements NodeProbe {
     private final String heartbeatSql;
     private Connection conn;
     private boolean replicationStatusDenied; // remembered so a missing grant costs one error, not one per probe
+    private Boolean mariadbServer; // MySQL and MariaDB differ in GTID variables and replica-status names
 
     JdbcNodeProbe(ClusterConfig config, NodeConfig node) {
         this.config = config;
@@ -74,10 +75,19 @@ final class JdbcNodeProbe implements NodeProbe {
     }
 
     private ProbeResult mysql(Statement st) throws SQLException {
+        if (mariadbServer == null) {
+            try (ResultSet rs = st.executeQuery("SELECT @@version")) {
+                rs.next();
+                mariadbServer = rs.getString(1).toLowerCase(java.util.Locale.ROOT).contains("mariadb");
+            }
+        }
+        boolean mariadb = mariadbServer; // by the server, not the URL scheme: jdbc:sluice:mysql:// may reach MariaDB
         boolean readOnly;
         String slavePos;
         String binlogPos;
-        try (ResultSet rs = st.executeQuery("SELECT @@read_only, @@gtid_slave_pos, @@gtid_binlog_pos")) {
+        // MariaDB keeps GTID positions in gtid_slave_pos / gtid_binlog_pos; MySQL has one executed GTID set
+        try (ResultSet rs = st.executeQuery(mariadb ? "SELECT @@read_only, @@gtid_slave_pos, @@gtid_binlog_pos"
+                : "SELECT @@read_only, @@GLOBAL.gtid_executed, @@GLOBAL.gtid_executed")) {
             rs.next();
             readOnly = rs.getInt(1) != 0;
             slavePos = rs.getString(2);
@@ -86,10 +96,12 @@ final class JdbcNodeProbe implements NodeProbe {
         String master = null;
         Long secondsBehind = null;
         if (!replicationStatusDenied) {
-            try (ResultSet rs = st.executeQuery("SHOW SLAVE STATUS")) {
+            // MySQL 8.0.22+ renamed the statement and its columns; MariaDB keeps SHOW SLAVE STATUS
+            try (ResultSet rs = st.executeQuery(mariadb ? "SHOW SLAVE STATUS" : "SHOW REPLICA STATUS")) {
                 if (rs.next()) {
-                    master = rs.getString("Master_Host") + ":" + rs.getString("Master_Port");
-                    Object sbm = rs.getObject("Seconds_Behind_Master");
+                    master = mariadb ? rs.getString("Master_Host") + ":" + rs.getString("Master_Port")
+                            : rs.getString("Source_Host") + ":" + rs.getString("Source_Port");
+                    Object sbm = rs.getObject(mariadb ? "Seconds_Behind_Master" : "Seconds_Behind_Source");
                     secondsBehind = sbm == null ? null : ((Number) sbm).longValue(); // NULL is "unknown", never 0
                 }
             } catch (SQLException e) {

@@ -20,11 +20,23 @@ final class ReadConsistency {
     /**
      * The primary's position right after this session's commit, read on the same backend connection: every
      * write of the session is at or before it. One extra round trip per write — the price of position mode.
-     * PostgreSQL: {@code pg_current_wal_lsn()}; MariaDB: {@code @@last_gtid} (the session's last GTID).
+     * PostgreSQL: {@code pg_current_wal_lsn()}; MariaDB: {@code @@last_gtid} (the session's last GTID); MySQL:
+     * {@code @@GLOBAL.gtid_executed} (a superset: exact but may wait for others' writes too).
      */
     static String commitPosition(Engine engine, Connection primary) throws SQLException {
-        String sql = engine == Engine.POSTGRESQL ? "SELECT pg_current_wal_lsn()::text" : "SELECT @@last_gtid";
-        try (Statement st = primary.createStatement(); ResultSet rs = st.executeQuery(sql)) {
+        if (engine == Engine.POSTGRESQL) {
+            return single(primary, "SELECT pg_current_wal_lsn()::text");
+        }
+        try {
+            return single(primary, "SELECT @@last_gtid"); // MariaDB: this session's last GTID
+        } catch (SQLException e) {
+            // MySQL has no per-session last GTID without session tracking: the executed set after our commit covers it
+            return single(primary, "SELECT @@GLOBAL.gtid_executed");
+        }
+    }
+
+    private static String single(Connection c, String sql) throws SQLException {
+        try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery(sql)) {
             return rs.next() ? rs.getString(1) : null;
         }
     }
