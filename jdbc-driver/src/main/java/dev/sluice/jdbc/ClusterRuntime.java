@@ -3,6 +3,8 @@ package dev.sluice.jdbc;
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import dev.sluice.core.config.ClusterConfig;
+import dev.sluice.core.failover.Failover;
+import dev.sluice.core.failover.FailoverResult;
 import dev.sluice.core.health.HealthMonitor;
 import dev.sluice.core.route.Router;
 import java.sql.Connection;
@@ -23,6 +25,7 @@ final class ClusterRuntime implements AutoCloseable, SluiceAdmin {
     final ClusterConfig config;
     final Router router;
     final HealthMonitor monitor;
+    final Failover failover;
     private final Map<String, HikariDataSource> pools = new ConcurrentHashMap<>();
     private volatile boolean closed;
 
@@ -30,6 +33,8 @@ final class ClusterRuntime implements AutoCloseable, SluiceAdmin {
         this.config = config;
         this.router = new Router(config);
         this.monitor = new HealthMonitor(config, router, new JdbcProbeFactory(config));
+        this.failover = new Failover(config, router, monitor, new JdbcFailoverIo(config));
+        monitor.setListener(failover);
         monitor.start();
         log.info("cluster '{}' topology: {}", config.name(), router.topology());
     }
@@ -42,6 +47,11 @@ final class ClusterRuntime implements AutoCloseable, SluiceAdmin {
     @Override
     public void drain(String node, boolean drained) {
         monitor.drain(node, drained);
+    }
+
+    @Override
+    public FailoverResult promote(String node, boolean force) {
+        return failover.promote(node, force, "requested" + (force ? " (forced)" : ""));
     }
 
     /** Asks for a probe round soon, e.g. after a backend connection failed. */
@@ -97,6 +107,7 @@ final class ClusterRuntime implements AutoCloseable, SluiceAdmin {
     @Override
     public void close() {
         closed = true;
+        failover.close();
         monitor.close();
         pools.values().forEach(HikariDataSource::close);
     }

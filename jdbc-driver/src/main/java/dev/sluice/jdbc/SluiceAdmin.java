@@ -12,4 +12,10 @@ public interface SluiceAdmin {
 
     /** Takes a node out of routing ({@code true}) or puts it back; effective at once. */
     void drain(String node, boolean drained);
+
+    /**
+     * Promotes {@code node} (or the most advanced replica when null) — see docs/failover.md. Without
+     * {@code force} it refuses while the primary is alive or a replica still streams from it.
+     */
+    dev.sluice.core.failover.FailoverResult promote(String node, boolean force);
 }

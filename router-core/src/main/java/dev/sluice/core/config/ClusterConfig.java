@@ -237,6 +237,36 @@ public final class ClusterConfig {
         return (Integer) options.get(SluiceOption.CIRCUIT_OPEN_MS);
     }
 
+    public boolean failoverAuto() {
+        return "auto".equals(options.get(SluiceOption.FAILOVER));
+    }
+
+    public int failoverProbes() {
+        return (Integer) options.get(SluiceOption.FAILOVER_PROBES);
+    }
+
+    public int failoverMaxLagMs() {
+        return (Integer) options.get(SluiceOption.FAILOVER_MAX_LAG_MS);
+    }
+
+    /** The admin user, or {@link #user()} when none is configured. */
+    public String adminUser() {
+        String u = (String) options.get(SluiceOption.ADMIN_USER);
+        return u != null ? u : user();
+    }
+
+    public String adminPassword() {
+        return options.get(SluiceOption.ADMIN_USER) != null ? (String) options.get(SluiceOption.ADMIN_PASSWORD) : password();
+    }
+
+    public String failoverHook() {
+        return (String) options.get(SluiceOption.FAILOVER_HOOK);
+    }
+
+    public String fenceCommand() {
+        return (String) options.get(SluiceOption.FENCE_COMMAND);
+    }
+
     /** For logs and the status page: everything but secrets. */
     @Override
     public String toString() {

@@ -87,13 +87,15 @@ public final class ConfigTree {
             String host = null;
             Integer port = null;
             int weight = 1;
+            int priority = 0;
             for (Map.Entry<String, Object> e : n.entrySet()) {
                 switch (e.getKey()) {
                     case "name" -> name = scalar(e.getValue(), w + ".name");
                     case "host" -> host = scalar(e.getValue(), w + ".host");
                     case "port" -> port = integer(e.getValue(), w + ".port");
                     case "weight" -> weight = integer(e.getValue(), w + ".weight");
-                    default -> throw new ConfigException(w + "." + e.getKey() + ": unknown key (known: name, host, port, weight)");
+                    case "priority" -> priority = integer(e.getValue(), w + ".priority");
+                    default -> throw new ConfigException(w + "." + e.getKey() + ": unknown key (known: name, host, port, weight, priority)");
                 }
             }
             if (host == null) {
@@ -102,7 +104,7 @@ public final class ConfigTree {
             if (port == null) {
                 throw new ConfigException(w + ".port: missing");
             }
-            out.add(new NodeConfig(name == null ? host + ":" + port : name, host, port, weight));
+            out.add(new NodeConfig(name == null ? host + ":" + port : name, host, port, weight, priority));
         }
         return out;
     }

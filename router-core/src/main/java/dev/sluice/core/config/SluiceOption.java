@@ -51,7 +51,21 @@ public enum SluiceOption {
             "After a session's write commits, its reads go only to replicas that have applied it. `heartbeat`: a replica that applied a heartbeat written after the commit (no extra queries). `position`: commit LSN / GTID compared with the replica's replay position (one extra query per write).",
             "off", "heartbeat", "position"),
     CIRCUIT_OPEN_MS("circuit-open-ms", Type.INT, "2000",
-            "After a connection-class error on live traffic a node's circuit breaker opens for this long; then probes readmit it.");
+            "After a connection-class error on live traffic a node's circuit breaker opens for this long; then probes readmit it."),
+    FAILOVER("failover", Type.CHOICE, "off",
+            "`auto`: promote the most advanced replica when the primary is dead (see docs/failover.md). The driver's default is `off`: enable it in one place only (or use `./sluice promote`), since driver instances do not coordinate without cluster mode.",
+            "off", "auto"),
+    FAILOVER_PROBES("failover-probes", Type.INT, "3",
+            "Consecutive failed probes of the primary before failover is considered (with the default probe interval: 600 ms)."),
+    FAILOVER_MAX_LAG_MS("failover-max-lag-ms", Type.INT, "10000",
+            "A replica whose last known lag before the failure exceeded this is not a failover candidate."),
+    ADMIN_USER("admin-user", Type.STRING, null,
+            "User for promotion, re-pointing and fencing (PostgreSQL superuser or equivalent grants; MySQL/MariaDB SUPER or REPLICA ADMIN). Defaults to `user`."),
+    ADMIN_PASSWORD("admin-password", Type.SECRET, null, "Password of `admin-user`. Never logged or shown."),
+    FAILOVER_HOOK("failover-hook", Type.STRING, null,
+            "Command run after each promotion, the event as JSON on stdin (rejoin the old primary, update DNS, page someone). Run with `sh -c`."),
+    FENCE_COMMAND("fence-command", Type.STRING, null,
+            "Command run to fence an old primary (instead of setting it read-only over SQL); the node's host and port in SLUICE_NODE_HOST / SLUICE_NODE_PORT.");
 
     /** Value types, each with its own validation. */
     public enum Type { STRING, SECRET, BOOLEAN, INT, LONG, LIST, BALANCING, CHOICE }

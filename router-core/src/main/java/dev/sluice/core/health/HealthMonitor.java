@@ -45,6 +45,18 @@ public final class HealthMonitor implements AutoCloseable {
     private String writerNode;
     private volatile boolean closed;
     private boolean starting; // start-up rounds: states settle silently (no events for first sightings)
+    private volatile RoundListener listener;
+
+    /** Told about every probe round (failover detection) and about fenced nodes that turn up writable. */
+    public interface RoundListener {
+        void afterRound(Topology topology, Map<String, ProbeResult> results);
+
+        void fencedNodeWritable(String node);
+    }
+
+    public void setListener(RoundListener l) {
+        this.listener = l;
+    }
 
     /** Per-node state the monitor carries from one probe to the next. Guarded by {@code this}. */
     private static final class Track {
@@ -96,6 +108,10 @@ public final class HealthMonitor implements AutoCloseable {
         } while (!allReplicaLagsKnown() && System.nanoTime() < deadline && sleep(50));
         synchronized (this) {
             starting = false;
+        }
+        RoundListener l = listener;
+        if (l != null) {
+            l.afterRound(router.topology(), Map.of()); // the listener learns the primary before anything can fail
         }
         scheduler.scheduleWithFixedDelay(this::probeRound, config.probeIntervalMs(), config.probeIntervalMs(), TimeUnit.MILLISECONDS);
         if (!config.ptHeartbeat()) {
@@ -154,6 +170,10 @@ public final class HealthMonitor implements AutoCloseable {
             }
             Topology t = Topology.of(statuses);
             router.updateTopology(t);
+            RoundListener l = listener;
+            if (l != null && !starting) {
+                l.afterRound(t, results);
+            }
             // Fix (found by the kill -9 health IT): a breaker that live traffic opened after this round judged the
             // node (probe answered just before the node died) was overwritten by the topology published above, so
             // the node went back into routing until the next round and a read's retry could land on it again.
@@ -214,6 +234,14 @@ public final class HealthMonitor implements AutoCloseable {
         }
         LagPolicy.Verdict v = policy.decide(tr.state, tr.enteredNanos, now, drained.contains(node), r,
                 router.circuitOpen(node), lag, unknown);
+        Long fencedSince = router.fencedSince(node);
+        if (fencedSince != null && r.reachable() && r.role() == NodeRole.PRIMARY) {
+            // a former primary back and writable: never routed (split-brain guard); fenced by the listener
+            v = new LagPolicy.Verdict(NodeState.DOWN, "fenced: primary before epoch " + fencedSince + ", writable again");
+            if (listener != null) {
+                listener.fencedNodeWritable(node);
+            }
+        }
         if (v.state() != tr.state) {
             if (!starting && (tr.state != null || v.state() != NodeState.UP)) {
                 router.events().add(node, eventType(tr.state, v.state()), v.reason());

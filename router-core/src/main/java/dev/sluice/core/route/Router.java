@@ -35,6 +35,8 @@ public final class Router {
     private final Heartbeats heartbeats;
     private final LongSupplier nanoClock;
     private volatile Topology topology;
+    private final java.util.concurrent.atomic.AtomicLong epoch = new java.util.concurrent.atomic.AtomicLong(1);
+    private final Map<String, Long> fenced = new java.util.concurrent.ConcurrentHashMap<>();
 
     public Router(ClusterConfig config) {
         this(config, System::nanoTime);
@@ -136,6 +138,33 @@ public final class Router {
 
     void fallback(String reason) {
         stats.fallback(reason);
+    }
+
+    // ---- epochs and fencing ----
+
+    /** The topology epoch: incremented by every promotion Sluice makes. */
+    public long epoch() {
+        return epoch.get();
+    }
+
+    /**
+     * A promotion is starting: a new epoch begins and {@code oldPrimary} becomes fenced — it never again
+     * receives routed writes, even if it comes back writable, until Sluice itself promotes it.
+     */
+    public long newEpoch(String oldPrimary, String newPrimary) {
+        long e = epoch.incrementAndGet();
+        if (oldPrimary != null) {
+            fenced.put(oldPrimary, e);
+        }
+        if (newPrimary != null) {
+            fenced.remove(newPrimary);
+        }
+        return e;
+    }
+
+    /** The epoch in which {@code node} stopped being primary, or null when it is not fenced. */
+    public Long fencedSince(String node) {
+        return fenced.get(node);
     }
 
     // ---- circuit breakers: live traffic opens them, probes close them ----

@@ -1,0 +1,270 @@
+package dev.sluice.core.failover;
+
+import dev.sluice.core.config.ClusterConfig;
+import dev.sluice.core.config.NodeConfig;
+import dev.sluice.core.health.HealthMonitor;
+import dev.sluice.core.health.ProbeResult;
+import dev.sluice.core.route.NodeRole;
+import dev.sluice.core.route.NodeStatus;
+import dev.sluice.core.route.Router;
+import dev.sluice.core.route.Topology;
+import dev.sluice.core.sql.Dialect;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Promotes a replica when the primary dies (automatically with {@code failover: auto}) or on request.
+ *
+ * <p>Detection is holistic: the primary must fail {@code failover-probes} probes in a row <i>and</i> no
+ * reachable replica may still stream from it. A Sluice cut off from a healthy primary sees the first but
+ * not the second, and does not promote.
+ *
+ * <p>Steps, each an event: choose the most advanced replica (received position; ties by node priority,
+ * then configuration order; replicas whose last known lag exceeded {@code failover-max-lag-ms} are not
+ * candidates) → let it apply what it received → start a new epoch in which the old primary is fenced
+ * (never routed writes again) → promote → re-point the other replicas → fence the old primary if
+ * reachable → run the hook → re-probe so writes follow at once.
+ */
+public final class Failover implements HealthMonitor.RoundListener, AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(Failover.class);
+
+    private final ClusterConfig config;
+    private final Router router;
+    private final HealthMonitor monitor;
+    private final FailoverIo io;
+    private final Dialect dialect;
+    private final ExecutorService worker;
+    private final AtomicBoolean running = new AtomicBoolean();
+    private final Map<String, Long> lastKnownLag = new HashMap<>(); // probe thread only
+    private final Map<String, Long> lastFenceAttempt = new java.util.concurrent.ConcurrentHashMap<>();
+    private String lastPrimary;
+    private int primaryFailures;
+
+    public Failover(ClusterConfig config, Router router, HealthMonitor monitor, FailoverIo io) {
+        this.config = config;
+        this.router = router;
+        this.monitor = monitor;
+        this.io = io;
+        this.dialect = config.engine().dialect();
+        this.worker = Executors.newSingleThreadExecutor(r -> {
+            Thread t = new Thread(r, "sluice-failover-" + config.name());
+            t.setDaemon(true);
+            return t;
+        });
+    }
+
+    @Override
+    public synchronized void afterRound(Topology t, Map<String, ProbeResult> results) {
+        if (t.primary() != null) {
+            lastPrimary = t.primary();
+            primaryFailures = 0;
+            for (NodeStatus s : t.nodes()) {
+                if (s.role() == NodeRole.REPLICA && s.lagMillis() != null) {
+                    lastKnownLag.put(s.name(), s.lagMillis());
+                }
+            }
+            return;
+        }
+        if (lastPrimary == null) {
+            return;
+        }
+        ProbeResult r = results.get(lastPrimary);
+        if (r != null && r.reachable()) {
+            primaryFailures = 0; // reachable but not writable (read-only, fenced): not a death
+            return;
+        }
+        primaryFailures++;
+        if (config.failoverAuto() && primaryFailures >= config.failoverProbes() && !running.get()) {
+            String dead = lastPrimary;
+            router.events().add(dead, "failover-detected", "primary failed " + primaryFailures + " probes in a row");
+            worker.execute(() -> promote(null, false, "primary " + dead + " failed " + config.failoverProbes() + " probes"));
+        }
+    }
+
+    @Override
+    public void fencedNodeWritable(String node) {
+        long now = System.nanoTime();
+        Long last = lastFenceAttempt.get(node);
+        if (last != null && now - last < 5_000_000_000L) {
+            return; // at most one fencing attempt per node every 5 s
+        }
+        lastFenceAttempt.put(node, now);
+        worker.execute(() -> {
+            try {
+                io.fence(config.node(node));
+                router.events().add(node, "fenced", "old primary came back writable: set read-only");
+            } catch (Exception e) {
+                router.events().add(node, "fence-failed", String.valueOf(e.getMessage()));
+            }
+        });
+    }
+
+    /**
+     * Promotes {@code target} (or the best candidate when null). Without {@code force} it refuses while the
+     * primary is alive or a replica still streams from it.
+     */
+    public FailoverResult promote(String target, boolean force, String why) {
+        if (!running.compareAndSet(false, true)) {
+            return new FailoverResult(false, null, router.epoch(), "a promotion is already running", List.of());
+        }
+        List<String> steps = new ArrayList<>();
+        String old;
+        synchronized (this) {
+            old = router.topology().primary() != null ? router.topology().primary() : lastPrimary;
+        }
+        try {
+            step(steps, null, "failover-started", why + (old == null ? "" : "; old primary " + old));
+            Topology t = router.topology();
+            if (!force && t.primary() != null) {
+                return abort(steps, "primary " + t.primary() + " is alive: use switchover, or --force");
+            }
+            List<Candidate> candidates = new ArrayList<>();
+            for (NodeStatus s : t.nodes()) {
+                if (s.name().equals(old) || s.role() != NodeRole.REPLICA) {
+                    continue;
+                }
+                ReplicaReport rep;
+                try {
+                    rep = io.report(config.node(s.name()));
+                } catch (Exception e) {
+                    step(steps, s.name(), "candidate-unreachable", String.valueOf(e.getMessage()));
+                    continue;
+                }
+                if (rep.upstreamConnected() && !force) {
+                    return abort(steps, "replica " + s.name() + " still streams from the primary (" + rep.detail()
+                            + "): Sluice may be cut off from a healthy primary; not promoting");
+                }
+                Long lag = lastKnownLag.get(s.name());
+                if (lag != null && lag > config.failoverMaxLagMs() && !s.name().equals(target)) {
+                    step(steps, s.name(), "candidate-excluded", "last known lag " + lag + " ms > failover-max-lag-ms");
+                    continue;
+                }
+                candidates.add(new Candidate(config.node(s.name()), rep, PositionRank.rank(dialect, rep.received())));
+                step(steps, s.name(), "candidate", "received " + rep.received() + ", replayed " + rep.replayed()
+                        + ", priority " + config.node(s.name()).priority());
+            }
+            Candidate chosen = choose(candidates, target);
+            if (chosen == null) {
+                return abort(steps, target == null ? "no candidate replica" : "target " + target + " is not a candidate");
+            }
+            step(steps, chosen.node.name(), "candidate-chosen", "most advanced" + (target != null ? " (requested)" : ""));
+            try {
+                io.applyReceived(chosen.node, Duration.ofSeconds(10));
+                step(steps, chosen.node.name(), "applied-received", "applied everything it had received");
+            } catch (Exception e) {
+                step(steps, chosen.node.name(), "apply-incomplete", String.valueOf(e.getMessage()));
+            }
+            long epoch = router.newEpoch(old, chosen.node.name());
+            step(steps, old, "epoch", "epoch " + epoch + ": " + old + " fenced from writes");
+            io.promote(chosen.node);
+            step(steps, chosen.node.name(), "promoted", "now primary (epoch " + epoch + ")");
+            for (Candidate c : candidates) {
+                if (c != chosen) {
+                    try {
+                        step(steps, c.node.name(), "repointed", io.repoint(c.node, chosen.node));
+                    } catch (Exception e) {
+                        step(steps, c.node.name(), "repoint-failed", String.valueOf(e.getMessage()));
+                    }
+                }
+            }
+            if (old != null) {
+                try {
+                    io.fence(config.node(old));
+                    step(steps, old, "fenced", "old primary set read-only");
+                } catch (Exception e) {
+                    step(steps, old, "fence-skipped", "unreachable or refused: " + e.getMessage() + " (fenced from routing by epoch)");
+                }
+            }
+            runHook(steps, chosen.node.name(), old, epoch);
+            monitor.probeRound(); // writes follow now, not at the next scheduled probe
+            step(steps, chosen.node.name(), "failover-finished", "writes go to " + chosen.node.name());
+            return new FailoverResult(true, chosen.node.name(), epoch, "promoted " + chosen.node.name(), steps);
+        } catch (Exception e) {
+            return abort(steps, "failed: " + e.getMessage());
+        } finally {
+            running.set(false);
+            synchronized (this) {
+                primaryFailures = 0;
+            }
+        }
+    }
+
+    private record Candidate(NodeConfig node, ReplicaReport report, long rank) {
+    }
+
+    private Candidate choose(List<Candidate> cs, String target) {
+        if (target != null) {
+            return cs.stream().filter(c -> c.node.name().equals(target)).findFirst().orElse(null);
+        }
+        List<String> order = config.nodes().stream().map(NodeConfig::name).toList();
+        return cs.stream().min(Comparator.<Candidate>comparingLong(c -> -c.rank)
+                .thenComparingInt(c -> -c.node.priority())
+                .thenComparingInt(c -> order.indexOf(c.node.name()))).orElse(null);
+    }
+
+    private void runHook(List<String> steps, String newPrimary, String old, long epoch) {
+        String hook = config.failoverHook();
+        if (hook == null || hook.isBlank()) {
+            return;
+        }
+        NodeConfig np = config.node(newPrimary);
+        String json = "{\"event\":\"promotion\",\"cluster\":" + q(config.name()) + ",\"epoch\":" + epoch
+                + ",\"newPrimary\":{\"name\":" + q(newPrimary) + ",\"host\":" + q(np.host()) + ",\"port\":" + np.port() + "}"
+                + ",\"oldPrimary\":" + (old == null ? "null" : "{\"name\":" + q(old) + ",\"host\":" + q(config.node(old).host())
+                + ",\"port\":" + config.node(old).port() + "}") + "}";
+        try {
+            Process p = new ProcessBuilder("sh", "-c", hook).redirectErrorStream(true).start();
+            try (var in = p.getOutputStream()) {
+                in.write(json.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            }
+            String out = new String(p.getInputStream().readNBytes(4096), java.nio.charset.StandardCharsets.UTF_8).trim();
+            boolean done = p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS);
+            step(steps, newPrimary, "hook", done ? "exit " + p.exitValue() + (out.isEmpty() ? "" : ": " + out) : "still running after 60 s");
+        } catch (Exception e) {
+            step(steps, newPrimary, "hook-failed", String.valueOf(e.getMessage()));
+        }
+    }
+
+    static String q(String s) {
+        StringBuilder b = new StringBuilder("\"");
+        for (char c : s.toCharArray()) {
+            if (c == '"' || c == '\\') {
+                b.append('\\').append(c);
+            } else if (c < 0x20) {
+                b.append(String.format("\\u%04x", (int) c));
+            } else {
+                b.append(c);
+            }
+        }
+        return b.append('"').toString();
+    }
+
+    private FailoverResult abort(List<String> steps, String why) {
+        step(steps, null, "failover-aborted", why);
+        return new FailoverResult(false, null, router.epoch(), why, steps);
+    }
+
+    private void step(List<String> steps, String node, String type, String message) {
+        steps.add(type + (node == null ? "" : " " + node) + ": " + message);
+        router.events().add(node, type, message);
+        log.info("cluster '{}' failover: {}{}: {}", config.name(), type, node == null ? "" : " " + node, message);
+    }
+
+    public boolean running() {
+        return running.get();
+    }
+
+    @Override
+    public void close() {
+        worker.shutdownNow();
+    }
+}
