@@ -21,6 +21,7 @@ import java.util.concurrent.Executor;
 final class Backends {
     private final ClusterRuntime runtime;
     private final Map<String, Connection> held = new LinkedHashMap<>();
+    private final Map<String, Long> heldSince = new java.util.HashMap<>(); // node generation at borrow time
     private final List<String> sessionSql = new ArrayList<>();
     private boolean dirty; // the connections carry session state: close them rather than pool them
 
@@ -39,8 +40,17 @@ final class Backends {
 
     Connection get(String node, Session session, ConnectionSettings settings) throws SQLException {
         Connection c = held.get(node);
+        long gen = runtime.router.generation(node);
         if (c != null) {
-            return c;
+            if (heldSince.get(node) == gen) {
+                return c;
+            }
+            // the node went DOWN since we borrowed this: the server may have restarted under it
+            if (node.equals(session.transactionNode())) {
+                // never carry on a transaction on a fresh connection: its earlier statements would be lost silently
+                throw new SQLException("Sluice: the transaction's node " + node + " went down; the transaction is lost", "08006");
+            }
+            drop(node);
         }
         c = runtime.borrow(node);
         try {
@@ -61,6 +71,7 @@ final class Backends {
             throw e;
         }
         held.put(node, c);
+        heldSince.put(node, gen);
         return c;
     }
 
@@ -120,6 +131,7 @@ final class Backends {
 
     /** Drops a broken connection: evicted from its pool, forgotten here (the next use borrows a new one). */
     void drop(String node) {
+        heldSince.remove(node);
         Connection c = held.remove(node);
         if (c != null) {
             runtime.evict(node, c);
@@ -159,6 +171,7 @@ final class Backends {
             }
         }
         held.clear();
+        heldSince.clear();
         if (first != null) {
             throw first;
         }
@@ -169,5 +182,6 @@ final class Backends {
             c.abort(executor);
         }
         held.clear();
+        heldSince.clear();
     }
 }

@@ -20,12 +20,13 @@ final class ReadConsistency {
     /**
      * The primary's position right after this session's commit, read on the same backend connection: every
      * write of the session is at or before it. One extra round trip per write — the price of position mode.
-     * PostgreSQL: {@code pg_current_wal_lsn()}; MariaDB: {@code @@last_gtid} (the session's last GTID); MySQL:
+     * PostgreSQL: {@code pg_current_wal_insert_lsn()}; MariaDB: {@code @@last_gtid} (the session's last GTID); MySQL:
      * {@code @@GLOBAL.gtid_executed} (a superset: exact but may wait for others' writes too).
      */
     static String commitPosition(Engine engine, Connection primary) throws SQLException {
         if (engine == Engine.POSTGRESQL) {
-            return single(primary, "SELECT pg_current_wal_lsn()::text");
+            // the insert position covers our commit record even before it is written out (synchronous_commit=off)
+            return single(primary, "SELECT pg_current_wal_insert_lsn()::text");
         }
         try {
             return single(primary, "SELECT @@last_gtid"); // MariaDB: this session's last GTID

@@ -243,6 +243,9 @@ public final class HealthMonitor implements AutoCloseable {
             }
         }
         if (v.state() != tr.state) {
+            if (v.state() == NodeState.DOWN) {
+                router.nodeWentDown(node);
+            }
             if (!starting && (tr.state != null || v.state() != NodeState.UP)) {
                 router.events().add(node, eventType(tr.state, v.state()), v.reason());
                 log.info("cluster '{}': {} {} -> {} ({})", config.name(), node, tr.state, v.state(), v.reason());

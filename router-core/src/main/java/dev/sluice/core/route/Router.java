@@ -37,6 +37,7 @@ public final class Router {
     private volatile Topology topology;
     private final java.util.concurrent.atomic.AtomicLong epoch = new java.util.concurrent.atomic.AtomicLong(1);
     private final Map<String, Long> fenced = new java.util.concurrent.ConcurrentHashMap<>();
+    private final Map<String, java.util.concurrent.atomic.AtomicLong> generations = new LinkedHashMap<>();
 
     public Router(ClusterConfig config) {
         this(config, System::nanoTime);
@@ -65,6 +66,7 @@ public final class Router {
                 .permittedNumberOfCallsInHalfOpenState(1)
                 .build();
         for (NodeConfig n : config.nodes()) {
+            generations.put(n.name(), new java.util.concurrent.atomic.AtomicLong());
             breakers.put(n.name(), CircuitBreaker.of(config.name() + "/" + n.name(), cb));
         }
         this.topology = Topology.unknown(config.nodes().stream().map(NodeConfig::name).toList());
@@ -173,21 +175,41 @@ public final class Router {
      * A connection-class failure on live traffic: opens the node's breaker, which takes it out of routing
      * at once (not at the next probe).
      */
-    public void connectionFailed(String node, Throwable cause) {
+    public synchronized void connectionFailed(String node, Throwable cause) {
         CircuitBreaker cb = breakers.get(node);
         if (cb == null) {
             return;
         }
         cb.onError(0, TimeUnit.NANOSECONDS, cause);
-        if (cb.getState() == CircuitBreaker.State.OPEN) {
-            String why = "circuit breaker open: " + cause.getMessage();
-            Topology t = topology;
-            NodeStatus s = t.status(node);
-            if (s != null && s.state() != NodeState.DOWN) {
-                updateTopology(t.withState(node, NodeState.DOWN, why));
-                events.add(node, "circuit-open", why);
-            }
+        if (cb.getState() == CircuitBreaker.State.CLOSED) {
+            // several threads can fail at once; the node must be out for all of them, not after a state race
+            cb.transitionToOpenState();
         }
+        String why = "circuit breaker open: " + cause.getMessage();
+        Topology t = topology;
+        NodeStatus s = t.status(node);
+        if (s != null && s.state() != NodeState.DOWN) {
+            updateTopology(t.withState(node, NodeState.DOWN, why));
+            events.add(node, "circuit-open", why);
+        }
+        nodeWentDown(node);
+    }
+
+    /**
+     * Counts a node's trips to DOWN. Backend connections borrowed before the latest trip are suspect (the
+     * server may have restarted): the driver drops them instead of reusing them.
+     */
+    public void nodeWentDown(String node) {
+        java.util.concurrent.atomic.AtomicLong g = generations.get(node);
+        if (g != null) {
+            g.incrementAndGet();
+        }
+    }
+
+    /** See {@link #nodeWentDown}. */
+    public long generation(String node) {
+        java.util.concurrent.atomic.AtomicLong g = generations.get(node);
+        return g == null ? 0 : g.get();
     }
 
     /** True while live failures keep the node out (OPEN, or HALF_OPEN waiting for a successful probe). */
