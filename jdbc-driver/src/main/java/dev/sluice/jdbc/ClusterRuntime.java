@@ -50,6 +50,11 @@ final class ClusterRuntime implements AutoCloseable, SluiceAdmin {
     }
 
     @Override
+    public FailoverResult switchover(String node, boolean dryRun) {
+        return failover.switchover(node, dryRun);
+    }
+
+    @Override
     public FailoverResult promote(String node, boolean force) {
         return failover.promote(node, force, "requested" + (force ? " (forced)" : ""));
     }

@@ -228,6 +228,88 @@ final class JdbcFailoverIo implements FailoverIo {
         }
     }
 
+    @Override
+    public void unfence(NodeConfig primary) throws SQLException {
+        try (Connection c = admin(primary); Statement st = c.createStatement()) {
+            if (pg) {
+                st.execute("ALTER SYSTEM RESET default_transaction_read_only");
+                st.execute("SELECT pg_reload_conf()");
+                return;
+            }
+            if (!mariadb(st)) {
+                st.execute("SET GLOBAL super_read_only = OFF");
+            }
+            st.execute("SET GLOBAL read_only = OFF");
+        }
+    }
+
+    @Override
+    public String position(NodeConfig primary) throws SQLException {
+        try (Connection c = admin(primary); Statement st = c.createStatement()) {
+            if (pg) {
+                return one(st, "SELECT pg_current_wal_insert_lsn()::text");
+            }
+            return one(st, mariadb(st) ? "SELECT @@gtid_binlog_pos" : "SELECT @@GLOBAL.gtid_executed");
+        }
+    }
+
+    @Override
+    public void waitForPosition(NodeConfig replica, String position, Duration max) throws SQLException {
+        try (Connection c = admin(replica); Statement st = c.createStatement()) {
+            long deadline = System.nanoTime() + max.toNanos();
+            if (pg) {
+                String lsn = position.replace("'", "");
+                while (!"t".equals(one(st, "SELECT pg_last_wal_replay_lsn() >= '" + lsn + "'::pg_lsn"))) {
+                    if (System.nanoTime() > deadline) {
+                        throw new SQLException(replica.name() + " did not replay up to " + lsn + " in " + max.toMillis() + " ms");
+                    }
+                    sleep(10);
+                }
+                return;
+            }
+            String pos = position.replace("'", "").replace("\n", "");
+            String fn = mariadb(st) ? "MASTER_GTID_WAIT" : "WAIT_FOR_EXECUTED_GTID_SET";
+            String res = one(st, "SELECT " + fn + "('" + pos + "', " + Math.max(1, max.toSeconds()) + ")");
+            if (!"0".equals(res)) {
+                throw new SQLException(replica.name() + ": " + fn + "(" + pos + ") returned " + res);
+            }
+        }
+    }
+
+    @Override
+    public String rejoin(NodeConfig oldPrimary, NodeConfig newPrimary) throws SQLException {
+        if (pg) {
+            // a PostgreSQL primary becomes a standby only by restarting with standby.signal: the rejoin hook's job
+            return "PostgreSQL: left read-only and fenced; the failover-hook rejoins it as a standby (see docs/failover.md)";
+        }
+        try (Connection c = admin(oldPrimary); Statement st = c.createStatement()) {
+            boolean maria = mariadb(st);
+            if (maria) {
+                st.execute("CHANGE MASTER TO MASTER_HOST = '" + newPrimary.host() + "', MASTER_PORT = " + newPrimary.port()
+                        + ", MASTER_USER = '" + replicationUser() + "', MASTER_PASSWORD = '" + replicationPassword()
+                        + "', MASTER_USE_GTID = current_pos");
+                st.execute("START SLAVE");
+            } else {
+                st.execute("CHANGE REPLICATION SOURCE TO SOURCE_HOST = '" + newPrimary.host() + "', SOURCE_PORT = " + newPrimary.port()
+                        + ", SOURCE_USER = '" + replicationUser() + "', SOURCE_PASSWORD = '" + replicationPassword()
+                        + "', SOURCE_AUTO_POSITION = 1");
+                st.execute("START REPLICA");
+            }
+            return "replicating from " + newPrimary.name() + " (read-only)";
+        }
+    }
+
+    /** The old primary has no replication credentials of its own: the configured replication user, else admin. */
+    private String replicationUser() {
+        String u = config.replicationUser();
+        return (u != null ? u : config.adminUser()).replace("'", "");
+    }
+
+    private String replicationPassword() {
+        String p = config.replicationUser() != null ? config.replicationPassword() : config.adminPassword();
+        return p == null ? "" : p.replace("'", "''");
+    }
+
     private static void sleep(long ms) {
         try {
             Thread.sleep(ms);

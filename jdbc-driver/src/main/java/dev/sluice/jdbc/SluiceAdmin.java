@@ -18,4 +18,7 @@ public interface SluiceAdmin {
      * {@code force} it refuses while the primary is alive or a replica still streams from it.
      */
     dev.sluice.core.failover.FailoverResult promote(String node, boolean force);
+
+    /** Planned switchover to {@code node} (or the most advanced replica); {@code dryRun} only prints the plan. */
+    dev.sluice.core.failover.FailoverResult switchover(String node, boolean dryRun);
 }

@@ -263,6 +263,18 @@ public final class ClusterConfig {
         return (String) options.get(SluiceOption.FAILOVER_HOOK);
     }
 
+    public String replicationUser() {
+        return (String) options.get(SluiceOption.REPLICATION_USER);
+    }
+
+    public String replicationPassword() {
+        return (String) options.get(SluiceOption.REPLICATION_PASSWORD);
+    }
+
+    public int switchoverHoldMs() {
+        return (Integer) options.get(SluiceOption.SWITCHOVER_HOLD_MS);
+    }
+
     public String fenceCommand() {
         return (String) options.get(SluiceOption.FENCE_COMMAND);
     }

@@ -64,6 +64,11 @@ public enum SluiceOption {
     ADMIN_PASSWORD("admin-password", Type.SECRET, null, "Password of `admin-user`. Never logged or shown."),
     FAILOVER_HOOK("failover-hook", Type.STRING, null,
             "Command run after each promotion, the event as JSON on stdin (rejoin the old primary, update DNS, page someone). Run with `sh -c`."),
+    REPLICATION_USER("replication-user", Type.STRING, null,
+            "Replication user a demoted MySQL/MariaDB primary uses to follow the new one after a switchover. Defaults to `admin-user`."),
+    REPLICATION_PASSWORD("replication-password", Type.SECRET, null, "Password of `replication-user`. Never logged or shown."),
+    SWITCHOVER_HOLD_MS("switchover-hold-ms", Type.INT, "10000",
+            "During a planned switchover new writes wait at most this long for the new primary (then fail with a clear error)."),
     FENCE_COMMAND("fence-command", Type.STRING, null,
             "Command run to fence an old primary (instead of setting it read-only over SQL); the node's host and port in SLUICE_NODE_HOST / SLUICE_NODE_PORT.");
 

@@ -201,6 +201,99 @@ public final class Failover implements HealthMonitor.RoundListener, AutoCloseabl
     private record Candidate(NodeConfig node, ReplicaReport report, long rank) {
     }
 
+    /**
+     * Planned switchover to {@code target} (or the most advanced replica): hold new writes (bounded), wait
+     * for the primary's statements in flight, set it read-only, wait until the target has applied
+     * everything, promote it, re-point the others, rejoin the old primary as a replica where SQL can
+     * (MariaDB/MySQL; PostgreSQL through the hook), release the held writes to the new primary. No write
+     * is lost: the target has everything the old primary committed before it went read-only. A failure
+     * before the promotion gives the primary back. {@code dryRun} only prints the plan.
+     */
+    public FailoverResult switchover(String target, boolean dryRun) {
+        if (!running.compareAndSet(false, true)) {
+            return new FailoverResult(false, null, router.epoch(), "a promotion is already running", List.of());
+        }
+        List<String> steps = new ArrayList<>();
+        boolean held = false;
+        boolean fencedOld = false;
+        String old = router.topology().primary();
+        try {
+            if (old == null) {
+                return abort(steps, "no primary to switch over from: " + router.topology().noPrimaryReason());
+            }
+            step(steps, old, dryRun ? "switchover-plan" : "switchover-started", "from " + old + (target == null ? "" : " to " + target));
+            List<Candidate> candidates = new ArrayList<>();
+            for (NodeStatus s : router.topology().nodes()) {
+                if (s.role() != NodeRole.REPLICA || s.state() == dev.sluice.core.health.NodeState.DOWN) {
+                    continue;
+                }
+                ReplicaReport rep = io.report(config.node(s.name()));
+                candidates.add(new Candidate(config.node(s.name()), rep, PositionRank.rank(dialect, rep.replayed())));
+                step(steps, s.name(), "candidate", "replayed " + rep.replayed() + ", lag " + s.lagMillis() + " ms, priority "
+                        + config.node(s.name()).priority() + (rep.upstreamConnected() ? ", streaming" : ", NOT streaming"));
+            }
+            Candidate chosen = choose(candidates, target);
+            if (chosen == null) {
+                return abort(steps, target == null ? "no replica to switch over to" : target + " is not a running replica");
+            }
+            step(steps, chosen.node.name(), "target", target != null ? "requested" : "most advanced replica (ties: priority, then order)");
+            if (dryRun) {
+                return new FailoverResult(false, chosen.node.name(), router.epoch(), "dry run: would switch over to " + chosen.node.name(), steps);
+            }
+            router.holdWrites(config.switchoverHoldMs());
+            held = true;
+            step(steps, old, "writes-held", "new writes wait (up to " + config.switchoverHoldMs() + " ms)");
+            long deadline = System.nanoTime() + 2_000_000_000L;
+            while (router.inFlight(old) > 0 && System.nanoTime() < deadline) {
+                Thread.sleep(5);
+            }
+            io.fence(config.node(old));
+            fencedOld = true;
+            String pos = io.position(config.node(old));
+            step(steps, old, "read-only", "primary set read-only at position " + pos);
+            io.waitForPosition(chosen.node, pos, Duration.ofSeconds(10));
+            step(steps, chosen.node.name(), "caught-up", "applied " + pos);
+            long epoch = router.newEpoch(old, chosen.node.name());
+            io.promote(chosen.node);
+            step(steps, chosen.node.name(), "promoted", "now primary (epoch " + epoch + ")");
+            for (Candidate c : candidates) {
+                if (c != chosen) {
+                    try {
+                        step(steps, c.node.name(), "repointed", io.repoint(c.node, chosen.node));
+                    } catch (Exception e) {
+                        step(steps, c.node.name(), "repoint-failed", String.valueOf(e.getMessage()));
+                    }
+                }
+            }
+            try {
+                step(steps, old, "rejoined", io.rejoin(config.node(old), chosen.node));
+            } catch (Exception e) {
+                step(steps, old, "rejoin-failed", String.valueOf(e.getMessage()));
+            }
+            runHook(steps, chosen.node.name(), old, epoch);
+            monitor.probeRound();
+            router.releaseWrites();
+            held = false;
+            step(steps, chosen.node.name(), "switchover-finished", "writes go to " + chosen.node.name());
+            return new FailoverResult(true, chosen.node.name(), epoch, "switched over to " + chosen.node.name(), steps);
+        } catch (Exception e) {
+            if (fencedOld && router.fencedSince(old) == null) {
+                try {
+                    io.unfence(config.node(old)); // not promoted yet: give the primary back
+                    step(steps, old, "unfenced", "switchover abandoned before promotion: primary writable again");
+                } catch (Exception u) {
+                    step(steps, old, "unfence-failed", String.valueOf(u.getMessage()));
+                }
+            }
+            return abort(steps, "switchover failed: " + e.getMessage());
+        } finally {
+            if (held) {
+                router.releaseWrites();
+            }
+            running.set(false);
+        }
+    }
+
     private Candidate choose(List<Candidate> cs, String target) {
         if (target != null) {
             return cs.stream().filter(c -> c.node.name().equals(target)).findFirst().orElse(null);

@@ -22,4 +22,19 @@ public interface FailoverIo {
 
     /** Makes an old primary refuse writes (read_only / default_transaction_read_only) or runs the fence command. */
     void fence(NodeConfig oldPrimary) throws Exception;
+
+    /** Undoes {@link #fence} (a switchover that could not complete gives the primary back). */
+    void unfence(NodeConfig primary) throws Exception;
+
+    /** The primary's current write position (LSN / GTID). */
+    String position(NodeConfig primary) throws Exception;
+
+    /** Waits until a replica has applied {@code position}; throws after {@code max}. */
+    void waitForPosition(NodeConfig replica, String position, Duration max) throws Exception;
+
+    /**
+     * Makes a demoted primary replicate from the new one where SQL can (MariaDB/MySQL: CHANGE MASTER / SOURCE);
+     * returns what it did or what is left (PostgreSQL needs a restart as a standby: the rejoin hook).
+     */
+    String rejoin(NodeConfig oldPrimary, NodeConfig newPrimary) throws Exception;
 }

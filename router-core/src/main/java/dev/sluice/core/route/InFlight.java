@@ -8,13 +8,20 @@ import java.util.concurrent.atomic.AtomicLong;
 final class InFlight {
     private final Map<String, AtomicLong> counts = new ConcurrentHashMap<>();
 
+    InFlight(java.util.List<String> nodes) {
+        for (String n : nodes) {
+            counts.put(n, new AtomicLong());
+        }
+    }
+
     long get(String node) {
         AtomicLong c = counts.get(node);
         return c == null ? 0 : c.get();
     }
 
     void started(String node) {
-        counts.computeIfAbsent(node, k -> new AtomicLong()).incrementAndGet();
+        AtomicLong c = counts.get(node);
+        (c != null ? c : counts.computeIfAbsent(node, k -> new AtomicLong())).incrementAndGet();
     }
 
     void finished(String node) {

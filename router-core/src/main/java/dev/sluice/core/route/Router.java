@@ -1,6 +1,5 @@
 package dev.sluice.core.route;
 
-import dev.sluice.core.config.Balancing;
 import dev.sluice.core.config.ClusterConfig;
 import dev.sluice.core.config.NodeConfig;
 import dev.sluice.core.health.EventLog;
@@ -50,8 +49,8 @@ public final class Router {
         this.stats = new RouterStats(config.nodes().stream().map(NodeConfig::name).toList());
         this.classifier = new SqlClassifier(config.engine().dialect(), new HashSet<>(config.primaryFunctions()),
                 config.classifierCacheChars());
-        // in-flight counts cost two atomic updates per statement: only kept when the balancer reads them
-        this.inFlight = config.balancing() == Balancing.LEAST_OUTSTANDING ? new InFlight() : null;
+        // in-flight counts feed least-outstanding balancing and let a switchover wait for the primary to go quiet
+        this.inFlight = new InFlight(config.nodes().stream().map(NodeConfig::name).toList());
         this.balancer = Balancer.create(config, inFlight);
         long staleNanos = TimeUnit.MILLISECONDS.toNanos(Math.max(3L * config.heartbeatIntervalMs(), 500));
         this.heartbeats = new Heartbeats(staleNanos);
@@ -113,14 +112,34 @@ public final class Router {
     /** Call when a statement starts on {@code node} (counts it; feeds least-outstanding balancing). */
     public void started(String node) {
         stats.routed(node);
-        if (inFlight != null) {
-            inFlight.started(node);
-        }
+        inFlight.started(node);
     }
 
     public void finished(String node) {
-        if (inFlight != null) {
-            inFlight.finished(node);
+        inFlight.finished(node);
+    }
+
+    /** Statements running on {@code node} now. */
+    public long inFlight(String node) {
+        return inFlight.get(node);
+    }
+
+    // ---- holding writes (planned switchover) ----
+
+    private volatile java.util.concurrent.CountDownLatch writeGate;
+    private volatile long writeHoldMs;
+
+    /** New statements that need the primary wait (up to {@code maxMs}) until {@link #releaseWrites}. */
+    public void holdWrites(long maxMs) {
+        writeHoldMs = maxMs;
+        writeGate = new java.util.concurrent.CountDownLatch(1);
+    }
+
+    public void releaseWrites() {
+        java.util.concurrent.CountDownLatch g = writeGate;
+        writeGate = null;
+        if (g != null) {
+            g.countDown();
         }
     }
 
@@ -237,6 +256,19 @@ public final class Router {
     // ---- node choice, used by sessions ----
 
     String primaryOrThrow(Topology t, String why) {
+        java.util.concurrent.CountDownLatch gate = writeGate;
+        if (gate != null) {
+            try {
+                if (!gate.await(writeHoldMs, TimeUnit.MILLISECONDS)) {
+                    throw new NoRouteException("cluster '" + config.name() + "': writes held by a switchover for more than "
+                            + writeHoldMs + " ms");
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new NoRouteException("cluster '" + config.name() + "': interrupted while writes were held by a switchover");
+            }
+            t = topology; // the switchover has changed it
+        }
         String p = t.primary();
         if (p == null) {
             throw new NoRouteException("cluster '" + config.name() + "': no primary for " + why + ": " + t.noPrimaryReason());
