@@ -63,15 +63,21 @@ final class JdbcNodeProbe implements NodeProbe {
     private ProbeResult postgres(Statement st) throws SQLException {
         boolean recovery;
         String position;
+        boolean readOnly;
         try (ResultSet rs = st.executeQuery("SELECT pg_is_in_recovery(), CASE WHEN pg_is_in_recovery() "
-                + "THEN pg_last_wal_replay_lsn()::text ELSE pg_current_wal_lsn()::text END")) {
+                + "THEN pg_last_wal_replay_lsn()::text ELSE pg_current_wal_lsn()::text END, "
+                + "current_setting('default_transaction_read_only') = 'on'")) {
             rs.next();
             recovery = rs.getBoolean(1);
             position = rs.getString(2);
+            readOnly = rs.getBoolean(3);
         }
         Heartbeat hb = heartbeat(st);
-        return new ProbeResult(true, recovery ? NodeRole.REPLICA : NodeRole.PRIMARY,
-                "pg_is_in_recovery() = " + recovery, hb.value, hb.error, null, null, position, null);
+        // a primary set read-only (fenced after a switchover or failover) is neither writable nor a replica
+        NodeRole role = recovery ? NodeRole.REPLICA : readOnly ? NodeRole.UNKNOWN : NodeRole.PRIMARY;
+        String reason = recovery ? "pg_is_in_recovery() = true"
+                : readOnly ? "not in recovery but default_transaction_read_only = on: a fenced old primary" : "pg_is_in_recovery() = false";
+        return new ProbeResult(true, role, reason, hb.value, hb.error, null, null, position, null);
     }
 
     private ProbeResult mysql(Statement st) throws SQLException {
@@ -115,7 +121,11 @@ final class JdbcNodeProbe implements NodeProbe {
         String reason;
         String note = replicationStatusDenied
                 ? " (replication status not visible to this user: grant SLAVE MONITOR or REPLICATION CLIENT)" : "";
-        if (readOnly) {
+        if (readOnly && master == null && !replicationStatusDenied) {
+            // read-only and replicating from nobody: a fenced old primary, stale for reads and closed to writes
+            role = NodeRole.UNKNOWN;
+            reason = "read_only = ON but no replication source: a fenced old primary";
+        } else if (readOnly) {
             role = NodeRole.REPLICA;
             reason = "read_only = ON" + (master == null ? "" : ", replicating from " + master) + note;
         } else if (master != null) {

@@ -145,130 +145,134 @@ class PartitionFailoverIT {
         cluster.waitForReplication(java.time.Duration.ofSeconds(10));
 
         try (Connection c = DriverManager.getConnection(url); Connection held = DriverManager.getConnection(url)) {
-            ClusterStatus before = status(c);
-            assertEquals(relayed, before.primary(), "Sluice sees the primary through the relay: " + before.noPrimaryReason());
-            assertEquals(primary.port(), writeThroughSluice(c, engine));
-            assertEquals(primary.port(), writeThroughSluice(held, engine)); // held now owns a backend on the primary
-            for (DbNode r : cluster.replicas()) {
-                assertTrue(!writable(cluster, r, engine), r + " is a replica before the fault");
-            }
-
-            long faultMillis = System.currentTimeMillis();
-            long faultNanos = System.nanoTime();
-            if (fault.equals("blackhole")) {
-                relay.blackhole();
-            } else {
-                relay.cut();
-            }
-
-            // an in-flight style write on a connection that already holds a backend on the primary: bounded?
-            CompletableFuture<String> heldWrite = CompletableFuture.supplyAsync(() -> {
-                long t0 = System.nanoTime();
-                try {
-                    writeThroughSluice(held, engine);
-                    return "succeeded after " + (System.nanoTime() - t0) / 1_000_000 + " ms";
-                } catch (Throwable e) {
-                    return "failed after " + (System.nanoTime() - t0) / 1_000_000 + " ms: " + e;
-                }
-            });
-
-            long detectedMs = -1;
-            long abortedMs = -1;
-            long primaryGoneMs = -1;
-            String freshWrite = null;
-            Optional<EventLog.Event> aborted = Optional.empty();
-            long windowEnd = faultNanos + TimeUnit.MILLISECONDS.toNanos(NO_PROMOTION_WINDOW_MS);
-            long hardEnd = faultNanos + TimeUnit.SECONDS.toNanos(15);
-            while (System.nanoTime() < windowEnd || (aborted.isEmpty() && System.nanoTime() < hardEnd)) {
-                ClusterStatus s = status(c);
-                List<EventLog.Event> ev = eventsSince(s, faultMillis);
-                long sinceFault = (System.nanoTime() - faultNanos) / 1_000_000;
-                for (EventLog.Event e : ev) {
-                    if (e.type().equals("promoted") || e.type().equals("failover-finished") || e.type().equals("epoch")) {
-                        fail("promoted although every replica still streams from the primary: " + e + "\nall events: " + ev);
-                    }
-                }
-                if (primaryGoneMs < 0 && s.primary() == null) {
-                    primaryGoneMs = sinceFault;
-                    // a fresh Sluice connection must not hang on the partitioned primary: it fails fast
-                    long t0 = System.nanoTime();
-                    try (Connection fresh = DriverManager.getConnection(url)) {
-                        writeThroughSluice(fresh, engine);
-                        freshWrite = "succeeded?!";
-                    } catch (SQLException e) {
-                        freshWrite = "failed in " + (System.nanoTime() - t0) / 1_000_000 + " ms: " + e.getMessage();
-                    }
-                    long ms = (System.nanoTime() - t0) / 1_000_000;
-                    assertTrue(ms < 2_000, "write on a fresh connection with no primary took " + ms + " ms: " + freshWrite);
-                }
-                assertTrue(s.primary() == null || s.primary().equals(relayed), "primary is " + s.primary());
-                if (detectedMs < 0 && ev.stream().anyMatch(e -> e.type().equals("failover-detected"))) {
-                    detectedMs = sinceFault;
-                }
-                if (aborted.isEmpty()) {
-                    aborted = ev.stream().filter(e -> e.type().equals("failover-aborted")).findFirst();
-                    if (aborted.isPresent()) {
-                        abortedMs = sinceFault;
-                    }
-                }
+            try {
+                ClusterStatus before = status(c);
+                assertEquals(relayed, before.primary(), "Sluice sees the primary through the relay: " + before.noPrimaryReason());
+                assertEquals(primary.port(), writeThroughSluice(c, engine));
+                assertEquals(primary.port(), writeThroughSluice(held, engine)); // held now owns a backend on the primary
                 for (DbNode r : cluster.replicas()) {
-                    assertTrue(!writable(cluster, r, engine), r + " became writable " + sinceFault + " ms after the " + fault);
+                    assertTrue(!writable(cluster, r, engine), r + " is a replica before the fault");
                 }
-                Thread.sleep(150);
-            }
-            long observedMs = (System.nanoTime() - faultNanos) / 1_000_000;
-            ClusterStatus during = status(c);
-            List<EventLog.Event> ev = eventsSince(during, faultMillis);
-            System.out.printf("[partition] %s %s: primary out of routing after %d ms, failover-detected after %d ms, "
-                            + "failover-aborted after %d ms (observed %d ms, %d aborts); fresh write: %s%n",
-                    engine, fault, primaryGoneMs, detectedMs, abortedMs, observedMs,
-                    ev.stream().filter(e -> e.type().equals("failover-aborted")).count(), freshWrite);
-            assertTrue(primaryGoneMs >= 0, "Sluice noticed the partitioned primary: " + ev);
-            assertTrue(detectedMs >= 0, "failover-detected event: " + ev);
-            assertTrue(aborted.isPresent(), "failover-aborted event: " + ev);
-            assertTrue(aborted.get().message().contains("still streams"), "abort names the streaming replica: " + aborted.get());
-            assertTrue(ev.stream().noneMatch(e -> e.type().equals("promoted")), ev.toString());
-            assertTrue(observedMs >= 5_000, "observed at least 5 s");
-            assertNull(during.primary(), "no primary while partitioned");
 
-            String heldOutcome;
-            try {
-                heldOutcome = heldWrite.get(100, TimeUnit.MILLISECONDS);
-            } catch (TimeoutException e) {
-                heldOutcome = "still blocked " + observedMs + " ms after the " + fault;
-            }
-            System.out.printf("[partition] %s %s: write on a connection holding a primary backend: %s%n", engine, fault,
-                    heldOutcome);
-
-            // heal: the original primary is routed again, no fencing, writes land on it
-            long healNanos = System.nanoTime();
-            relay.heal();
-            long deadline = healNanos + TimeUnit.SECONDS.toNanos(15);
-            int port = -1;
-            String last = null;
-            while (System.nanoTime() < deadline) {
-                try (Connection fresh = DriverManager.getConnection(url)) {
-                    port = writeThroughSluice(fresh, engine);
-                    break;
-                } catch (SQLException e) {
-                    last = e.getMessage();
-                    Thread.sleep(50);
+                long faultMillis = System.currentTimeMillis();
+                long faultNanos = System.nanoTime();
+                if (fault.equals("blackhole")) {
+                    relay.blackhole();
+                } else {
+                    relay.cut();
                 }
-            }
-            long healedMs = (System.nanoTime() - healNanos) / 1_000_000;
-            System.out.printf("[partition] %s %s: heal -> first write %d ms%n", engine, fault, healedMs);
-            assertEquals(primary.port(), port, "write after heal goes to the original primary (last error: " + last + ")");
-            ClusterStatus after = status(c);
-            assertEquals(relayed, after.primary());
-            assertTrue(!after.node(relayed).reason().contains("fenced"), after.node(relayed).reason());
-            for (DbNode r : cluster.replicas()) {
-                assertTrue(!writable(cluster, r, engine), r + " still a replica after heal");
-            }
-            try {
-                System.out.printf("[partition] %s %s: held connection's write after heal: %s%n", engine, fault,
-                        heldWrite.get(5, TimeUnit.SECONDS));
-            } catch (TimeoutException | ExecutionException e) {
-                System.out.printf("[partition] %s %s: held connection's write still blocked 5 s after heal%n", engine, fault);
+
+                // an in-flight style write on a connection that already holds a backend on the primary: bounded?
+                CompletableFuture<String> heldWrite = CompletableFuture.supplyAsync(() -> {
+                    long t0 = System.nanoTime();
+                    try {
+                        writeThroughSluice(held, engine);
+                        return "succeeded after " + (System.nanoTime() - t0) / 1_000_000 + " ms";
+                    } catch (Throwable e) {
+                        return "failed after " + (System.nanoTime() - t0) / 1_000_000 + " ms: " + e;
+                    }
+                });
+
+                long detectedMs = -1;
+                long abortedMs = -1;
+                long primaryGoneMs = -1;
+                String freshWrite = null;
+                Optional<EventLog.Event> aborted = Optional.empty();
+                long windowEnd = faultNanos + TimeUnit.MILLISECONDS.toNanos(NO_PROMOTION_WINDOW_MS);
+                long hardEnd = faultNanos + TimeUnit.SECONDS.toNanos(15);
+                while (System.nanoTime() < windowEnd || (aborted.isEmpty() && System.nanoTime() < hardEnd)) {
+                    ClusterStatus s = status(c);
+                    List<EventLog.Event> ev = eventsSince(s, faultMillis);
+                    long sinceFault = (System.nanoTime() - faultNanos) / 1_000_000;
+                    for (EventLog.Event e : ev) {
+                        if (e.type().equals("promoted") || e.type().equals("failover-finished") || e.type().equals("epoch")) {
+                            fail("promoted although every replica still streams from the primary: " + e + "\nall events: " + ev);
+                        }
+                    }
+                    if (primaryGoneMs < 0 && s.primary() == null) {
+                        primaryGoneMs = sinceFault;
+                        // a fresh Sluice connection must not hang on the partitioned primary: it fails fast
+                        long t0 = System.nanoTime();
+                        try (Connection fresh = DriverManager.getConnection(url)) {
+                            writeThroughSluice(fresh, engine);
+                            freshWrite = "succeeded?!";
+                        } catch (SQLException e) {
+                            freshWrite = "failed in " + (System.nanoTime() - t0) / 1_000_000 + " ms: " + e.getMessage();
+                        }
+                        long ms = (System.nanoTime() - t0) / 1_000_000;
+                        assertTrue(ms < 2_000, "write on a fresh connection with no primary took " + ms + " ms: " + freshWrite);
+                    }
+                    assertTrue(s.primary() == null || s.primary().equals(relayed), "primary is " + s.primary());
+                    if (detectedMs < 0 && ev.stream().anyMatch(e -> e.type().equals("failover-detected"))) {
+                        detectedMs = sinceFault;
+                    }
+                    if (aborted.isEmpty()) {
+                        aborted = ev.stream().filter(e -> e.type().equals("failover-aborted")).findFirst();
+                        if (aborted.isPresent()) {
+                            abortedMs = sinceFault;
+                        }
+                    }
+                    for (DbNode r : cluster.replicas()) {
+                        assertTrue(!writable(cluster, r, engine), r + " became writable " + sinceFault + " ms after the " + fault);
+                    }
+                    Thread.sleep(150);
+                }
+                long observedMs = (System.nanoTime() - faultNanos) / 1_000_000;
+                ClusterStatus during = status(c);
+                List<EventLog.Event> ev = eventsSince(during, faultMillis);
+                System.out.printf("[partition] %s %s: primary out of routing after %d ms, failover-detected after %d ms, "
+                                + "failover-aborted after %d ms (observed %d ms, %d aborts); fresh write: %s%n",
+                        engine, fault, primaryGoneMs, detectedMs, abortedMs, observedMs,
+                        ev.stream().filter(e -> e.type().equals("failover-aborted")).count(), freshWrite);
+                assertTrue(primaryGoneMs >= 0, "Sluice noticed the partitioned primary: " + ev);
+                assertTrue(detectedMs >= 0, "failover-detected event: " + ev);
+                assertTrue(aborted.isPresent(), "failover-aborted event: " + ev);
+                assertTrue(aborted.get().message().contains("still streams"), "abort names the streaming replica: " + aborted.get());
+                assertTrue(ev.stream().noneMatch(e -> e.type().equals("promoted")), ev.toString());
+                assertTrue(observedMs >= 5_000, "observed at least 5 s");
+                assertNull(during.primary(), "no primary while partitioned");
+
+                String heldOutcome;
+                try {
+                    heldOutcome = heldWrite.get(100, TimeUnit.MILLISECONDS);
+                } catch (TimeoutException e) {
+                    heldOutcome = "still blocked " + observedMs + " ms after the " + fault;
+                }
+                System.out.printf("[partition] %s %s: write on a connection holding a primary backend: %s%n", engine, fault,
+                        heldOutcome);
+
+                // heal: the original primary is routed again, no fencing, writes land on it
+                long healNanos = System.nanoTime();
+                relay.heal();
+                long deadline = healNanos + TimeUnit.SECONDS.toNanos(15);
+                int port = -1;
+                String last = null;
+                while (System.nanoTime() < deadline) {
+                    try (Connection fresh = DriverManager.getConnection(url)) {
+                        port = writeThroughSluice(fresh, engine);
+                        break;
+                    } catch (SQLException e) {
+                        last = e.getMessage();
+                        Thread.sleep(50);
+                    }
+                }
+                long healedMs = (System.nanoTime() - healNanos) / 1_000_000;
+                System.out.printf("[partition] %s %s: heal -> first write %d ms%n", engine, fault, healedMs);
+                assertEquals(primary.port(), port, "write after heal goes to the original primary (last error: " + last + ")");
+                ClusterStatus after = status(c);
+                assertEquals(relayed, after.primary());
+                assertTrue(!after.node(relayed).reason().contains("fenced"), after.node(relayed).reason());
+                for (DbNode r : cluster.replicas()) {
+                    assertTrue(!writable(cluster, r, engine), r + " still a replica after heal");
+                }
+                try {
+                    System.out.printf("[partition] %s %s: held connection's write after heal: %s%n", engine, fault,
+                            heldWrite.get(5, TimeUnit.SECONDS));
+                } catch (TimeoutException | ExecutionException e) {
+                    System.out.printf("[partition] %s %s: held connection's write still blocked 5 s after heal%n", engine, fault);
+                }
+            } finally {
+                relay.close(); // on a failure, the held connection's blocked write must end before the connections close
             }
         }
     }

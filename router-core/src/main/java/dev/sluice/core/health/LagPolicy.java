@@ -6,7 +6,8 @@ import dev.sluice.core.route.NodeRole;
  * The one place that decides a node's state from a probe. Rules, in order:
  * <ol>
  *   <li>Drained by an operator → DRAINED, whatever else is true.</li>
- *   <li>Did not answer, or its circuit breaker is open → DOWN.</li>
+ *   <li>Did not answer, or its circuit breaker is open, or is neither primary nor replica (a read-only
+ *       old primary) → DOWN.</li>
  *   <li>The primary is never dropped for lag → UP.</li>
  *   <li>A replica in the read set (UP) leaves it when its lag exceeds {@code max-lag}, or is unknown
  *       → LAGGING.</li>
@@ -57,6 +58,9 @@ final class LagPolicy {
         }
         if (probe.role() == NodeRole.PRIMARY) {
             return new Verdict(NodeState.UP, probe.roleReason());
+        }
+        if (probe.role() != NodeRole.REPLICA) {
+            return new Verdict(NodeState.DOWN, "not routable: " + probe.roleReason());
         }
         if (lagMs == null) {
             return new Verdict(NodeState.LAGGING, "lag unknown: " + lagUnknownReason);

@@ -1,0 +1,126 @@
+package dev.sluice.proxy;
+
+import dev.sluice.core.failover.FailoverResult;
+import dev.sluice.core.health.ClusterStatus;
+import dev.sluice.jdbc.SluiceAdmin;
+import dev.sluice.jdbc.SluiceDriver;
+import java.io.PrintStream;
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/**
+ * Admin commands working directly against the databases of a cluster file (driver-only deployments): the
+ * in-app drivers then converge through role discovery. Exit codes: 0 done, 1 refused or failed, 2 bad
+ * usage or configuration.
+ */
+final class ClusterCommands {
+    private ClusterCommands() {
+    }
+
+    /** Options every cluster command takes. */
+    abstract static class Base implements Callable<Integer> {
+        @Option(names = {"-c", "--config"}, required = true, description = "Cluster YAML file (docs/configuration.md).")
+        Path config;
+
+        @Option(names = "--cluster", description = "Cluster name when the file has several.")
+        String cluster;
+
+        PrintStream out = System.out;
+        PrintStream err = System.err;
+
+        @Override
+        public Integer call() {
+            if (!Files.isReadable(config)) {
+                err.println("sluice: --config " + config + ": not readable");
+                return 2;
+            }
+            // this process only acts when told: never run automatic failover from the CLI
+            String url = "jdbc:sluice:file:" + config.toAbsolutePath() + "?failover=off"
+                    + (cluster == null ? "" : "&cluster=" + URLEncoder.encode(cluster, StandardCharsets.UTF_8));
+            try (Connection c = DriverManager.getConnection(url)) {
+                return run(c.unwrap(SluiceAdmin.class));
+            } catch (SQLException e) {
+                err.println("sluice: " + e.getMessage());
+                return e.getMessage() != null && e.getMessage().contains("bad configuration") ? 2 : 1;
+            } finally {
+                try {
+                    SluiceDriver.closeAll();
+                } catch (SQLException ignored) {
+                    // exiting anyway
+                }
+            }
+        }
+
+        abstract int run(SluiceAdmin admin);
+
+        int report(FailoverResult r) {
+            r.steps().forEach(s -> out.println("  " + s));
+            out.println(r.message());
+            return r.promoted() ? 0 : 1;
+        }
+    }
+
+    @Command(name = "status", mixinStandardHelpOptions = true, description = "Nodes, roles, states, lag, recent events.")
+    static final class Status extends Base {
+        @Override
+        int run(SluiceAdmin admin) {
+            ClusterStatus s = admin.clusterStatus();
+            out.printf("cluster %s (%s)  primary: %s%n", s.cluster(), s.engine(),
+                    s.primary() != null ? s.primary() : "NONE - " + s.noPrimaryReason());
+            out.printf("%-24s %-8s %-8s %8s  %s%n", "NODE", "ROLE", "STATE", "LAG", "REASON");
+            for (ClusterStatus.NodeView n : s.nodes()) {
+                out.printf("%-24s %-8s %-8s %8s  %s%n", n.name(), n.role(), n.state(),
+                        n.lagMillis() == null ? "-" : n.lagMillis() + "ms", n.reason());
+            }
+            if (s.heartbeat() != null) {
+                out.println("heartbeat: " + s.heartbeat());
+            }
+            return s.primary() != null ? 0 : 1;
+        }
+    }
+
+    @Command(name = "promote", mixinStandardHelpOptions = true,
+            description = "Promote NODE (or the most advanced replica) when the primary is dead; --force overrides the safety checks.")
+    static final class Promote extends Base {
+        @Parameters(arity = "0..1", description = "Node to promote (name from the config).")
+        String node;
+
+        @Option(names = "--force", description = "Promote even if the primary looks alive or a replica still streams from it.")
+        boolean force;
+
+        @Override
+        int run(SluiceAdmin admin) {
+            return report(admin.promote(node, force));
+        }
+    }
+
+    @Command(name = "switchover", mixinStandardHelpOptions = true,
+            description = "Planned switchover to --to NODE (or the most advanced replica): no lost writes, writes held briefly.")
+    static final class Switchover extends Base {
+        @Option(names = "--to", description = "Target node.")
+        String to;
+
+        @Option(names = "--dry-run", description = "Print the plan (each replica's position, the chosen target and why) and stop.")
+        boolean dryRun;
+
+        @Override
+        int run(SluiceAdmin admin) {
+            FailoverResult r = admin.switchover(to, dryRun);
+            if (dryRun) {
+                r.steps().forEach(s -> out.println("  " + s));
+                out.println(r.message());
+                return r.newPrimary() != null ? 0 : 1;
+            }
+            return report(r);
+        }
+    }
+}

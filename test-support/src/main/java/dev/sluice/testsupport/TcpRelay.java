@@ -1,0 +1,342 @@
+package dev.sluice.testsupport;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.SocketException;
+import java.time.Duration;
+import java.util.Set;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * A TCP relay on 127.0.0.1 for fault injection: point a client at {@link #port()} instead of the target and
+ * break the network between them at will.
+ *
+ * <ul>
+ *   <li>{@link #blackhole()}: a network partition without RST. Existing connections stop passing bytes in both
+ *       directions (bytes already read are held, not dropped, and nothing more is read, so the peers' buffers
+ *       fill up); new connections are accepted but not forwarded. Clients see only timeouts.</li>
+ *   <li>{@link #cut()}: every relayed connection is closed and the listening socket with it, so new
+ *       connections are refused (RST) at once.</li>
+ *   <li>{@link #heal()}: back to normal. Held bytes flow again, connections accepted during the blackhole are
+ *       connected to the target now, and after a cut the same port listens again.</li>
+ *   <li>{@link #setLatency(Duration)}: one-way delay added to every chunk in both directions (so a round trip
+ *       costs twice that), without limiting throughput.</li>
+ * </ul>
+ * All threads are daemons; {@link #close()} stops everything.
+ */
+public final class TcpRelay implements AutoCloseable {
+    private enum Mode { NORMAL, BLACKHOLE, CUT, CLOSED }
+
+    private static final AtomicInteger IDS = new AtomicInteger();
+    private static final byte[] EOF = new byte[0];
+
+    private final String targetHost;
+    private final int targetPort;
+    private final int port;
+    private final int id = IDS.incrementAndGet();
+    private final Object lock = new Object();
+    private final Set<Socket> sockets = ConcurrentHashMap.newKeySet();
+    private final AtomicInteger accepted = new AtomicInteger();
+    private volatile Mode mode = Mode.NORMAL;
+    private volatile long latencyNanos;
+    private ServerSocket server; // guarded by lock
+
+    private TcpRelay(String targetHost, int targetPort) throws IOException {
+        this.targetHost = targetHost;
+        this.targetPort = targetPort;
+        ServerSocket ss = new ServerSocket();
+        ss.setReuseAddress(true);
+        ss.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 128);
+        this.port = ss.getLocalPort();
+        synchronized (lock) {
+            server = ss;
+        }
+        startAcceptor(ss);
+    }
+
+    /** Listens on a free 127.0.0.1 port and relays every connection to {@code targetHost:targetPort}. */
+    public static TcpRelay start(String targetHost, int targetPort) {
+        try {
+            return new TcpRelay(targetHost, targetPort);
+        } catch (IOException e) {
+            throw new ClusterException("cannot start a TCP relay to " + targetHost + ":" + targetPort, e);
+        }
+    }
+
+    /** The local port clients connect to (stable across {@link #cut()} / {@link #heal()}). */
+    public int port() {
+        return port;
+    }
+
+    /** {@code 127.0.0.1}. */
+    public String host() {
+        return "127.0.0.1";
+    }
+
+    /** Connections accepted so far (including ones held by a blackhole or closed by a cut). */
+    public int acceptedConnections() {
+        return accepted.get();
+    }
+
+    /** Existing connections stop passing bytes; new ones are accepted but not forwarded. No RST. */
+    public void blackhole() {
+        synchronized (lock) {
+            ensureOpen();
+            if (mode == Mode.CUT) {
+                rebind();
+            }
+            mode = Mode.BLACKHOLE;
+            lock.notifyAll();
+        }
+    }
+
+    /** Closes every relayed connection and stops listening: new connections are refused. */
+    public void cut() {
+        synchronized (lock) {
+            ensureOpen();
+            mode = Mode.CUT;
+            closeQuietly(server);
+            server = null;
+            lock.notifyAll();
+        }
+        closeAllSockets();
+    }
+
+    /** Back to normal forwarding. */
+    public void heal() {
+        synchronized (lock) {
+            ensureOpen();
+            if (mode == Mode.CUT) {
+                rebind();
+            }
+            mode = Mode.NORMAL;
+            lock.notifyAll();
+        }
+    }
+
+    /** One-way delay added to every chunk relayed in either direction ({@link Duration#ZERO} for none). */
+    public void setLatency(Duration d) {
+        if (d.isNegative()) {
+            throw new IllegalArgumentException("negative latency " + d);
+        }
+        latencyNanos = d.toNanos();
+    }
+
+    @Override
+    public void close() {
+        synchronized (lock) {
+            if (mode == Mode.CLOSED) {
+                return;
+            }
+            mode = Mode.CLOSED;
+            closeQuietly(server);
+            server = null;
+            lock.notifyAll();
+        }
+        closeAllSockets();
+    }
+
+    @Override
+    public String toString() {
+        return "TcpRelay[127.0.0.1:" + port + " -> " + targetHost + ":" + targetPort + ", " + mode + "]";
+    }
+
+    private void ensureOpen() {
+        if (mode == Mode.CLOSED) {
+            throw new IllegalStateException("relay closed");
+        }
+    }
+
+    /** Caller holds the lock. */
+    private void rebind() {
+        try {
+            ServerSocket ss = new ServerSocket();
+            ss.setReuseAddress(true);
+            ss.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 128);
+            server = ss;
+            startAcceptor(ss);
+        } catch (IOException e) {
+            throw new ClusterException("cannot listen on 127.0.0.1:" + port + " again", e);
+        }
+    }
+
+    private void closeAllSockets() {
+        for (Socket s : sockets) {
+            try {
+                s.setSoLinger(true, 0); // reset at once, no lingering FIN handshake
+            } catch (SocketException ignored) {
+                // already closed
+            }
+            closeQuietly(s);
+        }
+        sockets.clear();
+    }
+
+    private void startAcceptor(ServerSocket ss) {
+        daemon("accept", () -> {
+            while (true) {
+                Socket client;
+                try {
+                    client = ss.accept();
+                } catch (IOException e) {
+                    return; // closed by cut() or close()
+                }
+                accepted.incrementAndGet();
+                sockets.add(client);
+                if (mode == Mode.CUT || mode == Mode.CLOSED) {
+                    sockets.remove(client);
+                    closeQuietly(client);
+                    continue;
+                }
+                daemon("connect", () -> connect(client));
+            }
+        });
+    }
+
+    /** Waits while blackholed; false when the relay was cut or closed meanwhile. */
+    private boolean passable() throws InterruptedException {
+        synchronized (lock) {
+            while (mode == Mode.BLACKHOLE) {
+                lock.wait();
+            }
+            return mode == Mode.NORMAL;
+        }
+    }
+
+    private void connect(Socket client) {
+        Socket upstream = null;
+        try {
+            if (!passable() || client.isClosed()) {
+                closeQuietly(client);
+                return;
+            }
+            upstream = new Socket();
+            sockets.add(upstream);
+            upstream.connect(new InetSocketAddress(targetHost, targetPort), 5000);
+            upstream.setTcpNoDelay(true);
+            client.setTcpNoDelay(true);
+            if (client.isClosed()) { // cut while connecting
+                closeQuietly(upstream);
+                return;
+            }
+            Pair pair = new Pair(client, upstream);
+            pair.start(client, upstream, "c2s");
+            pair.start(upstream, client, "s2c");
+        } catch (IOException | InterruptedException e) {
+            closeQuietly(client);
+            closeQuietly(upstream);
+        }
+    }
+
+    /** Both directions of one relayed connection. */
+    private final class Pair {
+        private final Socket a;
+        private final Socket b;
+        private final AtomicInteger open = new AtomicInteger(2);
+
+        Pair(Socket a, Socket b) {
+            this.a = a;
+            this.b = b;
+        }
+
+        void start(Socket from, Socket to, String dir) throws IOException {
+            BlockingQueue<Chunk> queue = new LinkedBlockingQueue<>();
+            InputStream in = from.getInputStream();
+            OutputStream out = to.getOutputStream();
+            daemon(dir + "-read", () -> {
+                byte[] buf = new byte[16 * 1024];
+                try {
+                    while (passable()) {
+                        int n = in.read(buf);
+                        if (n < 0) {
+                            queue.add(new Chunk(EOF, System.nanoTime()));
+                            return;
+                        }
+                        byte[] copy = new byte[n];
+                        System.arraycopy(buf, 0, copy, 0, n);
+                        queue.add(new Chunk(copy, System.nanoTime()));
+                    }
+                    closeBoth();
+                } catch (IOException | InterruptedException e) {
+                    closeBoth();
+                } finally {
+                    queue.add(new Chunk(null, 0)); // wakes the writer if it is waiting for data
+                }
+            });
+            daemon(dir + "-write", () -> {
+                try {
+                    while (true) {
+                        Chunk c = queue.take();
+                        if (c.data == null) {
+                            return; // reader gone after an error: closeBoth() already ran
+                        }
+                        long due = c.readAt + latencyNanos;
+                        long wait;
+                        while ((wait = due - System.nanoTime()) > 0) {
+                            Thread.sleep(Math.max(1, wait / 1_000_000), (int) (wait % 1_000_000));
+                        }
+                        if (!passable()) {
+                            closeBoth();
+                            return;
+                        }
+                        if (c.data == EOF) {
+                            halfClose(to);
+                            return;
+                        }
+                        out.write(c.data);
+                        out.flush();
+                    }
+                } catch (IOException | InterruptedException e) {
+                    closeBoth();
+                }
+            });
+        }
+
+        private void halfClose(Socket to) {
+            try {
+                to.shutdownOutput();
+            } catch (IOException e) {
+                closeBoth();
+                return;
+            }
+            if (open.decrementAndGet() == 0) {
+                closeBoth();
+            }
+        }
+
+        private void closeBoth() {
+            closeQuietly(a);
+            closeQuietly(b);
+            sockets.remove(a);
+            sockets.remove(b);
+        }
+    }
+
+    private record Chunk(byte[] data, long readAt) {
+    }
+
+    private void daemon(String what, Runnable r) {
+        Thread t = new Thread(r, "tcp-relay-" + id + "-" + what);
+        t.setDaemon(true);
+        t.start();
+    }
+
+    private static void closeQuietly(AutoCloseable c) {
+        if (c == null) {
+            return;
+        }
+        try {
+            c.close();
+        } catch (Exception ignored) {
+            // closing anyway
+        }
+    }
+}
