@@ -43,7 +43,11 @@ class PartitionFailoverIT {
     private static final Map<String, DbCluster> clusters = new HashMap<>();
     private static final AtomicLong ids = new AtomicLong();
 
+    private static final long STATUS_BOUND_MS = 3_000;
+
     private TcpRelay relay;
+    private long maxStatusMs;
+    private final List<String> slowStatus = new java.util.ArrayList<>();
 
     @AfterEach
     void closeRuntimeAndRelay() throws Exception {
@@ -113,8 +117,11 @@ class PartitionFailoverIT {
         return s.events().stream().filter(e -> e.timeMillis() >= sinceMillis).toList();
     }
 
-    /** clusterStatus() must never hang while a node is partitioned away. */
-    private static ClusterStatus status(Connection c) {
+    /**
+     * clusterStatus() must stay responsive while a node is partitioned away: at most one probe round's bound
+     * (2 x probe-timeout-ms + 500 ms, see HealthMonitor.probeAll) plus a margin.
+     */
+    private ClusterStatus status(Connection c) {
         long t0 = System.nanoTime();
         ClusterStatus s;
         try {
@@ -123,7 +130,10 @@ class PartitionFailoverIT {
             throw new AssertionError(e);
         }
         long ms = (System.nanoTime() - t0) / 1_000_000;
-        assertTrue(ms < 3_500, "clusterStatus() took " + ms + " ms");
+        maxStatusMs = Math.max(maxStatusMs, ms);
+        if (ms > STATUS_BOUND_MS) {
+            slowStatus.add(ms + " ms");
+        }
         return s;
     }
 
@@ -257,7 +267,8 @@ class PartitionFailoverIT {
                     }
                 }
                 long healedMs = (System.nanoTime() - healNanos) / 1_000_000;
-                System.out.printf("[partition] %s %s: heal -> first write %d ms%n", engine, fault, healedMs);
+                System.out.printf("[partition] %s %s: heal -> first write %d ms; slowest clusterStatus() %d ms%s%n", engine, fault,
+                    healedMs, maxStatusMs, slowStatus.isEmpty() ? "" : ", over " + STATUS_BOUND_MS + " ms: " + slowStatus);
                 assertEquals(primary.port(), port, "write after heal goes to the original primary (last error: " + last + ")");
                 ClusterStatus after = status(c);
                 assertEquals(relayed, after.primary());
@@ -271,6 +282,8 @@ class PartitionFailoverIT {
                 } catch (TimeoutException | ExecutionException e) {
                     System.out.printf("[partition] %s %s: held connection's write still blocked 5 s after heal%n", engine, fault);
                 }
+                assertTrue(slowStatus.isEmpty(), "clusterStatus() blocked behind probe rounds of the partitioned primary: "
+                        + slowStatus);
             } finally {
                 relay.close(); // on a failure, the held connection's blocked write must end before the connections close
             }
