@@ -26,6 +26,7 @@ final class ClusterRuntime implements AutoCloseable, SluiceAdmin {
     final Router router;
     final HealthMonitor monitor;
     final Failover failover;
+    private final JdbcFailoverIo failoverIo;
     private final Map<String, HikariDataSource> pools = new ConcurrentHashMap<>();
     private volatile boolean closed;
 
@@ -33,7 +34,8 @@ final class ClusterRuntime implements AutoCloseable, SluiceAdmin {
         this.config = config;
         this.router = new Router(config);
         this.monitor = new HealthMonitor(config, router, new JdbcProbeFactory(config));
-        this.failover = new Failover(config, router, monitor, new JdbcFailoverIo(config));
+        this.failoverIo = new JdbcFailoverIo(config);
+        this.failover = new Failover(config, router, monitor, failoverIo);
         monitor.setListener(failover);
         monitor.start();
         log.info("cluster '{}' topology: {}", config.name(), router.topology());
@@ -46,7 +48,18 @@ final class ClusterRuntime implements AutoCloseable, SluiceAdmin {
 
     @Override
     public void drain(String node, boolean drained) {
-        monitor.drain(node, drained);
+        String p = router.topology().primary();
+        if (p == null) {
+            throw new IllegalStateException("cluster '" + config.name() + "': no primary to record the drain on: "
+                    + router.topology().noPrimaryReason());
+        }
+        try {
+            failoverIo.setDrained(config.node(p), node, drained);
+        } catch (SQLException e) {
+            throw new IllegalStateException("cluster '" + config.name() + "': could not record the drain on " + p + ": "
+                    + e.getMessage(), e);
+        }
+        monitor.drain(node, drained); // here at once; other routers within a few heartbeats
     }
 
     @Override

@@ -310,6 +310,18 @@ final class JdbcFailoverIo implements FailoverIo {
         return p == null ? "" : p.replace("'", "''");
     }
 
+    /** Records a drain on the primary, where every router's heartbeat writer reads it. */
+    void setDrained(NodeConfig primary, String node, boolean on) throws SQLException {
+        String table = JdbcHeartbeatWriter.drainTable(config);
+        try (Connection c = admin(primary); java.sql.PreparedStatement ps = c.prepareStatement(on
+                ? (pg ? "INSERT INTO " + table + " (node, reason) VALUES (?, 'drained by an operator') ON CONFLICT (node) DO NOTHING"
+                      : "INSERT IGNORE INTO " + table + " (node, reason) VALUES (?, 'drained by an operator')")
+                : "DELETE FROM " + table + " WHERE node = ?")) {
+            ps.setString(1, node);
+            ps.executeUpdate();
+        }
+    }
+
     private static void sleep(long ms) {
         try {
             Thread.sleep(ms);

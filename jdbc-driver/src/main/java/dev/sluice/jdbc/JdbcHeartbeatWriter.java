@@ -22,6 +22,8 @@ final class JdbcHeartbeatWriter implements HeartbeatWriter {
     private final NodeConfig node;
     private final boolean pg;
     private Connection conn;
+    private int beats;
+    private volatile java.util.Set<String> drained = java.util.Set.of();
 
     JdbcHeartbeatWriter(ClusterConfig config, NodeConfig node) {
         this.config = config;
@@ -38,6 +40,9 @@ final class JdbcHeartbeatWriter implements HeartbeatWriter {
             String table = config.heartbeatTable();
             try (Statement st = conn.createStatement()) {
                 st.setQueryTimeout(Math.max(1, (config.probeTimeoutMs() + 999) / 1000));
+                if (beats++ % 5 == 0) {
+                    drained = readDrained(st);
+                }
                 if (pg) {
                     try (ResultSet rs = st.executeQuery("UPDATE " + table
                             + " SET beat = (extract(epoch FROM clock_timestamp()) * 1000000)::bigint WHERE id = 1 RETURNING beat")) {
@@ -68,6 +73,28 @@ final class JdbcHeartbeatWriter implements HeartbeatWriter {
         }
     }
 
+    /** The drain table: one row per node an operator took out of routing (see docs/failover.md). */
+    static String drainTable(ClusterConfig config) {
+        return config.heartbeatTable() + "_drain";
+    }
+
+    private java.util.Set<String> readDrained(Statement st) {
+        java.util.Set<String> out = new java.util.HashSet<>();
+        try (ResultSet rs = st.executeQuery("SELECT node FROM " + drainTable(config))) {
+            while (rs.next()) {
+                out.add(rs.getString(1));
+            }
+            return java.util.Set.copyOf(out);
+        } catch (SQLException e) {
+            return drained; // no drain table (not created, no grant): keep what we knew
+        }
+    }
+
+    @Override
+    public java.util.Set<String> drainedNodes() {
+        return drained;
+    }
+
     private Connection open() throws SQLException {
         Connection c = DriverManager.getConnection(NodeUrls.url(config, node), NodeUrls.probeProperties(config));
         try (Statement st = c.createStatement()) {
@@ -80,6 +107,7 @@ final class JdbcHeartbeatWriter implements HeartbeatWriter {
                 st.execute("CREATE TABLE IF NOT EXISTS " + table + " (id int PRIMARY KEY, beat bigint NOT NULL)");
                 st.execute(pg ? "INSERT INTO " + table + " VALUES (1, 0) ON CONFLICT (id) DO NOTHING"
                         : "INSERT IGNORE INTO " + table + " VALUES (1, 0)");
+                st.execute("CREATE TABLE IF NOT EXISTS " + drainTable(config) + " (node varchar(200) PRIMARY KEY, reason varchar(400))");
             }
         } catch (SQLException e) {
             c.close();

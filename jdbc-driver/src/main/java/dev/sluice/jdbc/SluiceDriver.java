@@ -68,6 +68,18 @@ public final class SluiceDriver implements Driver {
         return url + "\u0000" + sorted;
     }
 
+    /** Closes the runtime (pools, monitor) of one URL + properties, if open. */
+    public static void close(String url, Properties info) throws SQLException {
+        for (Driver d : java.util.Collections.list(DriverManager.getDrivers())) {
+            if (d instanceof SluiceDriver s) {
+                ClusterRuntime rt = s.runtimes.remove(key(url, info));
+                if (rt != null) {
+                    rt.close();
+                }
+            }
+        }
+    }
+
     /** Closes every pool and probe this driver opened (for tests and orderly shutdown). */
     public static void closeAll() throws SQLException {
         for (Driver d : java.util.Collections.list(DriverManager.getDrivers())) {

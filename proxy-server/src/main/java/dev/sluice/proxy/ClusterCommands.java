@@ -53,7 +53,7 @@ final class ClusterCommands {
                 return e.getMessage() != null && e.getMessage().contains("bad configuration") ? 2 : 1;
             } finally {
                 try {
-                    SluiceDriver.closeAll();
+                    SluiceDriver.close(url, null);
                 } catch (SQLException ignored) {
                     // exiting anyway
                 }
@@ -85,6 +85,43 @@ final class ClusterCommands {
                 out.println("heartbeat: " + s.heartbeat());
             }
             return s.primary() != null ? 0 : 1;
+        }
+    }
+
+    @Command(name = "drain", mixinStandardHelpOptions = true,
+            description = "Take NODE out of routing everywhere: recorded on the primary, every router follows within a second.")
+    static final class Drain extends Base {
+        @Parameters(arity = "1", description = "Node name from the config.")
+        String node;
+
+        @Override
+        int run(SluiceAdmin admin) {
+            try {
+                admin.drain(node, true);
+            } catch (RuntimeException e) {
+                err.println("sluice: " + e.getMessage());
+                return 1;
+            }
+            out.println("drained " + node);
+            return 0;
+        }
+    }
+
+    @Command(name = "undrain", mixinStandardHelpOptions = true, description = "Put a drained NODE back into routing.")
+    static final class Undrain extends Base {
+        @Parameters(arity = "1", description = "Node name from the config.")
+        String node;
+
+        @Override
+        int run(SluiceAdmin admin) {
+            try {
+                admin.drain(node, false);
+            } catch (RuntimeException e) {
+                err.println("sluice: " + e.getMessage());
+                return 1;
+            }
+            out.println("undrained " + node);
+            return 0;
         }
     }
 

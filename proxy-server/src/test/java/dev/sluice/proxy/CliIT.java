@@ -83,6 +83,38 @@ class CliIT {
 
     @Test
     @Order(2)
+    void drainReachesAnotherRouterThroughThePrimary() throws Exception {
+        DbNode r1 = cluster.replicas().get(0);
+        // an "application" router of its own, as an in-app driver would have
+        String appUrl = "jdbc:sluice:file:" + config.toAbsolutePath() + "?pool-max-size=3";
+        try (java.sql.Connection app = java.sql.DriverManager.getConnection(appUrl); Statement st = app.createStatement()) {
+            dev.sluice.jdbc.SluiceAdmin admin = app.unwrap(dev.sluice.jdbc.SluiceAdmin.class);
+            Run r = sluice("drain", r1.name(), "-c", config.toString());
+            assertEquals(0, r.exit(), r.out());
+            long deadline = System.nanoTime() + 3_000_000_000L;
+            while (!admin.clusterStatus().node(r1.name()).state().equals("DRAINED") && System.nanoTime() < deadline) {
+                Thread.sleep(20);
+            }
+            assertEquals("DRAINED", admin.clusterStatus().node(r1.name()).state(), "the app's router follows the CLI's drain");
+            for (int i = 0; i < 6; i++) {
+                try (ResultSet rs = st.executeQuery("SELECT inet_server_port()")) {
+                    rs.next();
+                    assertTrue(rs.getInt(1) != r1.port(), "no reads on a drained replica");
+                }
+            }
+            assertEquals(0, sluice("undrain", r1.name(), "-c", config.toString()).exit());
+            deadline = System.nanoTime() + 3_000_000_000L;
+            while (!admin.clusterStatus().node(r1.name()).state().equals("UP") && System.nanoTime() < deadline) {
+                Thread.sleep(20);
+            }
+            assertEquals("UP", admin.clusterStatus().node(r1.name()).state());
+        } finally {
+            dev.sluice.jdbc.SluiceDriver.close(appUrl, null);
+        }
+    }
+
+    @Test
+    @Order(3)
     void promoteRefusesWhileThePrimaryLives() throws Exception {
         Run r = sluice("promote", cluster.replicas().get(0).name(), "-c", config.toString());
         assertEquals(1, r.exit(), r.out());
@@ -91,7 +123,7 @@ class CliIT {
     }
 
     @Test
-    @Order(3)
+    @Order(4)
     void dryRunPrintsThePlanAndChangesNothing() throws Exception {
         DbNode target = cluster.replicas().get(1);
         Run r = sluice("switchover", "--to", target.name(), "--dry-run", "-c", config.toString());
@@ -102,7 +134,7 @@ class CliIT {
     }
 
     @Test
-    @Order(4)
+    @Order(5)
     void switchoverMovesThePrimary() throws Exception {
         DbNode target = cluster.replicas().get(1);
         Run r = sluice("switchover", "--to", target.name(), "-c", config.toString());
@@ -114,7 +146,7 @@ class CliIT {
     }
 
     @Test
-    @Order(5)
+    @Order(6)
     void badUsageExitsTwo() {
         assertEquals(2, sluice("status", "-c", "/nonexistent/cluster.yaml").exit());
         assertEquals(2, sluice("status").exit(), "missing --config is a usage error");

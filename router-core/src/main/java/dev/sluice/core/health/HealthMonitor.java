@@ -38,6 +38,7 @@ public final class HealthMonitor implements AutoCloseable {
     private final Map<String, NodeProbe> probes = new LinkedHashMap<>();
     private final Map<String, Track> tracks = new LinkedHashMap<>();
     private final Set<String> drained = ConcurrentHashMap.newKeySet();
+    private volatile Set<String> sharedDrained = Set.of(); // from the primary's drain table, via the heartbeat writer
     private final ScheduledExecutorService scheduler;
     private final ExecutorService probeWorkers;
     private final AtomicBoolean probeQueued = new AtomicBoolean();
@@ -232,7 +233,7 @@ public final class HealthMonitor implements AutoCloseable {
             }
             tr.history.record(nowMillis, lag);
         }
-        LagPolicy.Verdict v = policy.decide(tr.state, tr.enteredNanos, now, drained.contains(node), r,
+        LagPolicy.Verdict v = policy.decide(tr.state, tr.enteredNanos, now, drained.contains(node) || sharedDrained.contains(node), r,
                 router.circuitOpen(node), lag, unknown);
         Long fencedSince = router.fencedSince(node);
         if (fencedSince != null && r.reachable() && r.role() == NodeRole.PRIMARY) {
@@ -292,6 +293,7 @@ public final class HealthMonitor implements AutoCloseable {
         try {
             long v = writer.beat();
             hb.committed(v, started, router.nanoTime());
+            sharedDrained = writer.drainedNodes();
         } catch (Exception e) {
             hb.failed("heartbeat write on " + p + " failed: " + e.getMessage());
         }

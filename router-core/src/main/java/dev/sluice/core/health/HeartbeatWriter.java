@@ -8,6 +8,14 @@ package dev.sluice.core.health;
 public interface HeartbeatWriter extends AutoCloseable {
     long beat() throws Exception;
 
+    /**
+     * Nodes drained by an operator, as recorded on the primary (the drain table next to the heartbeat), read
+     * by the writer every few beats: how a drain made by the CLI reaches every in-app router.
+     */
+    default java.util.Set<String> drainedNodes() {
+        return java.util.Set.of();
+    }
+
     @Override
     void close();
 }
