@@ -26,7 +26,7 @@ final class SluicePreparedStatement extends SluiceStatement implements PreparedS
     private final String sql;
     private final Classification classification;
     private final List<Param> params = new ArrayList<>();
-    private final List<List<Param>> batches = new ArrayList<>();
+    private List<List<Param>> batches; // created by the first addBatch
 
     SluicePreparedStatement(SluiceConnection conn, String sql, PsOpener opener) {
         super(conn, c -> opener.open(c));
@@ -94,13 +94,16 @@ final class SluicePreparedStatement extends SluiceStatement implements PreparedS
     @Override
     public void addBatch() throws SQLException {
         checkOpen();
+        if (batches == null) {
+            batches = new ArrayList<>();
+        }
         batches.add(new ArrayList<>(params));
     }
 
     @Override
     public void clearBatch() throws SQLException {
         checkOpen();
-        batches.clear();
+        batches = null;
     }
 
     @Override
@@ -119,8 +122,8 @@ final class SluicePreparedStatement extends SluiceStatement implements PreparedS
 
     private <T> T runBatch(BatchExec<T> e) throws SQLException {
         checkOpen();
-        List<List<Param>> rows = new ArrayList<>(batches);
-        batches.clear();
+        List<List<Param>> rows = batches == null ? List.of() : batches;
+        batches = null;
         RouteDecision d = conn.route(classification);
         return run(d, null, s -> {
             PreparedStatement real = (PreparedStatement) s;

@@ -9,7 +9,6 @@ import java.sql.SQLException;
 import java.sql.SQLWarning;
 import java.sql.Statement;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -31,8 +30,9 @@ class SluiceStatement implements Statement, SluiceRouted {
 
     final SluiceConnection conn;
     private final Opener opener;
-    private final Map<String, Statement> byNode = new LinkedHashMap<>();
-    private final List<String> batch = new ArrayList<>();
+    // small: a statement usually runs on one or two nodes; this is allocated for every prepareStatement
+    private final Map<String, Statement> byNode = new java.util.HashMap<>(4);
+    private List<String> batch; // created by the first addBatch
     Statement current;
     private RouteDecision lastRoute;
     private boolean closed;
@@ -226,13 +226,16 @@ class SluiceStatement implements Statement, SluiceRouted {
     @Override
     public void addBatch(String sql) throws SQLException {
         checkOpen();
+        if (batch == null) {
+            batch = new ArrayList<>();
+        }
         batch.add(sql);
     }
 
     @Override
     public void clearBatch() throws SQLException {
         checkOpen();
-        batch.clear();
+        batch = null;
     }
 
     @Override
@@ -247,8 +250,8 @@ class SluiceStatement implements Statement, SluiceRouted {
 
     private <T> T runBatch(Exec<T> exec) throws SQLException {
         checkOpen();
-        List<String> sqls = new ArrayList<>(batch);
-        batch.clear();
+        List<String> sqls = batch == null ? List.of() : batch;
+        batch = null;
         boolean allReads = !sqls.isEmpty();
         for (String sql : sqls) {
             allReads &= conn.classify(sql).kind() == StatementKind.READ;

@@ -121,7 +121,7 @@ public final class Session {
             return new RouteDecision(ch.node, false, (hintReplica && ch.onReplica ? "hint:replica" : ch.route) + ":" + c.reason(), c);
         }
         String prefix = hintReplica ? "hint-replica-ignored:" : "";
-        String what = k == StatementKind.UNPARSED ? "unparsed" : k.name().toLowerCase(java.util.Locale.ROOT) + ":" + c.reason();
+        String what = k == StatementKind.UNPARSED ? "unparsed" : k.label() + ":" + c.reason();
         return new RouteDecision(router.primaryOrThrow(t, what), false, prefix + what, c);
     }
 

@@ -36,6 +36,13 @@ public enum StatementKind {
     /** Not understood: primary, reason "unparsed", counted. */
     UNPARSED;
 
+    private final String label = name().toLowerCase(java.util.Locale.ROOT);
+
+    /** Lower-case name, for reasons (precomputed: routing writes must not allocate it each time). */
+    public String label() {
+        return label;
+    }
+
     /** True when this kind can never run on a replica. */
     public boolean needsPrimary() {
         return switch (this) {
