@@ -29,6 +29,12 @@ final class JdbcFailoverIo implements FailoverIo {
 
     private Connection admin(NodeConfig n) throws SQLException {
         Properties p = NodeUrls.probeProperties(config);
+        // connect fast (probe timeout), but let admin statements run: waits for replay take seconds
+        if (pg) {
+            p.setProperty("socketTimeout", "60");
+        } else {
+            p.setProperty("socketTimeout", "3600000"); // MASTER_GTID_WAIT may wait out a MASTER_DELAY
+        }
         if (config.adminUser() != null) {
             p.setProperty("user", config.adminUser());
         }
@@ -80,6 +86,9 @@ final class JdbcFailoverIo implements FailoverIo {
         try (Connection c = admin(r); Statement st = c.createStatement()) {
             long deadline = System.nanoTime() + max.toNanos();
             if (pg) {
+                // a delayed standby must apply now what it holds: it may be the only one with acknowledged writes
+                st.execute("ALTER SYSTEM SET recovery_min_apply_delay = 0");
+                st.execute("SELECT pg_reload_conf()");
                 st.execute("SELECT pg_wal_replay_resume() WHERE pg_is_wal_replay_paused()");
                 // the receive LSN may end inside a partial record that will never replay: done when replay
                 // reaches it, or stops advancing for 300 ms
@@ -108,9 +117,17 @@ final class JdbcFailoverIo implements FailoverIo {
                         io = rs.getString("Gtid_IO_Pos");
                     }
                 }
-                st.execute("START SLAVE SQL_THREAD"); // in case it was stopped: apply what is in the relay log
+                // apply what is in the relay log (CHANGE MASTER would purge it: a MASTER_DELAY is waited out instead)
+                long delay = 0;
+                try (ResultSet rs = st.executeQuery("SHOW SLAVE STATUS")) {
+                    if (rs.next()) {
+                        delay = rs.getLong("SQL_Delay");
+                    }
+                }
+                st.execute("START SLAVE SQL_THREAD");
                 if (io != null && !io.isBlank()) {
-                    String res = one(st, "SELECT MASTER_GTID_WAIT('" + io.replace("'", "") + "', " + Math.max(1, max.toSeconds()) + ")");
+                    long secs = Math.max(max.toSeconds(), delay + 10);
+                    String res = one(st, "SELECT MASTER_GTID_WAIT('" + io.replace("'", "") + "', " + secs + ")");
                     if (!"0".equals(res)) {
                         throw new SQLException("MASTER_GTID_WAIT(" + io + ") returned " + res);
                     }

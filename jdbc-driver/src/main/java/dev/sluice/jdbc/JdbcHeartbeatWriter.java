@@ -105,6 +105,7 @@ final class JdbcHeartbeatWriter implements HeartbeatWriter {
             }
             if (config.heartbeatCreate()) {
                 st.execute("CREATE TABLE IF NOT EXISTS " + table + " (id int PRIMARY KEY, beat bigint NOT NULL)");
+                // 0 = "never beaten": read as unknown lag, never as a huge one
                 st.execute(pg ? "INSERT INTO " + table + " VALUES (1, 0) ON CONFLICT (id) DO NOTHING"
                         : "INSERT IGNORE INTO " + table + " VALUES (1, 0)");
                 st.execute("CREATE TABLE IF NOT EXISTS " + drainTable(config) + " (node varchar(200) PRIMARY KEY, reason varchar(400))");

@@ -26,6 +26,9 @@ final class NodeUrls {
             p.setProperty("connectTimeout", String.valueOf(secs));
             p.setProperty("socketTimeout", String.valueOf(secs));
             p.setProperty("loginTimeout", String.valueOf(secs));
+            // a query timeout sends a cancel over a new connection; against a blackholed node pgjdbc would wait
+            // 10 s (its default) for that cancel while closing the statement
+            p.setProperty("cancelSignalTimeout", String.valueOf(secs));
         } else {
             p.setProperty("connectTimeout", String.valueOf(ms));
             p.setProperty("socketTimeout", String.valueOf(ms));

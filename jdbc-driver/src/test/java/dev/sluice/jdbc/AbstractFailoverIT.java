@@ -65,9 +65,12 @@ abstract class AbstractFailoverIT {
         AtomicLong firstWriteAfterKill = new AtomicLong();
         AtomicLong killedAt = new AtomicLong();
         AtomicBoolean stop = new AtomicBoolean();
+        java.util.concurrent.atomic.AtomicReference<String> lastError = new java.util.concurrent.atomic.AtomicReference<>();
         try (Connection setup = DriverManager.getConnection(url()); Statement st = setup.createStatement()) {
             st.execute(createTable());
         }
+        // the table itself must survive the crash (the harness runs with synchronous_commit=off)
+        cluster.waitForReplication(java.time.Duration.ofSeconds(10));
         Thread writer = new Thread(() -> {
             long id = 0;
             try (Connection c = DriverManager.getConnection(url())) {
@@ -84,6 +87,7 @@ abstract class AbstractFailoverIT {
                         }
                     } catch (SQLException e) {
                         errors.incrementAndGet();
+                        lastError.set(e.getSQLState() + " " + e.getMessage());
                         Thread.sleep(20);
                     }
                 }
@@ -103,7 +107,7 @@ abstract class AbstractFailoverIT {
             while (firstWriteAfterKill.get() == 0 && System.nanoTime() < deadline) {
                 Thread.sleep(20);
             }
-            assertTrue(firstWriteAfterKill.get() != 0, "writes resumed after the primary was killed");
+            assertTrue(firstWriteAfterKill.get() != 0, "writes resumed after the primary was killed; last error: " + lastError.get());
             double seconds = (firstWriteAfterKill.get() - killedAt.get()) / 1e9;
             System.out.printf("[failover] %s: kill -9 -> first acknowledged write %.2f s, %d failed writes meanwhile%n",
                     scheme(), seconds, errors.get());

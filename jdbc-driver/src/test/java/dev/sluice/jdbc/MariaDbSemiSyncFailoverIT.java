@@ -137,4 +137,38 @@ class MariaDbSemiSyncFailoverIT {
                     }, AbstractFailoverIT.name(r2));
         }
     }
+    /**
+     * A delayed replica acknowledges: replica2 has {@code MASTER_DELAY = 2} (its IO thread receives and acknowledges
+     * at once, its SQL thread applies 2 s late), replica1 is current but its IO thread stops 150 ms before the kill.
+     * The acknowledged tail of those 150 ms is only in replica2's relay log. Its apply lag (2 s) exceeds
+     * {@code failover-max-lag-ms} (1 s here; 10 s by default), yet promoting replica1 instead loses acknowledged
+     * commits.
+     */
+    @Test
+    void noAcknowledgedWriteIsLostWhenTheTailIsOnADelayedReplica() throws Exception {
+        try (DbCluster cluster = semiSyncCluster("semisync-maria-delay")) {
+            DbNode r1 = cluster.replicas().get(0);
+            DbNode r2 = cluster.replicas().get(1);
+            cluster.setApplyDelay(r2, java.time.Duration.ofSeconds(2));
+            try (Connection c = cluster.connectAdmin(cluster.primary()); Statement st = c.createStatement()) {
+                awaitSemiSync(st, 2);
+            }
+            PostgresSyncFailoverIT.killUnderWritesLosesNothing(cluster, "mariadb", "root",
+                    "MariaDB semi-sync, tail only on a delayed replica", () -> {
+                        Thread.sleep(2_500); // replica2's apply lag (2 s) is known to Sluice
+                        try (Connection c = cluster.connectAdmin(r1); Statement st = c.createStatement()) {
+                            st.execute("STOP SLAVE IO_THREAD");
+                        }
+                        Thread.sleep(150);
+                        String state;
+                        try (Connection c = cluster.connectAdmin(cluster.primary()); Statement st = c.createStatement()) {
+                            state = awaitSemiSync(st, 1);
+                        }
+                        String[] p1 = positions(cluster, r1);
+                        String[] p2 = positions(cluster, r2);
+                        assertTrue(seq(p1[0]) < seq(p2[0]), "replica1 received " + p1[0] + " < replica2 " + p2[0]);
+                        return state + "; replica1 received " + p1[0] + "; replica2 received " + p2[0] + ", applied " + p2[1];
+                    }, null, "&failover-max-lag-ms=1000");
+        }
+    }
 }

@@ -36,7 +36,11 @@ import org.junit.jupiter.params.provider.CsvSource;
  * replicas stream from it directly. When the relay blackholes (or cuts) Sluice's path, the primary fails
  * Sluice's probes but the replicas still stream from it, so {@code failover=auto} must not promote: no
  * {@code promoted} event, no replica writable, and a {@code failover-aborted} event saying why. After the
- * relay heals, writes go to the original primary again.
+ * relay heals, writes go to the original primary again. Also checked while partitioned: clusterStatus() stays
+ * responsive, the healthy replicas are not marked down, and a write on a fresh connection fails fast.
+ *
+ * <p>System properties: {@code sluice.partitionMariaDb=false} runs PostgreSQL only;
+ * {@code sluice.partitionUrlExtra} is appended to the Sluice URL (e.g. {@code &driver.cancelSignalTimeout=1}).
  */
 class PartitionFailoverIT {
     private static final long NO_PROMOTION_WINDOW_MS = 5_500;
@@ -76,7 +80,7 @@ class PartitionFailoverIT {
                 + cluster.replicas().stream().map(n -> n.host() + ":" + n.port()).collect(Collectors.joining(","));
         return "jdbc:sluice:" + engine + "://" + hosts + "/" + cluster.database() + "?user=" + cluster.user()
                 + "&password=" + cluster.password() + "&failover=auto&admin-user=" + (pg(engine) ? "postgres" : "root")
-                + "&probe-timeout-ms=1000";
+                + "&probe-timeout-ms=1000" + System.getProperty("sluice.partitionUrlExtra", "");
     }
 
     /** A write through Sluice; returns the port of the server that executed it. */
@@ -239,6 +243,12 @@ class PartitionFailoverIT {
                 assertTrue(aborted.isPresent(), "failover-aborted event: " + ev);
                 assertTrue(aborted.get().message().contains("still streams"), "abort names the streaming replica: " + aborted.get());
                 assertTrue(ev.stream().noneMatch(e -> e.type().equals("promoted")), ev.toString());
+                // the replicas are healthy and reachable the whole time: the partitioned primary must not take them down
+                List<String> replicaNames = cluster.replicas().stream().map(AbstractFailoverIT::name).toList();
+                List<EventLog.Event> replicaDown = ev.stream()
+                        .filter(e -> e.type().equals("node-down") && replicaNames.contains(e.node())).toList();
+                System.out.printf("[partition] %s %s: replica node-down events during the partition: %s%n", engine, fault,
+                        replicaDown);
                 assertTrue(observedMs >= 5_000, "observed at least 5 s");
                 assertNull(during.primary(), "no primary while partitioned");
 
@@ -284,6 +294,7 @@ class PartitionFailoverIT {
                 }
                 assertTrue(slowStatus.isEmpty(), "clusterStatus() blocked behind probe rounds of the partitioned primary: "
                         + slowStatus);
+                assertEquals(List.of(), replicaDown, "healthy replicas marked down while only the primary was partitioned");
             } finally {
                 relay.close(); // on a failure, the held connection's blocked write must end before the connections close
             }

@@ -48,6 +48,7 @@ public final class TcpRelay implements AutoCloseable {
     private volatile Mode mode = Mode.NORMAL;
     private volatile long latencyNanos;
     private ServerSocket server; // guarded by lock
+    private Thread acceptor; // guarded by lock
 
     private TcpRelay(String targetHost, int targetPort) throws IOException {
         this.targetHost = targetHost;
@@ -58,8 +59,8 @@ public final class TcpRelay implements AutoCloseable {
         this.port = ss.getLocalPort();
         synchronized (lock) {
             server = ss;
+            startAcceptor(ss);
         }
-        startAcceptor(ss);
     }
 
     /** Listens on a free 127.0.0.1 port and relays every connection to {@code targetHost:targetPort}. */
@@ -103,8 +104,7 @@ public final class TcpRelay implements AutoCloseable {
         synchronized (lock) {
             ensureOpen();
             mode = Mode.CUT;
-            closeQuietly(server);
-            server = null;
+            stopListening();
             lock.notifyAll();
         }
         closeAllSockets();
@@ -137,8 +137,7 @@ public final class TcpRelay implements AutoCloseable {
                 return;
             }
             mode = Mode.CLOSED;
-            closeQuietly(server);
-            server = null;
+            stopListening();
             lock.notifyAll();
         }
         closeAllSockets();
@@ -152,6 +151,25 @@ public final class TcpRelay implements AutoCloseable {
     private void ensureOpen() {
         if (mode == Mode.CLOSED) {
             throw new IllegalStateException("relay closed");
+        }
+    }
+
+    /**
+     * Closes the listening socket and waits for the accept thread to leave accept(): until then the kernel still
+     * holds the listening socket (the blocked poll references it) and a connect could still succeed. Caller holds
+     * the lock.
+     */
+    private void stopListening() {
+        closeQuietly(server);
+        server = null;
+        Thread t = acceptor;
+        acceptor = null;
+        if (t != null && t != Thread.currentThread()) {
+            try {
+                t.join(2000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
         }
     }
 
@@ -180,8 +198,9 @@ public final class TcpRelay implements AutoCloseable {
         sockets.clear();
     }
 
+    /** Caller holds the lock. */
     private void startAcceptor(ServerSocket ss) {
-        daemon("accept", () -> {
+        acceptor = daemon("accept", () -> {
             while (true) {
                 Socket client;
                 try {
@@ -323,10 +342,11 @@ public final class TcpRelay implements AutoCloseable {
     private record Chunk(byte[] data, long readAt) {
     }
 
-    private void daemon(String what, Runnable r) {
+    private Thread daemon(String what, Runnable r) {
         Thread t = new Thread(r, "tcp-relay-" + id + "-" + what);
         t.setDaemon(true);
         t.start();
+        return t;
     }
 
     private static void closeQuietly(AutoCloseable c) {

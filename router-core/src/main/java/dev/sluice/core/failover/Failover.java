@@ -127,7 +127,7 @@ public final class Failover implements HealthMonitor.RoundListener, AutoCloseabl
             if (!force && t.primary() != null) {
                 return abort(steps, "primary " + t.primary() + " is alive: use switchover, or --force");
             }
-            List<Candidate> candidates = new ArrayList<>();
+            List<Candidate> reachable = new ArrayList<>();
             for (NodeStatus s : t.nodes()) {
                 if (s.name().equals(old) || s.role() != NodeRole.REPLICA) {
                     continue;
@@ -143,14 +143,21 @@ public final class Failover implements HealthMonitor.RoundListener, AutoCloseabl
                     return abort(steps, "replica " + s.name() + " still streams from the primary (" + rep.detail()
                             + "): Sluice may be cut off from a healthy primary; not promoting");
                 }
-                Long lag = lastKnownLag.get(s.name());
-                if (lag != null && lag > config.failoverMaxLagMs() && !s.name().equals(target)) {
-                    step(steps, s.name(), "candidate-excluded", "last known lag " + lag + " ms > failover-max-lag-ms");
-                    continue;
-                }
-                candidates.add(new Candidate(config.node(s.name()), rep, PositionRank.rank(dialect, rep.received())));
+                reachable.add(new Candidate(config.node(s.name()), rep, PositionRank.rank(dialect, rep.received())));
                 step(steps, s.name(), "candidate", "received " + rep.received() + ", replayed " + rep.replayed()
                         + ", priority " + config.node(s.name()).priority());
+            }
+            // The lag limit keeps far-behind replicas out, but never the one that received the most: with
+            // synchronous replication it may be the only one holding acknowledged writes (a delayed standby).
+            long best = reachable.stream().mapToLong(Candidate::rank).max().orElse(-1);
+            List<Candidate> candidates = new ArrayList<>();
+            for (Candidate c : reachable) {
+                Long lag = lastKnownLag.get(c.node.name());
+                if (lag != null && lag > config.failoverMaxLagMs() && c.rank < best && !c.node.name().equals(target)) {
+                    step(steps, c.node.name(), "candidate-excluded", "last known lag " + lag + " ms > failover-max-lag-ms, and behind");
+                    continue;
+                }
+                candidates.add(c);
             }
             Candidate chosen = choose(candidates, target);
             if (chosen == null) {
@@ -167,7 +174,7 @@ public final class Failover implements HealthMonitor.RoundListener, AutoCloseabl
             step(steps, old, "epoch", "epoch " + epoch + ": " + old + " fenced from writes");
             io.promote(chosen.node);
             step(steps, chosen.node.name(), "promoted", "now primary (epoch " + epoch + ")");
-            for (Candidate c : candidates) {
+            for (Candidate c : reachable) { // excluded ones too: nobody may stay on the dead primary
                 if (c != chosen) {
                     try {
                         step(steps, c.node.name(), "repointed", io.repoint(c.node, chosen.node));

@@ -38,6 +38,7 @@ public final class HealthMonitor implements AutoCloseable {
     private final Map<String, NodeProbe> probes = new LinkedHashMap<>();
     private final Map<String, Track> tracks = new LinkedHashMap<>();
     private final Set<String> drained = ConcurrentHashMap.newKeySet();
+    private final Map<String, Future<ProbeResult>> running = new ConcurrentHashMap<>();
     private volatile Set<String> sharedDrained = Set.of(); // from the primary's drain table, via the heartbeat writer
     private final ScheduledExecutorService scheduler;
     private final ExecutorService probeWorkers;
@@ -65,7 +66,7 @@ public final class HealthMonitor implements AutoCloseable {
         long enteredNanos;
         long sinceMillis = System.currentTimeMillis();
         NodeRole role = NodeRole.UNKNOWN;
-        ProbeResult last;
+        volatile ProbeResult last;
         final LagHistory history = new LagHistory();
     }
 
@@ -80,7 +81,8 @@ public final class HealthMonitor implements AutoCloseable {
         }
         String id = config.name() + "-" + Integer.toHexString(System.identityHashCode(this));
         this.scheduler = Executors.newScheduledThreadPool(2, r -> daemon(r, "sluice-health-" + id));
-        this.probeWorkers = Executors.newFixedThreadPool(config.nodes().size(), r -> daemon(r, "sluice-probe-" + id));
+        // one stuck probe per node at most (see probeAll), so twice the nodes is always enough threads
+        this.probeWorkers = Executors.newFixedThreadPool(2 * config.nodes().size(), r -> daemon(r, "sluice-probe-" + id));
     }
 
     private static Thread daemon(Runnable r, String name) {
@@ -194,7 +196,16 @@ public final class HealthMonitor implements AutoCloseable {
     private Map<String, ProbeResult> probeAll() {
         Map<String, Future<ProbeResult>> futures = new LinkedHashMap<>();
         for (Map.Entry<String, NodeProbe> e : probes.entrySet()) {
-            futures.put(e.getKey(), probeWorkers.submit(e.getValue()::probe));
+            Future<ProbeResult> previous = running.get(e.getKey());
+            if (previous != null && !previous.isDone()) {
+                // the last probe of this node is still stuck (e.g. a blackholed network): don't pile up behind it
+                futures.put(e.getKey(), java.util.concurrent.CompletableFuture.completedFuture(
+                        ProbeResult.unreachable("previous probe still running (no answer)")));
+                continue;
+            }
+            Future<ProbeResult> f = probeWorkers.submit(e.getValue()::probe);
+            running.put(e.getKey(), f);
+            futures.put(e.getKey(), f);
         }
         Map<String, ProbeResult> results = new LinkedHashMap<>();
         long waitMs = 2L * config.probeTimeoutMs() + 500;
@@ -322,7 +333,7 @@ public final class HealthMonitor implements AutoCloseable {
     }
 
     /** The status snapshot (see {@link ClusterStatus}). */
-    public synchronized ClusterStatus status() {
+    public ClusterStatus status() { // not synchronized: a slow probe round must not stall status pages
         long nowMillis = System.currentTimeMillis();
         Topology t = router.topology();
         List<ClusterStatus.NodeView> views = new ArrayList<>();

@@ -77,7 +77,8 @@ public final class Heartbeats {
 
     /** Lag in ms of a node showing heartbeat {@code applied}, or null when unknown. */
     public synchronized Long lagMillis(Long applied, long now) {
-        if (applied == null || unknownReason(now) != null) {
+        // <= 0: the row exists but no beat ever reached this node (the table's placeholder)
+        if (applied == null || applied <= 0 || unknownReason(now) != null) {
             return null;
         }
         int latest = (next - 1 + CAPACITY) % CAPACITY;
