@@ -129,6 +129,45 @@ class SessionRoutingTest {
         assertEquals(1, r.primaryFallbacks());
     }
 
+    static Router lagging(Map<String, String> opts) {
+        Router r = new Router(config(opts));
+        r.updateTopology(Topology.of(List.of(
+                new NodeStatus("p", NodeRole.PRIMARY, dev.sluice.core.health.NodeState.UP, "t", 0, null, null, null),
+                new NodeStatus("r1", NodeRole.REPLICA, dev.sluice.core.health.NodeState.LAGGING, "lag", 0, 5000L, 1L, null),
+                new NodeStatus("r2", NodeRole.REPLICA, dev.sluice.core.health.NodeState.LAGGING, "lag", 0, 2000L, 1L, null))));
+        return r;
+    }
+
+    @Test
+    void lagFallbackModes() {
+        assertEquals("p", lagging(Map.of()).newSession().route("SELECT 1").node(), "primary is the default fallback");
+        RouteDecision least = lagging(Map.of("lag-fallback", "least-lagged")).newSession().route("SELECT 1");
+        assertEquals("r2", least.node(), "the replica with the smallest known lag");
+        assertTrue(least.reason().startsWith("read:least-lagged(no-healthy-replica)"), least.reason());
+        NoRouteException e = assertThrows(NoRouteException.class,
+                () -> lagging(Map.of("lag-fallback", "error")).newSession().route("SELECT 1"));
+        assertTrue(e.getMessage().contains("lag-fallback is error"), e.getMessage());
+        Router counted = lagging(Map.of());
+        counted.newSession().route("SELECT 1");
+        assertEquals(Map.of("no-healthy-replica", 1L), counted.fallbacks());
+    }
+
+    @Test
+    void stalenessBudgetKeepsOnlyFreshReplicas() {
+        Router r = new Router(config(Map.of()));
+        r.updateTopology(Topology.of(List.of(
+                new NodeStatus("p", NodeRole.PRIMARY, dev.sluice.core.health.NodeState.UP, "t", 0, null, null, null),
+                new NodeStatus("r1", NodeRole.REPLICA, dev.sluice.core.health.NodeState.UP, "t", 0, 50L, 1L, null),
+                new NodeStatus("r2", NodeRole.REPLICA, dev.sluice.core.health.NodeState.UP, "t", 0, 600L, 1L, null))));
+        Session s = r.newSession();
+        for (int i = 0; i < 4; i++) {
+            assertEquals("r1", s.route("/* sluice:max-lag=200ms */ SELECT 1").node());
+        }
+        assertEquals("p", s.route("/* sluice:max-lag=10ms */ SELECT 1").node(), "none within 10 ms: fallback");
+        s.setMaxLagMillis(100);
+        assertEquals("r1", s.route("SELECT 1").node(), "session budget");
+    }
+
     @Test
     void noPrimaryFailsWritesWithTheReasonButServesReads() {
         Router r = router(Map.of(), NodeRole.DOWN, NodeRole.REPLICA, NodeRole.REPLICA);
