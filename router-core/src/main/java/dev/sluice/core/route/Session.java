@@ -77,8 +77,8 @@ public final class Session {
                 txNode = null;
                 yield new RouteDecision(node, false, "transaction-end", c);
             }
-            case SESSION_STATE -> new RouteDecision(node, true, "session-state:" + c.reason(), c);
-            default -> new RouteDecision(node, false, "in-transaction:" + c.reason(), c);
+            case SESSION_STATE -> RouteDecision.withDetail(node, true, "session-state", c);
+            default -> RouteDecision.withDetail(node, false, "in-transaction", c);
         };
     }
 
@@ -98,9 +98,9 @@ public final class Session {
                 return new RouteDecision(anchor(t), false, "no-transaction", c);
             case TX_CONTROL:
                 // SET TRANSACTION outside a transaction shapes the next one, wherever it will run
-                return new RouteDecision(anchor(t), true, "next-transaction:" + c.reason(), c);
+                return RouteDecision.withDetail(anchor(t), true, "next-transaction", c);
             case SESSION_STATE:
-                return new RouteDecision(anchor(t), true, "session-state:" + c.reason(), c);
+                return RouteDecision.withDetail(anchor(t), true, "session-state", c);
             default:
                 break;
         }
@@ -118,11 +118,13 @@ public final class Session {
         }
         if (k == StatementKind.READ) {
             Choice ch = readNode(t, c);
-            return new RouteDecision(ch.node, false, (hintReplica && ch.onReplica ? "hint:replica" : ch.route) + ":" + c.reason(), c);
+            return RouteDecision.withDetail(ch.node, false, hintReplica && ch.onReplica ? "hint:replica" : ch.route, c);
         }
-        String prefix = hintReplica ? "hint-replica-ignored:" : "";
-        String what = k == StatementKind.UNPARSED ? "unparsed" : k.label() + ":" + c.reason();
-        return new RouteDecision(router.primaryOrThrow(t, what), false, prefix + what, c);
+        String node = router.primaryOrThrow(t, k == StatementKind.UNPARSED ? "unparsed" : k.label());
+        if (k == StatementKind.UNPARSED) {
+            return new RouteDecision(node, false, hintReplica ? "hint-replica-ignored:unparsed" : "unparsed", c);
+        }
+        return RouteDecision.withDetail(node, false, hintReplica ? "hint-replica-ignored:" + k.label() : k.label(), c);
     }
 
     /** A node for a read and the route label explaining it. */
