@@ -88,40 +88,40 @@ final class ClusterCommands {
         }
     }
 
-    @Command(name = "drain", mixinStandardHelpOptions = true,
-            description = "Take NODE out of routing everywhere: recorded on the primary, every router follows within a second.")
-    static final class Drain extends Base {
+    /** drain and undrain: the same operation, either way. */
+    abstract static class DrainBase extends Base {
         @Parameters(arity = "1", description = "Node name from the config.")
         String node;
+
+        abstract boolean drained();
 
         @Override
         int run(SluiceAdmin admin) {
             try {
-                admin.drain(node, true);
+                admin.drain(node, drained());
             } catch (RuntimeException e) {
                 err.println("sluice: " + e.getMessage());
                 return 1;
             }
-            out.println("drained " + node);
+            out.println((drained() ? "drained " : "undrained ") + node);
             return 0;
         }
     }
 
-    @Command(name = "undrain", mixinStandardHelpOptions = true, description = "Put a drained NODE back into routing.")
-    static final class Undrain extends Base {
-        @Parameters(arity = "1", description = "Node name from the config.")
-        String node;
-
+    @Command(name = "drain", mixinStandardHelpOptions = true,
+            description = "Take NODE out of routing everywhere: recorded on the primary, every router follows within a second.")
+    static final class Drain extends DrainBase {
         @Override
-        int run(SluiceAdmin admin) {
-            try {
-                admin.drain(node, false);
-            } catch (RuntimeException e) {
-                err.println("sluice: " + e.getMessage());
-                return 1;
-            }
-            out.println("undrained " + node);
-            return 0;
+        boolean drained() {
+            return true;
+        }
+    }
+
+    @Command(name = "undrain", mixinStandardHelpOptions = true, description = "Put a drained NODE back into routing.")
+    static final class Undrain extends DrainBase {
+        @Override
+        boolean drained() {
+            return false;
         }
     }
 
