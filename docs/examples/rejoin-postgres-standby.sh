@@ -21,8 +21,13 @@ as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
 
 # 1. stop the old primary if it is running (it is fenced read-only, but it must not keep a diverged timeline)
 as_pg "$bin/pg_ctl" -D "$pgdata" -m fast -w stop || true
-# 2. rewind it onto the new primary's timeline (discards what the new primary never received)
+# 2. rewind it onto the new primary's timeline (discards what the new primary never received). pg_rewind
+#    copies the source's configuration files too: keep this node's own (port, memory, access rules).
+saved=$(mktemp -d)
+cp -p "$pgdata"/*.conf "$saved"/ 2>/dev/null || true
 as_pg "$bin/pg_rewind" -D "$pgdata" --source-server="host=$new_host port=$new_port ${REPL_CONNINFO:-user=postgres} dbname=postgres"
+cp -p "$saved"/*.conf "$pgdata"/ 2>/dev/null || true
+rm -rf "$saved"
 # 3. start it as a standby of the new primary; Sluice sees it replicating and routes reads to it again
 as_pg touch "$pgdata/standby.signal"
 as_pg sh -c "cat >> '$pgdata/postgresql.auto.conf'" <<CONF
