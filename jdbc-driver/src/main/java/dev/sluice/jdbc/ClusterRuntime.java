@@ -15,11 +15,12 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Everything the driver keeps per configured cluster: the router, one HikariCP pool per node (created on
- * first use), and the health monitor that keeps the router's topology current. Owned by one
- * {@link SluiceDriver} instance; shares nothing with other runtimes.
+ * Everything kept per configured cluster: the router, one HikariCP pool per node (created on first use),
+ * and the health monitor (with failover) that keeps the router's topology current. The driver owns one per
+ * URL; the proxy server starts one with {@link #start} and routes with its {@link #router()} (it never
+ * touches the pools). Shares nothing with other runtimes.
  */
-final class ClusterRuntime implements AutoCloseable, SluiceAdmin {
+public final class ClusterRuntime implements AutoCloseable, SluiceAdmin {
     private static final Logger log = LoggerFactory.getLogger(ClusterRuntime.class);
 
     final ClusterConfig config;
@@ -39,6 +40,23 @@ final class ClusterRuntime implements AutoCloseable, SluiceAdmin {
         monitor.setListener(failover);
         monitor.start();
         log.info("cluster '{}' topology: {}", config.name(), router.topology());
+    }
+
+    /** Starts probing, heartbeats and (if configured) automatic failover for {@code config}. */
+    public static ClusterRuntime start(ClusterConfig config) {
+        return new ClusterRuntime(config);
+    }
+
+    public Router router() {
+        return router;
+    }
+
+    public HealthMonitor monitor() {
+        return monitor;
+    }
+
+    public ClusterConfig config() {
+        return config;
     }
 
     @Override
@@ -73,7 +91,7 @@ final class ClusterRuntime implements AutoCloseable, SluiceAdmin {
     }
 
     /** Asks for a probe round soon, e.g. after a backend connection failed. */
-    void probeSoon() {
+    public void probeSoon() {
         monitor.probeSoon();
     }
 

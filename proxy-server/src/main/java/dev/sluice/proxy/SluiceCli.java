@@ -6,7 +6,7 @@ import picocli.CommandLine.Command;
 /** {@code ./sluice}: the command-line entry point. Subcommands are wired here, by constructor, in one place. */
 @Command(name = "sluice", mixinStandardHelpOptions = true, version = "sluice 0.1.0",
         description = "Replication-aware routing for PostgreSQL and MySQL/MariaDB.",
-        subcommands = {DemoCommand.class, ClusterCommands.Status.class, ClusterCommands.Promote.class,
+        subcommands = {DemoCommand.class, ProxyCommand.class, PasswdCommand.class, ClusterCommands.Status.class, ClusterCommands.Promote.class,
                 ClusterCommands.Switchover.class, ClusterCommands.Drain.class, ClusterCommands.Undrain.class})
 public final class SluiceCli implements Runnable {
     @Override

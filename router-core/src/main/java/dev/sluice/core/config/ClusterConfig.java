@@ -124,6 +124,11 @@ public final class ClusterConfig {
         return engine;
     }
 
+    /** True when the option was given explicitly (file, URL or override), not taken from its default. */
+    public boolean isSet(SluiceOption o) {
+        return rawOptions.containsKey(o.key());
+    }
+
     public String database() {
         return database;
     }

@@ -32,8 +32,9 @@ public final class ConfigTree {
     public static Map<String, ClusterConfig> clusters(Object root, String source) {
         Map<String, Object> top = map(root, source + ": top level");
         for (String k : top.keySet()) {
-            if (!k.equals("clusters")) {
-                throw new ConfigException(source + ": unknown key '" + k + "' at top level (expected: clusters)");
+            // "proxy" belongs to the proxy server (it reads it itself); the driver ignores it
+            if (!k.equals("clusters") && !k.equals("proxy")) {
+                throw new ConfigException(source + ": unknown key '" + k + "' at top level (expected: clusters, proxy)");
             }
         }
         Map<String, Object> clusters = map(top.get("clusters"), source + ": clusters");

@@ -135,6 +135,14 @@ public final class Router {
         writeGate = new java.util.concurrent.CountDownLatch(1);
     }
 
+    /**
+     * True while a switchover holds writes. Routing a write then blocks (up to the hold time), so a caller
+     * that must not block (the proxy's event loops) routes on another thread while this is true.
+     */
+    public boolean writesHeld() {
+        return writeGate != null;
+    }
+
     public void releaseWrites() {
         java.util.concurrent.CountDownLatch g = writeGate;
         writeGate = null;

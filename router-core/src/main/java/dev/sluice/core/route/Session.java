@@ -293,6 +293,16 @@ public final class Session {
         return false;
     }
 
+    /**
+     * The server says a transaction is open on {@code node} though no statement the classifier saw began
+     * one (e.g. {@code SELECT 1; BEGIN} in one query string): keep the session on that node until it ends.
+     */
+    public void transactionStarted(String node) {
+        if (txNode == null) {
+            txNode = node;
+        }
+    }
+
     /** Position mode: the commit position (LSN / GTID) of the session's last write. */
     public void requirePosition(String position) {
         this.requiredPosition = position;

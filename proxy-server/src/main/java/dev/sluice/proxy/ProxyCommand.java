@@ -1,0 +1,50 @@
+package dev.sluice.proxy;
+
+import dev.sluice.core.config.ConfigException;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code ./sluice proxy --config FILE}: runs the proxy until Ctrl-C / SIGTERM. */
+@Command(name = "proxy", mixinStandardHelpOptions = true,
+        description = "Run the PostgreSQL wire-protocol proxy (and its admin API) for a cluster file's `proxy:` section.")
+final class ProxyCommand implements Callable<Integer> {
+    @Option(names = {"-c", "--config"}, required = true, description = "Cluster YAML file with a proxy: section (docs/proxy.md).")
+    Path config;
+
+    @Override
+    public Integer call() throws Exception {
+        ProxyConfig cfg;
+        try {
+            cfg = ProxyConfig.load(config);
+        } catch (ConfigException e) {
+            System.err.println("sluice: bad configuration: " + e.getMessage());
+            return 2;
+        }
+        CountDownLatch stop = new CountDownLatch(1);
+        ProxyServer server;
+        try {
+            server = new ProxyServer(cfg);
+        } catch (ConfigException e) {
+            System.err.println("sluice: bad configuration: " + e.getMessage());
+            return 2;
+        } catch (Exception e) {
+            System.err.println("sluice: cannot start the proxy: " + e);
+            return 1;
+        }
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            server.close();
+            stop.countDown();
+        }, "sluice-proxy-shutdown"));
+        System.out.println("sluice proxy: PostgreSQL clients connect to " + hostPort(server.pg().address())
+                + (server.adminAddress() != null ? "; admin API http://" + hostPort(server.adminAddress()) + "/status" : ""));
+        stop.await();
+        return 0;
+    }
+
+    static String hostPort(java.net.InetSocketAddress a) {
+        return a.getHostString() + ":" + a.getPort();
+    }
+}

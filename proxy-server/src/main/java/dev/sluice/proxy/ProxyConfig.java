@@ -1,0 +1,194 @@
+package dev.sluice.proxy;
+
+import dev.sluice.core.config.ClusterConfig;
+import dev.sluice.core.config.ConfigException;
+import dev.sluice.core.config.ConfigTree;
+import dev.sluice.core.config.SluiceOption;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The proxy's validated, immutable configuration: the {@code proxy:} section of the cluster file plus the
+ * cluster it serves. Errors name the key and the bad value (never a secret).
+ */
+public record ProxyConfig(ClusterConfig cluster, InetSocketAddress listen, String auth, List<UserEntry> users,
+                          Path tlsCert, Path tlsKey, boolean tlsRequired, InetSocketAddress adminListen,
+                          String adminToken, int maxClientConnections, int maxMessageBytes, int eventLoopThreads) {
+
+    /** A client user: its name and stored secret (SCRAM verifier or md5 hash). */
+    public record UserEntry(String name, String secret) {
+        @Override
+        public String toString() {
+            return "UserEntry[" + name + "]";
+        }
+    }
+
+    /** Reads the file's clusters and its {@code proxy:} section. */
+    public static ProxyConfig load(Path file) {
+        Object tree;
+        try {
+            tree = new com.fasterxml.jackson.databind.ObjectMapper(new com.fasterxml.jackson.dataformat.yaml.YAMLFactory())
+                    .readValue(Files.readAllBytes(file), Object.class);
+        } catch (java.nio.file.NoSuchFileException e) {
+            throw new ConfigException(file + ": no such file");
+        } catch (java.io.IOException e) {
+            throw new ConfigException(file + ": cannot read YAML: " + e.getMessage());
+        }
+        Map<String, ClusterConfig> clusters = ConfigTree.clusters(tree, file.toString());
+        Object section = tree instanceof Map<?, ?> m ? m.get("proxy") : null;
+        return of(clusters, section, file + ": proxy");
+    }
+
+    @SuppressWarnings("unchecked")
+    static ProxyConfig of(Map<String, ClusterConfig> clusters, Object section, String where) {
+        Map<String, Object> m = section == null ? Map.of() : section instanceof Map<?, ?> mm ? (Map<String, Object>) mm : null;
+        if (m == null) {
+            throw new ConfigException(where + ": expected a map of options");
+        }
+        Map<ProxyOption, Object> v = new EnumMap<>(ProxyOption.class);
+        for (Map.Entry<String, Object> e : m.entrySet()) {
+            ProxyOption o = ProxyOption.byKey(e.getKey());
+            if (o == null) {
+                throw new ConfigException(where + "." + e.getKey() + ": unknown option (known: "
+                        + java.util.Arrays.stream(ProxyOption.values()).map(ProxyOption::key).toList() + ")");
+            }
+            v.put(o, e.getValue());
+        }
+        String clusterName = str(v, ProxyOption.CLUSTER);
+        ClusterConfig cluster;
+        if (clusterName == null) {
+            if (clusters.size() != 1) {
+                throw new ConfigException(where + ".cluster: the file has clusters " + clusters.keySet() + "; say which one to serve");
+            }
+            cluster = clusters.values().iterator().next();
+        } else {
+            cluster = clusters.get(clusterName);
+            if (cluster == null) {
+                throw new ConfigException(where + ".cluster: '" + clusterName + "' is not in the file (has " + clusters.keySet() + ")");
+            }
+        }
+        if (cluster.engine() != dev.sluice.core.config.Engine.POSTGRESQL) {
+            throw new ConfigException(where + ".cluster: '" + cluster.name() + "' is " + cluster.engine().name().toLowerCase()
+                    + "; the proxy speaks the PostgreSQL protocol (the MySQL proxy is not built yet)");
+        }
+        if (!cluster.isSet(SluiceOption.FAILOVER)) {
+            // the proxy is the one place that sees every client: automatic failover is on unless the file says otherwise
+            cluster = cluster.withOverrides("proxy default", Map.of(SluiceOption.FAILOVER.key(), "auto"), Map.of());
+        }
+        String auth = str(v, ProxyOption.AUTH).toLowerCase(java.util.Locale.ROOT);
+        if (!List.of("scram-sha-256", "md5", "trust").contains(auth)) {
+            throw new ConfigException(where + ".auth: expected scram-sha-256, md5 or trust, got '" + auth + "'");
+        }
+        List<UserEntry> users = users(v.get(ProxyOption.USERS), where + ".users");
+        if (!auth.equals("trust") && users.isEmpty()) {
+            throw new ConfigException(where + ".users: auth is " + auth + " but no users are configured");
+        }
+        Path cert = path(v, ProxyOption.TLS_CERT, where);
+        Path key = path(v, ProxyOption.TLS_KEY, where);
+        if ((cert == null) != (key == null)) {
+            throw new ConfigException(where + ": tls-cert and tls-key go together (one is missing)");
+        }
+        boolean tlsRequired = bool(v, ProxyOption.TLS_REQUIRED, where);
+        if (tlsRequired && cert == null) {
+            throw new ConfigException(where + ".tls-required: true but no tls-cert is configured");
+        }
+        String admin = str(v, ProxyOption.ADMIN_LISTEN);
+        return new ProxyConfig(cluster, address(str(v, ProxyOption.LISTEN), where + ".listen"), auth, users, cert, key, tlsRequired,
+                admin.equalsIgnoreCase("off") ? null : address(admin, where + ".admin-listen"),
+                str(v, ProxyOption.ADMIN_TOKEN),
+                integer(v, ProxyOption.MAX_CLIENT_CONNECTIONS, where, 1), integer(v, ProxyOption.MAX_MESSAGE_BYTES, where, 1024),
+                integer(v, ProxyOption.EVENT_LOOP_THREADS, where, 0));
+    }
+
+    private static String str(Map<ProxyOption, Object> v, ProxyOption o) {
+        Object x = v.get(o);
+        return x == null ? o.defaultValue() : String.valueOf(x);
+    }
+
+    private static boolean bool(Map<ProxyOption, Object> v, ProxyOption o, String where) {
+        String s = str(v, o);
+        if (!s.equalsIgnoreCase("true") && !s.equalsIgnoreCase("false")) {
+            throw new ConfigException(where + "." + o.key() + ": expected true or false, got '" + s + "'");
+        }
+        return Boolean.parseBoolean(s);
+    }
+
+    private static int integer(Map<ProxyOption, Object> v, ProxyOption o, String where, int min) {
+        String s = str(v, o);
+        try {
+            int n = Integer.parseInt(s.trim());
+            if (n < min) {
+                throw new ConfigException(where + "." + o.key() + ": must be at least " + min + ", got " + n);
+            }
+            return n;
+        } catch (NumberFormatException e) {
+            throw new ConfigException(where + "." + o.key() + ": expected a number, got '" + s + "'");
+        }
+    }
+
+    private static Path path(Map<ProxyOption, Object> v, ProxyOption o, String where) {
+        String s = str(v, o);
+        if (s == null) {
+            return null;
+        }
+        Path p = Path.of(s);
+        if (!Files.isReadable(p)) {
+            throw new ConfigException(where + "." + o.key() + ": " + s + " is not a readable file");
+        }
+        return p;
+    }
+
+    static InetSocketAddress address(String s, String where) {
+        int colon = s.lastIndexOf(':');
+        if (colon <= 0) {
+            throw new ConfigException(where + ": expected host:port, got '" + s + "'");
+        }
+        try {
+            int port = Integer.parseInt(s.substring(colon + 1));
+            if (port < 0 || port > 65535) {
+                throw new NumberFormatException();
+            }
+            return new InetSocketAddress(s.substring(0, colon), port);
+        } catch (NumberFormatException e) {
+            throw new ConfigException(where + ": bad port in '" + s + "'");
+        }
+    }
+
+    @SuppressWarnings("unchecked")
+    private static List<UserEntry> users(Object raw, String where) {
+        List<UserEntry> out = new ArrayList<>();
+        if (raw == null || "".equals(raw)) {
+            return out;
+        }
+        if (!(raw instanceof List<?> list)) {
+            throw new ConfigException(where + ": expected a list of {name, password}");
+        }
+        for (int i = 0; i < list.size(); i++) {
+            if (!(list.get(i) instanceof Map<?, ?> u)) {
+                throw new ConfigException(where + "[" + i + "]: expected {name, password}");
+            }
+            Object name = u.get("name");
+            Object secret = u.get("password");
+            for (Object k : u.keySet()) {
+                if (!k.equals("name") && !k.equals("password")) {
+                    throw new ConfigException(where + "[" + i + "]." + k + ": unknown key (expected name, password)");
+                }
+            }
+            if (name == null) {
+                throw new ConfigException(where + "[" + i + "].name: missing");
+            }
+            String s = secret == null ? null : String.valueOf(secret);
+            if (s == null || !(s.startsWith("SCRAM-SHA-256$") || s.matches("md5[0-9a-f]{32}"))) {
+                throw new ConfigException(where + "[" + i + "] (" + name + ").password: expected a SCRAM-SHA-256 verifier or an md5 hash"
+                        + " (plaintext passwords are not accepted; make one with ./sluice passwd)");
+            }
+            out.add(new UserEntry(String.valueOf(name), s));
+        }
+        return List.copyOf(out);
+    }
+}

@@ -1,0 +1,66 @@
+package dev.sluice.proxy;
+
+import java.util.Locale;
+
+/**
+ * Every option of the {@code proxy:} section of the config file, once: key, default, meaning.
+ * docs/proxy.md's options table is generated from this list and a test keeps the two identical.
+ * (Cluster options — nodes, credentials, lag, failover — are {@link dev.sluice.core.config.SluiceOption}.)
+ */
+public enum ProxyOption {
+    LISTEN("listen", "127.0.0.1:6432", "Address the PostgreSQL proxy listens on, `host:port`."),
+    CLUSTER("cluster", null, "Which cluster of the file to serve; may be left out when the file has one."),
+    AUTH("auth", "scram-sha-256",
+            "How clients authenticate to the proxy: `scram-sha-256`, `md5` (users with a SCRAM verifier still get SCRAM, as in PostgreSQL) or `trust` (no password; for local testing)."),
+    USERS("users", "", "Clients allowed in: a list of `{name, password}` where password is a SCRAM verifier (`SCRAM-SHA-256$…`, from `./sluice passwd` or pg_authid) or an md5 hash (`md5…`). Never plaintext."),
+    TLS_CERT("tls-cert", null, "PEM certificate (chain) for TLS. Without it SSLRequest is answered 'N' (no TLS)."),
+    TLS_KEY("tls-key", null, "PEM private key (PKCS#8) of `tls-cert`."),
+    TLS_REQUIRED("tls-required", "false", "Refuse clients that did not negotiate TLS."),
+    ADMIN_LISTEN("admin-listen", "127.0.0.1:6480", "Address of the admin HTTP API (`GET /status` …), `host:port`, or `off`."),
+    ADMIN_TOKEN("admin-token", null, "Bearer token for the admin API's mutating endpoints (promote, switchover, drain). Without it they are disabled."),
+    MAX_CLIENT_CONNECTIONS("max-client-connections", "10000", "Client connections accepted at once; more are refused with SQLSTATE 53300."),
+    MAX_MESSAGE_BYTES("max-message-bytes", "67108864", "Largest protocol message accepted from a client or backend; a larger one closes that connection with an error."),
+    EVENT_LOOP_THREADS("event-loop-threads", "0", "Network threads; 0 means one per CPU core.");
+
+    private final String key;
+    private final String defaultValue;
+    private final String doc;
+
+    ProxyOption(String key, String defaultValue, String doc) {
+        this.key = key;
+        this.defaultValue = defaultValue;
+        this.doc = doc;
+    }
+
+    public String key() {
+        return key;
+    }
+
+    public String defaultValue() {
+        return defaultValue;
+    }
+
+    public String doc() {
+        return doc;
+    }
+
+    static ProxyOption byKey(String k) {
+        for (ProxyOption o : values()) {
+            if (o.key.equals(k.toLowerCase(Locale.ROOT))) {
+                return o;
+            }
+        }
+        return null;
+    }
+
+    /** The markdown table for docs/proxy.md. */
+    static String markdownTable() {
+        StringBuilder b = new StringBuilder("| Key | Default | Meaning |\n|---|---|---|\n");
+        for (ProxyOption o : values()) {
+            b.append("| `").append(o.key).append("` | ")
+                    .append(o.defaultValue == null || o.defaultValue.isEmpty() ? "—" : "`" + o.defaultValue + "`")
+                    .append(" | ").append(o.doc).append(" |\n");
+        }
+        return b.toString();
+    }
+}

@@ -1,0 +1,81 @@
+package dev.sluice.proxy;
+
+import dev.sluice.core.config.ConfigException;
+import dev.sluice.jdbc.ClusterRuntime;
+import dev.sluice.proxy.pg.PgProxy;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslContextBuilder;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One running proxy process, wired in one place: the cluster runtime (health, lag, failover), the
+ * PostgreSQL proxy routing with it, and the admin HTTP API reading and steering it.
+ */
+public final class ProxyServer implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(ProxyServer.class);
+
+    private final ClusterRuntime runtime;
+    private final PgProxy pg;
+    private final AutoCloseable admin;
+    private final java.net.InetSocketAddress adminAddress;
+
+    public ProxyServer(ProxyConfig cfg) throws Exception {
+        SslContext ssl = null;
+        if (cfg.tlsCert() != null) {
+            try {
+                ssl = SslContextBuilder.forServer(cfg.tlsCert().toFile(), cfg.tlsKey().toFile()).build();
+            } catch (Exception e) {
+                throw new ConfigException("proxy.tls-cert / tls-key: cannot load " + cfg.tlsCert() + " and " + cfg.tlsKey()
+                        + ": " + e.getMessage());
+            }
+        }
+        Map<String, String> users = new LinkedHashMap<>();
+        cfg.users().forEach(u -> users.put(u.name(), u.secret()));
+        int threads = cfg.eventLoopThreads() > 0 ? cfg.eventLoopThreads() : Runtime.getRuntime().availableProcessors();
+        this.runtime = ClusterRuntime.start(cfg.cluster());
+        try {
+            this.pg = new PgProxy(cfg.cluster(), runtime.router(), runtime::probeSoon, new PgProxy.Settings(cfg.listen(), cfg.auth(),
+                    users, ssl, cfg.tlsRequired(), cfg.maxClientConnections(), cfg.maxMessageBytes(), threads));
+            AdminServer a = null;
+            if (cfg.adminListen() != null) {
+                a = new AdminServer(cfg.adminListen(), cfg.adminToken(), runtime);
+                a.start();
+            }
+            this.admin = a;
+            this.adminAddress = a == null ? null : new java.net.InetSocketAddress(cfg.adminListen().getHostString(), a.port());
+        } catch (Exception e) {
+            runtime.close();
+            throw e;
+        }
+        log.info("Sluice proxy up: PostgreSQL on {}, admin API on {}", pg.address(), adminAddress == null ? "off" : adminAddress);
+    }
+
+    public PgProxy pg() {
+        return pg;
+    }
+
+    public ClusterRuntime runtime() {
+        return runtime;
+    }
+
+    /** The admin API's address, or null when it is off. */
+    public java.net.InetSocketAddress adminAddress() {
+        return adminAddress;
+    }
+
+    @Override
+    public void close() {
+        pg.close();
+        if (admin != null) {
+            try {
+                admin.close();
+            } catch (Exception e) {
+                log.debug("closing the admin API: {}", e.toString());
+            }
+        }
+        runtime.close();
+    }
+}

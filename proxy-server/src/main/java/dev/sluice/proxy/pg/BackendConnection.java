@@ -1,0 +1,225 @@
+package dev.sluice.proxy.pg;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import java.io.IOException;
+import java.util.ArrayDeque;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One authenticated connection to one node. It belongs to its {@link NodePool} while idle and to one
+ * {@link ClientSession} while attached; it remembers what the proxy needs to reuse it safely: the
+ * server's parameters, the prepared statements created on it, and the responses the proxy itself asked
+ * for and must not pass on (re-issued Parse/Close, replayed session state).
+ */
+final class BackendConnection extends ChannelInboundHandlerAdapter {
+    private static final Logger log = LoggerFactory.getLogger(BackendConnection.class);
+
+    final NodePool pool;
+    final String node;
+    final long generation;
+    final Map<String, String> params = new HashMap<>();
+    /** Statement name → the client's Parse it was created from (identity tells a stale definition). */
+    final Map<String, Messages.Parse> prepared = new HashMap<>();
+    /** One entry per Parse sent in the current cycle, in order: swallow its ParseComplete? */
+    final ArrayDeque<PendingParse> parses = new ArrayDeque<>();
+    /** One entry per Close sent in the current cycle: swallow its CloseComplete? */
+    final ArrayDeque<Boolean> closes = new ArrayDeque<>();
+    /** Replies to queries the proxy sent itself (session-state replay), swallowed up to their ReadyForQuery. */
+    int silentCycles;
+    /** Guarded by the pool's lock: the pool counted this connection's slot free already. */
+    boolean slotFreed;
+    char txStatus = 'I';
+    int pid;
+    int key;
+
+    private final BackendLogin login;
+    private final CompletableFuture<BackendConnection> ready = new CompletableFuture<>();
+    private Channel channel;
+    private volatile ClientSession owner;
+    private boolean resetting;
+    private boolean resetFailed;
+    private String fatal;
+
+    record PendingParse(Messages.Parse def, boolean swallow) {
+    }
+
+    BackendConnection(NodePool pool, BackendLogin login, long generation) {
+        this.pool = pool;
+        this.node = pool.node;
+        this.login = login;
+        this.generation = generation;
+    }
+
+    CompletableFuture<BackendConnection> ready() {
+        return ready;
+    }
+
+    Channel channel() {
+        return channel;
+    }
+
+    boolean usable() {
+        return channel != null && channel.isActive() && fatal == null;
+    }
+
+    void attach(ClientSession s) {
+        owner = s;
+    }
+
+    @Override
+    public void channelActive(ChannelHandlerContext ctx) {
+        channel = ctx.channel();
+        ctx.writeAndFlush(Pg.startup(ctx.alloc(), pool.startupParams()));
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        ByteBuf frame = (ByteBuf) msg;
+        if (!ready.isDone()) {
+            try {
+                loginStep(ctx, frame);
+            } catch (Exception e) {
+                ready.completeExceptionally(e);
+                ctx.close();
+            } finally {
+                frame.release();
+            }
+            return;
+        }
+        ClientSession s = owner;
+        if (s != null) {
+            s.fromBackend(this, frame);
+            return;
+        }
+        try {
+            idleMessage(frame);
+        } finally {
+            frame.release();
+        }
+    }
+
+    private void loginStep(ChannelHandlerContext ctx, ByteBuf frame) throws Exception {
+        byte t = frame.getByte(frame.readerIndex());
+        switch (t) {
+            case 'R' -> {
+                ByteBuf reply = login.answer(ctx.alloc(), Messages.Auth.decode(frame));
+                if (reply != null) {
+                    ctx.writeAndFlush(reply);
+                }
+            }
+            case 'S' -> {
+                ByteBuf b = frame.duplicate().skipBytes(5);
+                params.put(Pg.cstring(b), Pg.cstring(b));
+            }
+            case 'K' -> {
+                pid = frame.getInt(frame.readerIndex() + 5);
+                key = frame.getInt(frame.readerIndex() + 9);
+            }
+            case 'E' -> {
+                Messages.ErrorFields e = Messages.ErrorFields.decode(frame);
+                throw new IOException("node " + node + " refused the login: " + e.sqlState() + " " + e.message());
+            }
+            case 'Z' -> ready.complete(this);
+            default -> { } // NoticeResponse, NegotiateProtocolVersion: nothing to do
+        }
+    }
+
+    /** A message while nobody owns this connection: the reset's replies, or the server going away. */
+    private void idleMessage(ByteBuf frame) {
+        byte t = frame.getByte(frame.readerIndex());
+        if (t == 'S') {
+            ByteBuf b = frame.duplicate().skipBytes(5);
+            params.put(Pg.cstring(b), Pg.cstring(b));
+        } else if (t == 'E') {
+            Messages.ErrorFields e = Messages.ErrorFields.decode(frame);
+            if (e.severity().equals("FATAL") || e.severity().equals("PANIC")) {
+                fatal = e.sqlState() + " " + e.message();
+            } else if (resetting) {
+                resetFailed = true;
+                log.warn("node {}: resetting a backend connection failed: {} {}", node, e.sqlState(), e.message());
+            }
+        } else if (t == 'Z' && resetting) {
+            resetting = false;
+            txStatus = (char) frame.getByte(frame.readerIndex() + 5);
+            if (resetFailed || txStatus != 'I') {
+                channel.close();
+            } else {
+                pool.release(this);
+            }
+        }
+    }
+
+    /**
+     * The client is done with this connection: reset it (DISCARD ALL: session state, prepared statements,
+     * temp tables, LISTENs) and give it back to the pool once the server confirms; close it when it is in
+     * any state a reset cannot clean (mid-query, in a transaction).
+     */
+    void resetAndRelease(boolean clean) {
+        owner = null;
+        if (!clean || !usable() || txStatus != 'I' || silentCycles > 0) {
+            close();
+            return;
+        }
+        prepared.clear();
+        parses.clear();
+        closes.clear();
+        resetting = true;
+        resetFailed = false;
+        channel.writeAndFlush(Pg.query(channel.alloc(), "DISCARD ALL"));
+    }
+
+    /** Records the response of a FATAL error seen while attached (the channel closes right after). */
+    void fatal(String why) {
+        fatal = why;
+    }
+
+    String fatalReason() {
+        return fatal;
+    }
+
+    void close() {
+        owner = null;
+        if (channel != null && channel.isOpen()) {
+            channel.writeAndFlush(Pg.terminate(channel.alloc())).addListener(f -> channel.close());
+        }
+    }
+
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+        ClientSession s = owner;
+        if (s != null) {
+            s.backendReadComplete(this);
+        }
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        IOException cause = new IOException("connection to node " + node + " closed"
+                + (fatal != null ? " (" + fatal + ")" : ""));
+        if (!ready.isDone()) {
+            ready.completeExceptionally(cause);
+        }
+        pool.closed(this);
+        ClientSession s = owner;
+        owner = null;
+        if (s != null) {
+            s.backendLost(this, cause);
+        }
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        log.debug("node {}: backend connection error: {}", node, cause.toString());
+        if (!ready.isDone()) {
+            ready.completeExceptionally(cause);
+        }
+        ctx.close();
+    }
+}

@@ -1,0 +1,70 @@
+package dev.sluice.proxy.pg;
+
+import dev.sluice.core.sql.Classification;
+import io.netty.buffer.ByteBuf;
+import io.netty.util.ReferenceCountUtil;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Client messages that go to one backend together: everything up to a Sync, a simple Query or a Flush.
+ * While collecting them it works out which statements will run (Execute → portal → statement → text), so
+ * the whole batch is routed once, before any of it is sent.
+ */
+final class Batch {
+    final List<ByteBuf> messages = new ArrayList<>(6);
+    final List<Object> decoded = new ArrayList<>(6); // per message: its record, or null when not looked inside
+    final List<Classification> statements = new ArrayList<>(2);
+    final List<String> texts = new ArrayList<>(2);
+    boolean endsCycle;
+    boolean retried;
+    int bytes;
+    private Map<String, String> parsedHere;
+    private Map<String, String> boundHere;
+
+    void add(ByteBuf frame, Object record) {
+        messages.add(frame);
+        decoded.add(record);
+        bytes += frame.readableBytes();
+    }
+
+    /** Remembers what a Parse or Bind in this batch defines, for an Execute later in it. */
+    void parsed(String statement, String sql) {
+        if (parsedHere == null) {
+            parsedHere = new HashMap<>(4);
+        }
+        parsedHere.put(statement, sql);
+    }
+
+    void bound(String portal, String sql) {
+        if (boundHere == null) {
+            boundHere = new HashMap<>(4);
+        }
+        boundHere.put(portal, sql);
+    }
+
+    String parsedSql(String statement) {
+        return parsedHere == null ? null : parsedHere.get(statement);
+    }
+
+    String boundSql(String portal) {
+        return boundHere == null ? null : boundHere.get(portal);
+    }
+
+    boolean onlyReads() {
+        for (Classification c : statements) {
+            if (c.kind() != dev.sluice.core.sql.StatementKind.READ) {
+                return false;
+            }
+        }
+        return !statements.isEmpty();
+    }
+
+    void release() {
+        messages.forEach(ReferenceCountUtil::release);
+        messages.clear();
+        decoded.clear();
+    }
+}

@@ -1,0 +1,670 @@
+package dev.sluice.proxy.pg;
+
+import dev.sluice.core.route.NoRouteException;
+import dev.sluice.core.route.RouteDecision;
+import dev.sluice.core.route.Router;
+import dev.sluice.core.route.Session;
+import dev.sluice.core.sql.Classification;
+import dev.sluice.core.sql.StatementKind;
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.DecoderException;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One authenticated client. Its messages are collected into {@link Batch}es, each routed by router-core
+ * (the same {@link Session} rules as the driver) and relayed to one backend connection, whose replies are
+ * relayed back as they are — only a few message types are looked inside. One batch is on a backend at a
+ * time: the next waits for its ReadyForQuery, which also carries the transaction status (I/T/E) that keeps
+ * a transaction on its node. Everything here runs on the client channel's event loop; backend events from
+ * another loop hop over first.
+ */
+final class ClientSession extends ChannelInboundHandlerAdapter {
+    private static final Logger log = LoggerFactory.getLogger(ClientSession.class);
+    private static final int BATCH_SPLIT_BYTES = 1 << 20;
+    private static final int MAX_QUEUED = 16;
+
+    private final PgProxy proxy;
+    private final Channel client;
+    private final Router router;
+    private final Session session;
+    private final SessionState state;
+    private final PreparedStatements statements = new PreparedStatements();
+    private final Map<String, String> portals = new HashMap<>();
+    private final Map<String, BackendConnection> held = new HashMap<>(4);
+    private final ArrayDeque<Batch> queue = new ArrayDeque<>();
+    private final List<RouteDecision> cycleDecisions = new ArrayList<>(2);
+    private final List<String> cycleTexts = new ArrayList<>(2);
+    final int cancelPid;
+    final int cancelKey;
+    final String user;
+
+    private Batch building = new Batch();
+    private BackendConnection active;
+    private boolean openCycle;     // the batch on `active` ended with Flush: the cycle continues there
+    private boolean busy;          // routing or acquiring a backend asynchronously
+    private boolean copyIn;
+    private boolean errorInCycle;
+    private boolean discardUntilSync;
+    private boolean closed;
+    private char txStatus = 'I';
+    private String txLost;
+
+    ClientSession(PgProxy proxy, Channel client, String user, Map<String, String> startupParams, int cancelPid, int cancelKey) {
+        this.proxy = proxy;
+        this.client = client;
+        this.router = proxy.router();
+        this.session = router.newSession();
+        this.state = new SessionState(startupParams);
+        this.user = user;
+        this.cancelPid = cancelPid;
+        this.cancelKey = cancelKey;
+    }
+
+    /** Authentication is done: tell the client the server's parameters, its cancel key, and that it may talk. */
+    void start() {
+        Map<String, String> params = proxy.serverParams();
+        if (params != null) {
+            welcome(params);
+            return;
+        }
+        // nobody has logged in to a backend yet: do so now, and keep that connection for this session
+        busy = true;
+        String node;
+        try {
+            node = anchorNode();
+        } catch (NoRouteException e) {
+            fatal(Pg.CANNOT_CONNECT, e.getMessage());
+            return;
+        }
+        proxy.pool(node).acquire(client.eventLoop(), (c, err) -> onLoop(() -> {
+            busy = false;
+            if (err != null) {
+                proxy.backendFailed(node, err);
+                fatal(Pg.CANNOT_CONNECT, err.getMessage());
+                return;
+            }
+            if (closed) {
+                c.resetAndRelease(true);
+                return;
+            }
+            attach(c);
+            proxy.rememberServerParams(c.params);
+            welcome(c.params);
+        }));
+    }
+
+    private void welcome(Map<String, String> serverParams) {
+        Map<String, String> shown = new java.util.LinkedHashMap<>(serverParams);
+        state.startupSettings().forEach((k, v) -> {
+            if (shown.containsKey(k) || k.equals("application_name")) {
+                shown.put(k, v);
+            }
+        });
+        shown.forEach((k, v) -> client.write(Pg.parameterStatus(client.alloc(), k, v)));
+        client.write(Pg.backendKeyData(client.alloc(), cancelPid, cancelKey));
+        client.writeAndFlush(Pg.readyForQuery(client.alloc(), 'I'));
+        drain();
+    }
+
+    // ---- client → proxy ----
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        ByteBuf frame = (ByteBuf) msg;
+        if (closed) {
+            frame.release();
+            return;
+        }
+        byte t = frame.getByte(frame.readerIndex());
+        if (copyIn && active != null && (t == 'd' || t == 'c' || t == 'f')) {
+            active.channel().write(frame); // COPY FROM STDIN data streams straight to the backend running it
+            if (t != 'd') {
+                copyIn = false;
+                active.channel().flush();
+            }
+            return;
+        }
+        try {
+            switch (t) {
+                case 'X' -> {
+                    frame.release();
+                    client.close();
+                    return;
+                }
+                case 'd', 'c', 'f' -> { // after a failed COPY the client may still stream: ignored, as PostgreSQL does
+                    frame.release();
+                    return;
+                }
+                case 'Q' -> {
+                    Messages.Query q = Messages.Query.decode(frame);
+                    building.add(frame, q);
+                    statement(q.sql());
+                }
+                case 'P' -> {
+                    Messages.Parse p = Messages.Parse.decode(frame);
+                    building.add(frame, p);
+                    building.parsed(p.name(), p.sql());
+                }
+                case 'B' -> {
+                    Messages.Bind b = Messages.Bind.decode(frame);
+                    building.add(frame, b);
+                    String sql = building.parsedSql(b.statement());
+                    building.bound(b.portal(), sql != null ? sql : statements.sql(b.statement()));
+                }
+                case 'E' -> {
+                    Messages.Execute e = Messages.Execute.decode(frame);
+                    building.add(frame, e);
+                    String sql = building.boundSql(e.portal());
+                    sql = sql != null ? sql : portals.get(e.portal());
+                    if (sql != null) {
+                        statement(sql);
+                    } else {
+                        // a portal the proxy never saw bound: only the primary can give the right answer (or error)
+                        building.statements.add(Classification.of(StatementKind.UNPARSED, "unknown-portal"));
+                        building.texts.add(null);
+                    }
+                }
+                case 'D', 'C' -> building.add(frame, Messages.Target.decode(frame));
+                case 'S', 'H' -> building.add(frame, null);
+                case 'F' -> {
+                    building.add(frame, null);
+                    building.statements.add(Classification.of(StatementKind.WRITE, "function-call"));
+                    building.texts.add(null);
+                }
+                default -> {
+                    frame.release();
+                    protocolError("unknown message type '" + (char) t + "' (0x" + Integer.toHexString(t & 0xff) + ")");
+                    return;
+                }
+            }
+        } catch (RuntimeException e) {
+            frame.release();
+            protocolError("malformed message '" + (char) t + "': " + e.getMessage());
+            return;
+        }
+        if (t == 'Q' || t == 'S' || t == 'F') {
+            building.endsCycle = true;
+            complete();
+        } else if (t == 'H' || building.bytes > BATCH_SPLIT_BYTES) {
+            complete(); // Flush (or a huge batch): send what we have; the cycle stays on that backend until Sync
+        }
+    }
+
+    private void statement(String sql) {
+        building.statements.add(router.classify(sql));
+        building.texts.add(sql);
+    }
+
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+        if (copyIn && active != null) {
+            active.channel().flush();
+        }
+    }
+
+    private void complete() {
+        queue.add(building);
+        building = new Batch();
+        drain();
+    }
+
+    /** Sends queued batches while the backend side allows; pauses reading from the client when it does not. */
+    private void drain() {
+        while (!busy && !closed && !queue.isEmpty()) {
+            if (active != null && !openCycle) {
+                break; // wait for ReadyForQuery
+            }
+            Batch b = queue.poll();
+            if (discardUntilSync) {
+                b.release();
+                if (b.endsCycle) {
+                    discardUntilSync = false;
+                    client.writeAndFlush(Pg.readyForQuery(client.alloc(), txStatus));
+                }
+                continue;
+            }
+            if (active != null) {
+                try {
+                    decide(b); // the session still sees each statement (BEGIN, SET …); the node is the cycle's
+                } catch (NoRouteException ignored) {
+                    // the cycle continues on its backend regardless
+                }
+                send(b, active);
+            } else if (txLost != null) {
+                String why = txLost;
+                txLost = null;
+                fail(b, Pg.CONNECTION_FAILURE, why);
+            } else {
+                route(b);
+            }
+        }
+        client.config().setAutoRead(queue.size() < MAX_QUEUED);
+    }
+
+    private void route(Batch b) {
+        if (router.writesHeld()) {
+            // a switchover holds writes: routing may block until it ends, which an event loop must never do
+            busy = true;
+            proxy.blocking().execute(() -> {
+                String node = null;
+                RuntimeException error = null;
+                try {
+                    node = decide(b);
+                } catch (RuntimeException e) {
+                    error = e;
+                }
+                String n = node;
+                RuntimeException err = error;
+                onLoop(() -> {
+                    busy = false;
+                    if (err != null) {
+                        fail(b, Pg.CANNOT_CONNECT, err.getMessage());
+                    } else {
+                        routed(b, n);
+                    }
+                    drain();
+                });
+            });
+            return;
+        }
+        String node;
+        try {
+            node = decide(b);
+        } catch (NoRouteException e) {
+            fail(b, Pg.CANNOT_CONNECT, e.getMessage());
+            return;
+        }
+        routed(b, node);
+    }
+
+    /** The node for a batch: router-core decides each statement; a batch that mixes nodes goes to the primary. */
+    private String decide(Batch b) {
+        if (b.statements.isEmpty()) {
+            return anchorNode();
+        }
+        String node = null;
+        boolean mixed = false;
+        for (int i = 0; i < b.statements.size(); i++) {
+            RouteDecision d = session.route(b.statements.get(i));
+            cycleDecisions.add(d);
+            cycleTexts.add(b.texts.get(i));
+            if (log.isDebugEnabled()) {
+                log.debug("{}: {} -> {} ({})", user, b.texts.get(i), d.node(), d.reason());
+            }
+            if (node == null) {
+                node = d.node();
+            } else if (!node.equals(d.node())) {
+                mixed = true;
+            }
+        }
+        if (mixed) {
+            String p = router.topology().primary();
+            if (p == null) {
+                throw new NoRouteException("statements of one batch were routed to different nodes and there is no primary");
+            }
+            return p;
+        }
+        return node;
+    }
+
+    /** Where a batch that runs no statement (Describe, Sync, Close …) goes: wherever the session already is. */
+    private String anchorNode() {
+        if (session.transactionNode() != null) {
+            return session.transactionNode();
+        }
+        String p = router.topology().primary();
+        if (p != null && held.containsKey(p)) {
+            return p;
+        }
+        for (BackendConnection c : held.values()) {
+            if (c.usable()) {
+                return c.node;
+            }
+        }
+        if (p != null) {
+            return p;
+        }
+        if (!router.topology().readCandidates().isEmpty()) {
+            return router.topology().readCandidates().get(0).name();
+        }
+        throw new NoRouteException("no node is available: " + router.topology().describe());
+    }
+
+    private void routed(Batch b, String node) {
+        BackendConnection be = held.get(node);
+        if (be != null && be.usable()) {
+            send(b, be);
+            return;
+        }
+        if (be != null) {
+            held.remove(node);
+            be.resetAndRelease(false);
+        }
+        busy = true;
+        proxy.pool(node).acquire(client.eventLoop(), (c, err) -> onLoop(() -> {
+            busy = false;
+            if (closed) {
+                b.release();
+                if (c != null) {
+                    c.resetAndRelease(true);
+                }
+                return;
+            }
+            if (err != null) {
+                proxy.backendFailed(node, err);
+                cycleDecisions.clear();
+                cycleTexts.clear();
+                if (!b.retried && b.onlyReads() && !session.inTransaction()) {
+                    b.retried = true; // a read may go elsewhere: the failure took this node out of routing
+                    route(b);
+                } else {
+                    fail(b, Pg.CONNECTION_FAILURE, err.getMessage());
+                }
+            } else {
+                attach(c);
+                send(b, c);
+            }
+            drain();
+        }));
+    }
+
+    private void attach(BackendConnection c) {
+        c.attach(this);
+        held.put(c.node, c);
+        String replay = state.replaySql(c.params);
+        if (!replay.isEmpty()) {
+            c.silentCycles++;
+            c.channel().write(Pg.query(c.channel().alloc(), replay));
+        }
+    }
+
+    private void send(Batch b, BackendConnection be) {
+        if (active == null) {
+            router.started(be.node);
+            errorInCycle = false;
+        }
+        active = be;
+        openCycle = !b.endsCycle;
+        Channel ch = be.channel();
+        for (int i = 0; i < b.messages.size(); i++) {
+            ByteBuf m = b.messages.get(i);
+            Object rec = b.decoded.get(i);
+            if (rec instanceof Messages.Parse p) {
+                statements.onParse(be, p, ch);
+            } else if (rec instanceof Messages.Bind bd) {
+                statements.ensure(be, bd.statement(), ch);
+                String sql = statements.sql(bd.statement());
+                if (sql != null) {
+                    portals.put(bd.portal(), sql);
+                }
+            } else if (rec instanceof Messages.Target tg) {
+                byte type = m.getByte(m.readerIndex());
+                if (type == 'D' && tg.kind() == 'S') {
+                    statements.ensure(be, tg.name(), ch);
+                } else if (type == 'C' && tg.kind() == 'S') {
+                    statements.onClose(be, tg.name());
+                } else if (type == 'C') {
+                    portals.remove(tg.name());
+                    be.closes.add(Boolean.FALSE);
+                }
+            } else if (rec instanceof Messages.Query) {
+                statements.onQuery(be);
+            }
+            ch.write(m);
+        }
+        b.messages.clear();
+        b.decoded.clear();
+        ch.flush();
+    }
+
+    // ---- backend → client ----
+
+    void fromBackend(BackendConnection be, ByteBuf frame) {
+        if (!client.eventLoop().inEventLoop()) {
+            client.eventLoop().execute(() -> fromBackend(be, frame));
+            return;
+        }
+        byte t = frame.getByte(frame.readerIndex());
+        if (closed) {
+            frame.release();
+            return;
+        }
+        if (be.silentCycles > 0) {
+            silent(be, frame, t);
+            return;
+        }
+        if (be != active) {
+            idleBackendMessage(be, frame, t);
+            return;
+        }
+        switch (t) {
+            case '1' -> {
+                BackendConnection.PendingParse pp = be.parses.poll();
+                if (pp != null && pp.swallow()) {
+                    frame.release();
+                    return;
+                }
+            }
+            case '3' -> {
+                if (Boolean.TRUE.equals(be.closes.poll())) {
+                    frame.release();
+                    return;
+                }
+            }
+            case 'S' -> parameter(be, frame);
+            case 'E' -> {
+                errorInCycle = true;
+                statements.onError(be);
+                Messages.ErrorFields e = Messages.ErrorFields.decode(frame);
+                if (e.severity().equals("FATAL") || e.severity().equals("PANIC")) {
+                    be.fatal(e.sqlState() + " " + e.message());
+                }
+            }
+            case 'G' -> copyIn = true;
+            case 'Z' -> {
+                char status = (char) frame.getByte(frame.readerIndex() + 5);
+                be.txStatus = status;
+                client.writeAndFlush(frame);
+                cycleDone(be, status);
+                return;
+            }
+            default -> { }
+        }
+        client.write(frame);
+    }
+
+    void backendReadComplete(BackendConnection be) {
+        client.flush(); // thread-safe: from another loop Netty queues it behind the hopped writes
+    }
+
+    /** Replies to what the proxy sent itself (session-state replay): swallowed, failures logged. */
+    private void silent(BackendConnection be, ByteBuf frame, byte t) {
+        if (t == 'S') {
+            parameter(be, frame);
+        } else if (t == 'E') {
+            Messages.ErrorFields e = Messages.ErrorFields.decode(frame);
+            log.warn("{}: replaying session state on node {} failed: {} {}", user, be.node, e.sqlState(), e.message());
+        } else if (t == 'Z') {
+            be.silentCycles--;
+            be.txStatus = (char) frame.getByte(frame.readerIndex() + 5);
+        }
+        frame.release();
+    }
+
+    /** A held backend spoke while not running anything: notifications reach the client; a FATAL is noted. */
+    private void idleBackendMessage(BackendConnection be, ByteBuf frame, byte t) {
+        if (t == 'A' || t == 'N') {
+            client.writeAndFlush(frame);
+            return;
+        }
+        if (t == 'S') {
+            parameter(be, frame);
+        } else if (t == 'E') {
+            Messages.ErrorFields e = Messages.ErrorFields.decode(frame);
+            be.fatal(e.sqlState() + " " + e.message());
+        }
+        frame.release();
+    }
+
+    private static void parameter(BackendConnection be, ByteBuf frame) {
+        ByteBuf b = frame.duplicate().skipBytes(5);
+        be.params.put(Pg.cstring(b), Pg.cstring(b));
+    }
+
+    private void cycleDone(BackendConnection be, char status) {
+        active = null;
+        openCycle = false;
+        copyIn = false;
+        router.finished(be.node);
+        if (!errorInCycle) {
+            for (int i = 0; i < cycleDecisions.size(); i++) {
+                RouteDecision d = cycleDecisions.get(i);
+                session.executed(d);
+                if (d.allConnections() && cycleTexts.get(i) != null) {
+                    sessionStateRan(be, cycleTexts.get(i));
+                }
+            }
+        }
+        cycleDecisions.clear();
+        cycleTexts.clear();
+        txStatus = status;
+        if (status == 'I' && session.inTransaction()) {
+            session.endTransaction(!errorInCycle);
+        } else if (status != 'I' && !session.inTransaction()) {
+            session.transactionStarted(be.node);
+        }
+        drain();
+    }
+
+    /** SET and friends ran on one backend: run them on the session's others too, and replay them on later ones. */
+    private void sessionStateRan(BackendConnection ranOn, String sql) {
+        if (!state.record(sql)) {
+            log.warn("{}: more than 500 distinct session-state statements; not replaying: {}", user, sql);
+        }
+        for (BackendConnection other : held.values()) {
+            if (other != ranOn && other.usable()) {
+                other.silentCycles++;
+                other.channel().writeAndFlush(Pg.query(other.channel().alloc(), sql));
+            }
+        }
+    }
+
+    /** A backend connection of this session died (node down, killed, network). */
+    void backendLost(BackendConnection be, Throwable cause) {
+        if (!client.eventLoop().inEventLoop()) {
+            client.eventLoop().execute(() -> backendLost(be, cause));
+            return;
+        }
+        if (held.get(be.node) == be) {
+            held.remove(be.node);
+        }
+        proxy.backendLost(be, cause);
+        if (closed) {
+            return;
+        }
+        boolean txHere = be.node.equals(session.transactionNode());
+        if (be == active) {
+            active = null;
+            copyIn = false;
+            router.finished(be.node);
+            cycleDecisions.clear();
+            cycleTexts.clear();
+            client.write(Pg.error(client.alloc(), "ERROR", Pg.CONNECTION_FAILURE, "connection to node " + be.node + " lost: "
+                    + cause.getMessage() + (txHere || txStatus != 'I' ? "; the transaction was rolled back" : "")));
+            if (session.inTransaction()) {
+                session.endTransaction(false);
+            }
+            txStatus = 'I';
+            if (openCycle) {
+                openCycle = false;
+                discardUntilSync = true; // the client will still send Sync: answer it then
+                client.flush();
+            } else {
+                client.writeAndFlush(Pg.readyForQuery(client.alloc(), 'I'));
+            }
+            drain();
+        } else if (txHere) {
+            session.endTransaction(false);
+            txStatus = 'I';
+            txLost = "connection to node " + be.node + " lost while a transaction was open on it; the transaction was rolled back";
+        }
+    }
+
+    // ---- errors, cancel, close ----
+
+    private void fail(Batch b, String sqlState, String message) {
+        b.release();
+        cycleDecisions.clear();
+        cycleTexts.clear();
+        client.write(Pg.error(client.alloc(), "ERROR", sqlState, message));
+        if (b.endsCycle) {
+            client.writeAndFlush(Pg.readyForQuery(client.alloc(), txStatus));
+        } else {
+            discardUntilSync = true;
+            client.flush();
+        }
+    }
+
+    private void protocolError(String message) {
+        log.info("{}: closing client {}: {}", user, client.remoteAddress(), message);
+        fatal(Pg.PROTOCOL_VIOLATION, message);
+    }
+
+    private void fatal(String sqlState, String message) {
+        client.writeAndFlush(Pg.error(client.alloc(), "FATAL", sqlState, message)).addListener(f -> client.close());
+    }
+
+    /** A CancelRequest with this session's key arrived (on another connection). */
+    void cancel() {
+        onLoop(() -> {
+            BackendConnection be = active;
+            if (be != null) {
+                proxy.cancel(be);
+            }
+        });
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        if (cause instanceof DecoderException) {
+            protocolError(cause.getMessage());
+        } else {
+            log.debug("{}: client connection error: {}", user, cause.toString());
+            ctx.close();
+        }
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        closed = true;
+        proxy.sessionClosed(this);
+        building.release();
+        queue.forEach(Batch::release);
+        queue.clear();
+        for (BackendConnection be : held.values()) {
+            be.resetAndRelease(be != active && !openCycle);
+        }
+        held.clear();
+        if (active != null) {
+            router.finished(active.node);
+            active = null;
+        }
+    }
+
+    private void onLoop(Runnable r) {
+        if (client.eventLoop().inEventLoop()) {
+            r.run();
+        } else {
+            client.eventLoop().execute(r);
+        }
+    }
+}

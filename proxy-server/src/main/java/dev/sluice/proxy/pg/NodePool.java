@@ -1,0 +1,225 @@
+package dev.sluice.proxy.pg;
+
+import io.netty.bootstrap.Bootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoop;
+import io.netty.util.concurrent.ScheduledFuture;
+import java.util.ArrayDeque;
+import java.util.Iterator;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.BiConsumer;
+import java.util.function.LongSupplier;
+
+/**
+ * Backend connections to one node, at most {@code maxSize}. Idle ones are handed out newest first and,
+ * when possible, from the caller's own event loop, so a session and its backends run on one thread.
+ * A connection opened before the node last went DOWN is never reused: the server may have restarted.
+ */
+final class NodePool {
+    final String node;
+    private final String host;
+    private final int port;
+    private final int maxSize;
+    private final int connectTimeoutMs;
+    private final Map<String, String> startupParams;
+    private final String user;
+    private final String password;
+    private final int maxMessageBytes;
+    private final Class<? extends Channel> channelType;
+    private final LongSupplier generation;
+
+    private final ArrayDeque<BackendConnection> idle = new ArrayDeque<>();
+    private final ArrayDeque<Waiter> waiters = new ArrayDeque<>();
+    private int open;
+
+    private record Waiter(EventLoop loop, BiConsumer<BackendConnection, Throwable> callback, ScheduledFuture<?> timeout) {
+    }
+
+    NodePool(String node, String host, int port, int maxSize, int connectTimeoutMs, Map<String, String> startupParams,
+             String user, String password, int maxMessageBytes, Class<? extends Channel> channelType, LongSupplier generation) {
+        this.node = node;
+        this.host = host;
+        this.port = port;
+        this.maxSize = maxSize;
+        this.connectTimeoutMs = connectTimeoutMs;
+        this.startupParams = startupParams;
+        this.user = user;
+        this.password = password;
+        this.maxMessageBytes = maxMessageBytes;
+        this.channelType = channelType;
+        this.generation = generation;
+    }
+
+    Map<String, String> startupParams() {
+        return startupParams;
+    }
+
+    String host() {
+        return host;
+    }
+
+    int port() {
+        return port;
+    }
+
+    /**
+     * Hands a ready connection to {@code callback} (on any thread; the caller hops to its own), or an
+     * error naming the node: connect failure, login failure, or the pool staying full past the timeout.
+     */
+    void acquire(EventLoop loop, BiConsumer<BackendConnection, Throwable> callback) {
+        BackendConnection c;
+        synchronized (this) {
+            c = takeIdle(loop);
+            if (c == null) {
+                if (open >= maxSize) {
+                    ScheduledFuture<?> t = loop.schedule(() -> timeout(callback), connectTimeoutMs, TimeUnit.MILLISECONDS);
+                    waiters.add(new Waiter(loop, callback, t));
+                    return;
+                }
+                open++;
+            }
+        }
+        if (c != null) {
+            callback.accept(c, null);
+        } else {
+            connect(loop, callback);
+        }
+    }
+
+    private BackendConnection takeIdle(EventLoop loop) {
+        long gen = generation.getAsLong();
+        BackendConnection other = null;
+        for (Iterator<BackendConnection> it = idle.descendingIterator(); it.hasNext(); ) {
+            BackendConnection c = it.next();
+            if (!c.usable() || c.generation < gen) {
+                it.remove();
+                c.close(); // its slot frees when the channel closes
+                continue;
+            }
+            if (c.channel().eventLoop() == loop) {
+                it.remove();
+                return c;
+            }
+            if (other == null) {
+                other = c;
+            }
+        }
+        if (other != null && open >= maxSize) {
+            idle.remove(other); // full: a connection on another thread beats waiting
+            return other;
+        }
+        return null;
+    }
+
+    private void connect(EventLoop loop, BiConsumer<BackendConnection, Throwable> callback) {
+        BackendConnection c = new BackendConnection(this, new BackendLogin(user, password), generation.getAsLong());
+        new Bootstrap().group(loop).channel(channelType)
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, connectTimeoutMs)
+                .option(ChannelOption.TCP_NODELAY, true)
+                .option(ChannelOption.SO_KEEPALIVE, true)
+                .handler(new ChannelInitializer<>() {
+                    @Override
+                    protected void initChannel(Channel ch) {
+                        ch.pipeline().addLast(new PgFrameDecoder(maxMessageBytes, false), c);
+                    }
+                })
+                .connect(host, port).addListener(f -> {
+                    if (!f.isSuccess()) {
+                        slotFree(c);
+                        callback.accept(null, new java.io.IOException("cannot connect to node " + node + " at " + host + ":" + port
+                                + ": " + f.cause().getMessage(), f.cause()));
+                    }
+                });
+        ScheduledFuture<?> loginTimeout = loop.schedule(() -> {
+            if (c.ready().completeExceptionally(new TimeoutException("node " + node + ": login took more than "
+                    + connectTimeoutMs + " ms")) && c.channel() != null) {
+                c.channel().close();
+            }
+        }, connectTimeoutMs, TimeUnit.MILLISECONDS);
+        c.ready().whenComplete((ok, err) -> {
+            loginTimeout.cancel(false);
+            if (err != null) {
+                if (c.channel() == null) {
+                    return; // the connect listener reported it
+                }
+                callback.accept(null, err);
+            } else {
+                callback.accept(ok, null);
+            }
+        });
+    }
+
+    /** Frees {@code c}'s slot, once, however it ended (connect failure, login failure, closed). */
+    private void slotFree(BackendConnection c) {
+        synchronized (this) {
+            if (c.slotFreed) {
+                return;
+            }
+            c.slotFreed = true;
+            open--;
+            idle.remove(c);
+        }
+        serveWaiter();
+    }
+
+    private void timeout(BiConsumer<BackendConnection, Throwable> callback) {
+        boolean removed;
+        synchronized (this) {
+            removed = waiters.removeIf(w -> w.callback == callback);
+        }
+        if (removed) {
+            callback.accept(null, new TimeoutException("node " + node + ": all " + maxSize
+                    + " backend connections busy for " + connectTimeoutMs + " ms (pool-max-size)"));
+        }
+    }
+
+    /** A reset connection is free again: the oldest waiter gets it, else it goes idle. */
+    void release(BackendConnection c) {
+        Waiter w;
+        synchronized (this) {
+            w = waiters.poll();
+            if (w == null) {
+                idle.addLast(c);
+                return;
+            }
+        }
+        w.timeout.cancel(false);
+        w.callback.accept(c, null);
+    }
+
+    /** A connection's channel closed: its slot is free. */
+    void closed(BackendConnection c) {
+        slotFree(c);
+    }
+
+    private void serveWaiter() {
+        Waiter w;
+        synchronized (this) {
+            if (open >= maxSize || (w = waiters.poll()) == null) {
+                return;
+            }
+            open++;
+        }
+        w.timeout.cancel(false);
+        connect(w.loop, w.callback);
+    }
+
+    synchronized int open() {
+        return open;
+    }
+
+    synchronized int idle() {
+        return idle.size();
+    }
+
+    void closeAll() {
+        synchronized (this) {
+            idle.forEach(BackendConnection::close);
+            idle.clear();
+        }
+    }
+}

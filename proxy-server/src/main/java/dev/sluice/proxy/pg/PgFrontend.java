@@ -1,0 +1,150 @@
+package dev.sluice.proxy.pg;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.DecoderException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The start of every client connection: SSLRequest (TLS if configured), CancelRequest, StartupMessage and
+ * authentication. On success it hands the channel to a {@link ClientSession} and leaves the pipeline.
+ */
+final class PgFrontend extends ChannelInboundHandlerAdapter {
+    private static final Logger log = LoggerFactory.getLogger(PgFrontend.class);
+
+    private final PgProxy proxy;
+    private final PgFrameDecoder decoder;
+    private ClientAuth auth;
+    private String user;
+    private java.util.Map<String, String> params;
+    private boolean tls;
+    private boolean admitted; // counted against max-client-connections until the session takes over
+
+    PgFrontend(PgProxy proxy, PgFrameDecoder decoder) {
+        this.proxy = proxy;
+        this.decoder = decoder;
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        ByteBuf frame = (ByteBuf) msg;
+        try {
+            if (auth == null) {
+                startup(ctx, frame);
+            } else {
+                password(ctx, frame);
+            }
+        } catch (RuntimeException e) {
+            refuse(ctx, Pg.PROTOCOL_VIOLATION, "malformed startup: " + e.getMessage());
+        } finally {
+            frame.release();
+        }
+    }
+
+    private void startup(ChannelHandlerContext ctx, ByteBuf frame) {
+        Messages.Startup s = Messages.Startup.decode(frame);
+        switch (s.code()) {
+            case Pg.SSL_REQUEST -> {
+                if (proxy.sslContext() == null || tls) {
+                    ctx.writeAndFlush(Unpooled.wrappedBuffer(new byte[] {'N'}));
+                } else {
+                    ctx.writeAndFlush(Unpooled.wrappedBuffer(new byte[] {'S'}));
+                    // the client sends nothing more until it gets the answer: TLS goes in before the next byte
+                    ctx.pipeline().addFirst("tls", proxy.sslContext().newHandler(ctx.alloc()));
+                    tls = true;
+                }
+            }
+            case Pg.GSSENC_REQUEST -> ctx.writeAndFlush(Unpooled.wrappedBuffer(new byte[] {'N'}));
+            case Pg.CANCEL_REQUEST -> {
+                proxy.cancelRequest(s.cancelPid(), s.cancelKey());
+                ctx.close();
+            }
+            case Pg.PROTOCOL_3_0 -> login(ctx, s);
+            default -> refuse(ctx, Pg.FEATURE_NOT_SUPPORTED, "unsupported frontend protocol " + (s.code() >> 16) + "."
+                    + (s.code() & 0xffff) + ": Sluice speaks 3.0");
+        }
+    }
+
+    private void login(ChannelHandlerContext ctx, Messages.Startup s) {
+        decoder.typed();
+        params = s.params();
+        user = params.get("user");
+        if (user == null || user.isEmpty()) {
+            refuse(ctx, Pg.INVALID_AUTHORIZATION, "no user name in the startup message");
+            return;
+        }
+        if (params.containsKey("replication")) {
+            refuse(ctx, Pg.FEATURE_NOT_SUPPORTED, "replication connections are not proxied; connect to the nodes directly");
+            return;
+        }
+        String database = params.getOrDefault("database", user);
+        if (!database.equals(proxy.database())) {
+            refuse(ctx, Pg.INVALID_CATALOG, "database \"" + database + "\" does not exist (this proxy serves \"" + proxy.database() + "\")");
+            return;
+        }
+        if (proxy.tlsRequired() && !tls) {
+            refuse(ctx, Pg.INVALID_AUTHORIZATION, "TLS is required (connect with sslmode=require)");
+            return;
+        }
+        if (!proxy.admitClient()) {
+            refuse(ctx, Pg.TOO_MANY_CONNECTIONS, "sorry, too many clients already (max-client-connections)");
+            return;
+        }
+        admitted = true;
+        auth = proxy.newAuth(user);
+        ctx.writeAndFlush(auth.start(ctx.alloc()));
+        if (auth.done()) {
+            established(ctx);
+        }
+    }
+
+    private void password(ChannelHandlerContext ctx, ByteBuf frame) {
+        if (frame.getByte(frame.readerIndex()) != 'p') {
+            refuse(ctx, Pg.PROTOCOL_VIOLATION, "expected a password message, got '" + (char) frame.getByte(frame.readerIndex()) + "'");
+            return;
+        }
+        try {
+            ctx.writeAndFlush(auth.onPassword(ctx.alloc(), Messages.body(frame)));
+        } catch (ClientAuth.Failed e) {
+            log.info("authentication failed for user {} from {}: {}", user, ctx.channel().remoteAddress(), e.getMessage());
+            refuse(ctx, e.sqlState, e.getMessage());
+            return;
+        }
+        if (auth.done()) {
+            established(ctx);
+        }
+    }
+
+    private void established(ChannelHandlerContext ctx) {
+        admitted = false; // the session counts itself from here
+        ClientSession session = proxy.newSession(ctx.channel(), user, params);
+        ctx.pipeline().replace(this, "session", session);
+        session.start();
+    }
+
+    private void refuse(ChannelHandlerContext ctx, String sqlState, String message) {
+        auth = null;
+        ctx.writeAndFlush(Pg.error(ctx.alloc(), "FATAL", sqlState, message)).addListener(f -> ctx.close());
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        if (cause instanceof DecoderException && !(cause.getCause() instanceof javax.net.ssl.SSLException)) {
+            refuse(ctx, Pg.PROTOCOL_VIOLATION, cause.getMessage());
+        } else {
+            log.debug("client {} during startup: {}", ctx.channel().remoteAddress(), cause.toString());
+            ctx.close();
+        }
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        if (admitted) {
+            proxy.clientGone();
+        }
+        ctx.fireChannelInactive();
+    }
+}

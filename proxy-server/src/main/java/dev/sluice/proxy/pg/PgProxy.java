@@ -1,0 +1,257 @@
+package dev.sluice.proxy.pg;
+
+import dev.sluice.core.config.ClusterConfig;
+import dev.sluice.core.config.NodeConfig;
+import dev.sluice.core.route.Router;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.IoHandlerFactory;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.ServerChannel;
+import io.netty.channel.epoll.Epoll;
+import io.netty.channel.epoll.EpollIoHandler;
+import io.netty.channel.epoll.EpollServerSocketChannel;
+import io.netty.channel.epoll.EpollSocketChannel;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.handler.ssl.SslContext;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.security.SecureRandom;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The PostgreSQL wire-protocol proxy: accepts clients, authenticates them, and routes their statements with
+ * the cluster's {@link Router} over per-node backend pools. Wired by constructor; owns its event loops,
+ * pools and cancel keys, so two proxies in one JVM share nothing.
+ */
+public final class PgProxy implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(PgProxy.class);
+
+    /** What the proxy needs from its surroundings. */
+    /**
+     * @param users user name → stored secret: a SCRAM-SHA-256 verifier or an md5 hash (validated here)
+     */
+    public record Settings(InetSocketAddress listen, String auth, Map<String, String> users, SslContext ssl,
+                           boolean tlsRequired, int maxClients, int maxMessageBytes, int threads) {
+    }
+
+    /** A SCRAM-SHA-256 verifier for {@code password}, in PostgreSQL's format (for the users list). */
+    public static String scramVerifier(String password) {
+        return ScramVerifier.create(password, 4096, new SecureRandom()).encode();
+    }
+
+    private final ClusterConfig config;
+    private final Router router;
+    private final Runnable probeSoon;
+    private final Settings settings;
+    private final Map<String, ClientAuth.User> users = new java.util.HashMap<>();
+    private final EventLoopGroup group;
+    private final Class<? extends Channel> channelType;
+    private final Map<String, NodePool> pools = new LinkedHashMap<>();
+    private final Map<Integer, ClientSession> byCancelPid = new ConcurrentHashMap<>();
+    private final AtomicInteger clients = new AtomicInteger();
+    private final SecureRandom random = new SecureRandom();
+    private final ExecutorService blocking;
+    private final Channel server;
+    private volatile Map<String, String> serverParams;
+
+    /**
+     * Starts listening. {@code probeSoon} asks the health monitor for an early probe round (a backend
+     * connection just failed).
+     */
+    public PgProxy(ClusterConfig config, Router router, Runnable probeSoon, Settings settings) throws InterruptedException {
+        this.config = config;
+        this.router = router;
+        this.probeSoon = probeSoon;
+        this.settings = settings;
+        settings.users().forEach((name, secret) -> users.put(name, ScramVerifier.looksLike(secret)
+                ? new ClientAuth.User(name, ScramVerifier.parse(secret), null) : new ClientAuth.User(name, null, secret)));
+        boolean epoll = Epoll.isAvailable();
+        IoHandlerFactory io = epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
+        this.group = new MultiThreadIoEventLoopGroup(settings.threads(), io);
+        this.channelType = epoll ? EpollSocketChannel.class : NioSocketChannel.class;
+        Class<? extends ServerChannel> serverType = epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
+        this.blocking = Executors.newCachedThreadPool(r -> {
+            Thread t = new Thread(r, "sluice-proxy-held-writes");
+            t.setDaemon(true);
+            return t;
+        });
+        Map<String, String> startup = Map.of("user", config.user() == null ? "postgres" : config.user(),
+                "database", config.database(), "application_name", "sluice");
+        for (NodeConfig n : config.nodes()) {
+            pools.put(n.name(), new NodePool(n.name(), n.host(), n.port(), config.poolMaxSize(), Math.max(250, config.connectTimeoutMs()),
+                    startup, config.user(), config.password(), settings.maxMessageBytes(), channelType,
+                    () -> router.generation(n.name())));
+        }
+        try {
+            this.server = new ServerBootstrap().group(group).channel(serverType)
+                    .childOption(ChannelOption.TCP_NODELAY, true)
+                    .childOption(ChannelOption.SO_KEEPALIVE, true)
+                    .childHandler(new ChannelInitializer<SocketChannel>() {
+                        @Override
+                        protected void initChannel(SocketChannel ch) {
+                            PgFrameDecoder decoder = new PgFrameDecoder(settings.maxMessageBytes(), true);
+                            ch.pipeline().addLast("frames", decoder).addLast("startup", new PgFrontend(PgProxy.this, decoder));
+                        }
+                    })
+                    .bind(settings.listen()).sync().channel();
+        } catch (RuntimeException | InterruptedException e) {
+            group.shutdownGracefully();
+            throw e;
+        }
+        log.info("PostgreSQL proxy for cluster '{}' listening on {} ({} transport)", config.name(), server.localAddress(),
+                epoll ? "epoll" : "nio");
+    }
+
+    /** The address actually bound (port 0 in tests becomes a real port). */
+    public InetSocketAddress address() {
+        return (InetSocketAddress) server.localAddress();
+    }
+
+    public int clientCount() {
+        return clients.get();
+    }
+
+    /** Backend connections open per node (in use + idle). */
+    public Map<String, Integer> backendConnections() {
+        Map<String, Integer> m = new LinkedHashMap<>();
+        pools.forEach((k, p) -> m.put(k, p.open()));
+        return m;
+    }
+
+    // ---- for the sessions ----
+
+    Router router() {
+        return router;
+    }
+
+    String database() {
+        return config.database();
+    }
+
+    SslContext sslContext() {
+        return settings.ssl();
+    }
+
+    boolean tlsRequired() {
+        return settings.tlsRequired();
+    }
+
+    ExecutorService blocking() {
+        return blocking;
+    }
+
+    NodePool pool(String node) {
+        NodePool p = pools.get(node);
+        if (p == null) {
+            throw new IllegalStateException("no pool for node " + node);
+        }
+        return p;
+    }
+
+    Map<String, String> serverParams() {
+        return serverParams;
+    }
+
+    void rememberServerParams(Map<String, String> params) {
+        if (serverParams == null) {
+            serverParams = Map.copyOf(params);
+        }
+    }
+
+    boolean admitClient() {
+        if (clients.incrementAndGet() > settings.maxClients()) {
+            clients.decrementAndGet();
+            return false;
+        }
+        return true;
+    }
+
+    void clientGone() {
+        clients.decrementAndGet();
+    }
+
+    ClientAuth newAuth(String user) {
+        return new ClientAuth(settings.auth(), user, users.get(user), random);
+    }
+
+    ClientSession newSession(Channel ch, String user, Map<String, String> params) {
+        while (true) {
+            int pid = random.nextInt(Integer.MAX_VALUE);
+            ClientSession s = new ClientSession(this, ch, user, params, pid, random.nextInt());
+            if (byCancelPid.putIfAbsent(pid, s) == null) {
+                return s;
+            }
+        }
+    }
+
+    void sessionClosed(ClientSession s) {
+        if (byCancelPid.remove(s.cancelPid, s)) {
+            clients.decrementAndGet();
+        }
+    }
+
+    void cancelRequest(int pid, int key) {
+        ClientSession s = byCancelPid.get(pid);
+        if (s != null && s.cancelKey == key) {
+            s.cancel();
+        } else {
+            log.info("cancel request with an unknown key ignored");
+        }
+    }
+
+    /** Sends the backend's own cancel key to its node, on a connection of its own (as the protocol wants). */
+    void cancel(BackendConnection be) {
+        NodePool p = pool(be.node);
+        new Bootstrap().group(group).channel(channelType)
+                .handler(new io.netty.channel.ChannelInboundHandlerAdapter())
+                .connect(p.host(), p.port()).addListener((io.netty.channel.ChannelFutureListener) f -> {
+                    if (f.isSuccess()) {
+                        f.channel().writeAndFlush(Pg.cancelRequest(f.channel().alloc(), be.pid, be.key))
+                                .addListener(w -> f.channel().close());
+                    } else {
+                        log.warn("could not send a cancel request to node {}: {}", be.node, f.cause().toString());
+                    }
+                });
+    }
+
+    /** A connect or login to {@code node} failed: it leaves routing now if the failure means the node is gone. */
+    void backendFailed(String node, Throwable err) {
+        if (err instanceof IOException || err instanceof java.util.concurrent.TimeoutException && !err.getMessage().contains("busy")) {
+            router.connectionFailed(node, err);
+        }
+        probeSoon.run();
+    }
+
+    /** A backend connection died under a session. */
+    void backendLost(BackendConnection be, Throwable cause) {
+        String fatal = be.fatalReason();
+        // a FATAL the server sent (e.g. terminated by an administrator) is about that connection, not the node
+        if (fatal == null || fatal.startsWith("57P02") || fatal.startsWith("57P03")) {
+            router.connectionFailed(be.node, cause);
+        }
+        probeSoon.run();
+    }
+
+    @Override
+    public void close() {
+        server.close().syncUninterruptibly();
+        pools.values().forEach(NodePool::closeAll);
+        group.shutdownGracefully(0, 2, java.util.concurrent.TimeUnit.SECONDS).syncUninterruptibly();
+        blocking.shutdownNow();
+    }
+}

@@ -1,0 +1,85 @@
+package dev.sluice.proxy.pg;
+
+import io.netty.channel.Channel;
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * A client's prepared statements, and keeping each backend in step with them. The client believes it
+ * talks to one server; its statements may run on several. So the proxy remembers every Parse, and when a
+ * Bind or Describe names a statement the chosen backend does not have (or has in an older definition),
+ * it first re-creates it there and swallows the server's ParseComplete, which the client never asked for.
+ * The unnamed statement is treated the same way (it lives until the next unnamed Parse or simple Query).
+ */
+final class PreparedStatements {
+    private final Map<String, Messages.Parse> defs = new HashMap<>();
+
+    /** The text of a statement the client prepared, or null. */
+    String sql(String name) {
+        Messages.Parse p = defs.get(name);
+        return p == null ? null : p.sql();
+    }
+
+    /** Before relaying the client's Parse to {@code be}. */
+    void onParse(BackendConnection be, Messages.Parse p, Channel ch) {
+        Messages.Parse there = be.prepared.get(p.name());
+        if (!p.name().isEmpty() && there != null && !defs.containsKey(p.name())) {
+            // the client closed this name while on another backend: drop the stale one here first
+            ch.write(Pg.closeStatement(ch.alloc(), p.name()));
+            be.closes.add(Boolean.TRUE);
+        }
+        defs.put(p.name(), p);
+        be.prepared.put(p.name(), p);
+        be.parses.add(new BackendConnection.PendingParse(p, false));
+    }
+
+    /** Before relaying a Bind or Describe of statement {@code name} to {@code be}. */
+    void ensure(BackendConnection be, String name, Channel ch) {
+        Messages.Parse def = defs.get(name);
+        if (def == null) {
+            return; // never prepared through the proxy: the server gives the client its own error
+        }
+        Messages.Parse there = be.prepared.get(name);
+        if (there == def) {
+            return;
+        }
+        if (there != null && !name.isEmpty()) {
+            ch.write(Pg.closeStatement(ch.alloc(), name));
+            be.closes.add(Boolean.TRUE);
+        }
+        ch.write(Pg.parse(ch.alloc(), name, def.sql(), def.paramTypes()));
+        be.prepared.put(name, def);
+        be.parses.add(new BackendConnection.PendingParse(def, true));
+    }
+
+    /** Before relaying the client's Close of a statement. */
+    void onClose(BackendConnection be, String name) {
+        defs.remove(name);
+        be.prepared.remove(name);
+        be.closes.add(Boolean.FALSE);
+    }
+
+    /** A simple Query destroys the unnamed statement (on that backend, and so for the client). */
+    void onQuery(BackendConnection be) {
+        defs.remove("");
+        be.prepared.remove("");
+    }
+
+    /**
+     * The backend reported an error: it skips everything up to Sync, so the Parses still waiting for their
+     * ParseComplete never happened. Forget them, so they are re-created when next needed.
+     */
+    void onError(BackendConnection be) {
+        for (BackendConnection.PendingParse pp : be.parses) {
+            String name = pp.def().name();
+            if (be.prepared.get(name) == pp.def()) {
+                be.prepared.remove(name);
+            }
+            if (!pp.swallow() && defs.get(name) == pp.def()) {
+                defs.remove(name); // the client's own Parse failed: the statement does not exist
+            }
+        }
+        be.parses.clear();
+        be.closes.clear();
+    }
+}
