@@ -63,7 +63,7 @@ final class ClusterCommands {
         abstract int run(SluiceAdmin admin);
 
         int report(FailoverResult r) {
-            r.steps().forEach(s -> out.println("  " + s));
+            r.steps().forEach(s -> out.println("  " + s.replace("\n", "\n      "))); // a hook's output: indented lines
             out.println(r.message());
             return r.promoted() ? 0 : 1;
         }
@@ -153,7 +153,7 @@ final class ClusterCommands {
         int run(SluiceAdmin admin) {
             FailoverResult r = admin.switchover(to, dryRun);
             if (dryRun) {
-                r.steps().forEach(s -> out.println("  " + s));
+                r.steps().forEach(s -> out.println("  " + s.replace("\n", "\n      "))); // a hook's output: indented lines
                 out.println(r.message());
                 return r.newPrimary() != null ? 0 : 1;
             }

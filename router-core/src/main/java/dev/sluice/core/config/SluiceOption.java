@@ -63,7 +63,7 @@ public enum SluiceOption {
             "User for promotion, re-pointing and fencing (PostgreSQL superuser or equivalent grants; MySQL/MariaDB SUPER or REPLICA ADMIN). Defaults to `user`."),
     ADMIN_PASSWORD("admin-password", Type.SECRET, null, "Password of `admin-user`. Never logged or shown."),
     FAILOVER_HOOK("failover-hook", Type.STRING, null,
-            "Command run after each promotion, the event as JSON on stdin (rejoin the old primary, update DNS, page someone). Run with `sh -c`."),
+            "Command run after each promotion, the event as JSON on stdin (rejoin the old primary, update DNS, page someone). Run with `sh -c`; output and exit code in the event log (`hook` / `hook-failed`, see docs/failover.md)."),
     REPLICATION_USER("replication-user", Type.STRING, null,
             "Replication user a demoted MySQL/MariaDB primary uses to follow the new one after a switchover. Defaults to `admin-user`."),
     REPLICATION_PASSWORD("replication-password", Type.SECRET, null, "Password of `replication-user`. Never logged or shown."),

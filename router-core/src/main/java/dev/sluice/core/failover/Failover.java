@@ -32,10 +32,12 @@ import org.slf4j.LoggerFactory;
  * then configuration order; replicas whose last known lag exceeded {@code failover-max-lag-ms} are not
  * candidates) → let it apply what it received → start a new epoch in which the old primary is fenced
  * (never routed writes again) → promote → re-point the other replicas → fence the old primary if
- * reachable → run the hook → re-probe so writes follow at once.
+ * reachable → re-probe so writes follow at once → run the hook (its output, bounded, in the event log;
+ * a non-zero exit is a {@code hook-failed} event and undoes nothing).
  */
 public final class Failover implements HealthMonitor.RoundListener, AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Failover.class);
+    private static final int HOOK_TIMEOUT_SECONDS = 60;
 
     private final ClusterConfig config;
     private final Router router;
@@ -191,9 +193,10 @@ public final class Failover implements HealthMonitor.RoundListener, AutoCloseabl
                     step(steps, old, "fence-skipped", "unreachable or refused: " + e.getMessage() + " (fenced from routing by epoch)");
                 }
             }
-            runHook(steps, chosen.node.name(), old, epoch);
             monitor.probeRound(); // writes follow now, not at the next scheduled probe
             step(steps, chosen.node.name(), "failover-finished", "writes go to " + chosen.node.name());
+            // last: a hook may take seconds (a rejoin stops, rewinds and restarts a server); writes need not wait
+            runHook(steps, chosen.node.name(), old, epoch);
             return new FailoverResult(true, chosen.node.name(), epoch, "promoted " + chosen.node.name(), steps);
         } catch (Exception e) {
             return abort(steps, "failed: " + e.getMessage());
@@ -277,11 +280,13 @@ public final class Failover implements HealthMonitor.RoundListener, AutoCloseabl
             } catch (Exception e) {
                 step(steps, old, "rejoin-failed", String.valueOf(e.getMessage()));
             }
-            runHook(steps, chosen.node.name(), old, epoch);
             monitor.probeRound();
             router.releaseWrites();
             held = false;
             step(steps, chosen.node.name(), "switchover-finished", "writes go to " + chosen.node.name());
+            // after the release: held writes must not wait for a hook that takes seconds (a rejoin stops,
+            // rewinds and restarts a server) and could outlast switchover-hold-ms
+            runHook(steps, chosen.node.name(), old, epoch);
             return new FailoverResult(true, chosen.node.name(), epoch, "switched over to " + chosen.node.name(), steps);
         } catch (Exception e) {
             if (fencedOld && router.fencedSince(old) == null) {
@@ -321,16 +326,33 @@ public final class Failover implements HealthMonitor.RoundListener, AutoCloseabl
                 + ",\"newPrimary\":{\"name\":" + q(newPrimary) + ",\"host\":" + q(np.host()) + ",\"port\":" + np.port() + "}"
                 + ",\"oldPrimary\":" + (old == null ? "null" : "{\"name\":" + q(old) + ",\"host\":" + q(config.node(old).host())
                 + ",\"port\":" + config.node(old).port() + "}") + "}";
+        Process p;
         try {
-            Process p = new ProcessBuilder("sh", "-c", hook).redirectErrorStream(true).start();
-            try (var in = p.getOutputStream()) {
-                in.write(json.getBytes(java.nio.charset.StandardCharsets.UTF_8));
-            }
-            String out = new String(p.getInputStream().readNBytes(4096), java.nio.charset.StandardCharsets.UTF_8).trim();
-            boolean done = p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS);
-            step(steps, newPrimary, "hook", done ? "exit " + p.exitValue() + (out.isEmpty() ? "" : ": " + out) : "still running after 60 s");
+            p = new ProcessBuilder("sh", "-c", hook).redirectErrorStream(true).start();
         } catch (Exception e) {
-            step(steps, newPrimary, "hook-failed", String.valueOf(e.getMessage()));
+            step(steps, newPrimary, "hook-failed", "could not start: " + e.getMessage());
+            return;
+        }
+        // read on its own thread: a hook that leaves a child holding its stdout, or writes more than a pipe
+        // holds, must neither block us past the time limit nor stall itself
+        HookOutput out = HookOutput.drain(p.getInputStream(), "sluice-hook-" + config.name());
+        try (var in = p.getOutputStream()) {
+            in.write(json.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        } catch (java.io.IOException e) {
+            // the hook does not read its stdin (exited or closed it): that is its business
+        }
+        try {
+            if (!p.waitFor(HOOK_TIMEOUT_SECONDS, java.util.concurrent.TimeUnit.SECONDS)) {
+                step(steps, newPrimary, "hook-failed", "still running after " + HOOK_TIMEOUT_SECONDS + " s (left running)"
+                        + out.text(0).map(o -> ": " + o).orElse(""));
+                return;
+            }
+            int exit = p.exitValue();
+            String text = out.text(2_000).map(o -> ": " + o).orElse("");
+            step(steps, newPrimary, exit == 0 ? "hook" : "hook-failed", "exit " + exit + text);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            step(steps, newPrimary, "hook-failed", "interrupted while waiting for it");
         }
     }
 
@@ -356,7 +378,10 @@ public final class Failover implements HealthMonitor.RoundListener, AutoCloseabl
     private void step(List<String> steps, String node, String type, String message) {
         steps.add(type + (node == null ? "" : " " + node) + ": " + message);
         router.events().add(node, type, message);
-        log.info("cluster '{}' failover: {}{}: {}", config.name(), type, node == null ? "" : " " + node, message);
+        // one log line per step even for a hook's multi-line output: line-based log readers would keep only
+        // its first line (the event and the steps keep the lines)
+        log.info("cluster '{}' failover: {}{}: {}", config.name(), type, node == null ? "" : " " + node,
+                message.strip().replace("\n", " | "));
     }
 
     public boolean running() {
