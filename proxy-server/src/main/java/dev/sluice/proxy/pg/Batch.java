@@ -45,6 +45,16 @@ final class Batch {
         boundHere.put(portal, sql);
     }
 
+    /** The text of the first Parse in this batch, or null. */
+    String firstParsedSql() {
+        for (Object o : decoded) {
+            if (o instanceof Messages.Parse p) {
+                return p.sql();
+            }
+        }
+        return null;
+    }
+
     String parsedSql(String statement) {
         return parsedHere == null ? null : parsedHere.get(statement);
     }

@@ -289,6 +289,15 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     /** The node for a batch: router-core decides each statement; a batch that mixes nodes goes to the primary. */
     private String decide(Batch b) {
         if (b.statements.isEmpty()) {
+            // nothing runs (Parse/Describe/Sync, e.g. PQprepare): a read is prepared where reads go, so its
+            // first execution finds it there; anything else goes where the session already is
+            String sql = b.firstParsedSql();
+            if (sql != null && !session.inTransaction() && session.pinnedBy() == null) {
+                Classification c = router.classify(sql);
+                if (c.kind() == StatementKind.READ) {
+                    return session.route(c).node();
+                }
+            }
             return anchorNode();
         }
         String node = null;
