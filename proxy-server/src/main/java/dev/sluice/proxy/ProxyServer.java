@@ -23,6 +23,11 @@ public final class ProxyServer implements AutoCloseable {
     private final java.net.InetSocketAddress adminAddress;
 
     public ProxyServer(ProxyConfig cfg) throws Exception {
+        this(cfg, false);
+    }
+
+    /** @param logRoutes log every routing decision at INFO (the demo) */
+    public ProxyServer(ProxyConfig cfg, boolean logRoutes) throws Exception {
         SslContext ssl = null;
         if (cfg.tlsCert() != null) {
             try {
@@ -38,7 +43,7 @@ public final class ProxyServer implements AutoCloseable {
         this.runtime = ClusterRuntime.start(cfg.cluster());
         try {
             this.pg = new PgProxy(cfg.cluster(), runtime.router(), runtime::probeSoon, new PgProxy.Settings(cfg.listen(), cfg.auth(),
-                    users, ssl, cfg.tlsRequired(), cfg.maxClientConnections(), cfg.maxMessageBytes(), threads));
+                    users, ssl, cfg.tlsRequired(), cfg.maxClientConnections(), cfg.maxMessageBytes(), threads, logRoutes));
             AdminServer a = null;
             if (cfg.adminListen() != null) {
                 a = new AdminServer(cfg.adminListen(), cfg.adminToken(), runtime);

@@ -135,8 +135,7 @@ final class BackendConnection extends ChannelInboundHandlerAdapter {
     private void idleMessage(ByteBuf frame) {
         byte t = frame.getByte(frame.readerIndex());
         if (t == 'S') {
-            ByteBuf b = frame.duplicate().skipBytes(5);
-            params.put(Pg.cstring(b), Pg.cstring(b));
+            parameter(frame);
         } else if (t == 'E') {
             Messages.ErrorFields e = Messages.ErrorFields.decode(frame);
             if (e.severity().equals("FATAL") || e.severity().equals("PANIC")) {
@@ -173,6 +172,37 @@ final class BackendConnection extends ChannelInboundHandlerAdapter {
         resetting = true;
         resetFailed = false;
         channel.writeAndFlush(Pg.query(channel.alloc(), "DISCARD ALL"));
+    }
+
+    /** A ParameterStatus: the server's current value, kept to decide what a replay must set. */
+    void parameter(ByteBuf frame) {
+        ByteBuf b = frame.duplicate().skipBytes(5);
+        params.put(Pg.cstring(b), Pg.cstring(b));
+    }
+
+    /** A reply to what the proxy sent itself (session-state replay): swallowed, failures logged. Releases the frame. */
+    void silentReply(ByteBuf frame, byte t, String user) {
+        if (t == 'S') {
+            parameter(frame);
+        } else if (t == 'E') {
+            Messages.ErrorFields e = Messages.ErrorFields.decode(frame);
+            log.warn("{}: replaying session state on node {} failed: {} {}", user, node, e.sqlState(), e.message());
+        } else if (t == 'Z') {
+            silentCycles--;
+            txStatus = (char) frame.getByte(frame.readerIndex() + 5);
+        }
+        frame.release();
+    }
+
+    /** Anything else while attached but idle: parameters are kept, an error noted as fatal. Releases the frame. */
+    void unsolicited(ByteBuf frame, byte t) {
+        if (t == 'S') {
+            parameter(frame);
+        } else if (t == 'E') {
+            Messages.ErrorFields e = Messages.ErrorFields.decode(frame);
+            fatal = e.sqlState() + " " + e.message();
+        }
+        frame.release();
     }
 
     /** Records the response of a FATAL error seen while attached (the channel closes right after). */

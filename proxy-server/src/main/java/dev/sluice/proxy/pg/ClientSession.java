@@ -4,15 +4,12 @@ import dev.sluice.core.route.NoRouteException;
 import dev.sluice.core.route.RouteDecision;
 import dev.sluice.core.route.Router;
 import dev.sluice.core.route.Session;
-import dev.sluice.core.sql.Classification;
-import dev.sluice.core.sql.StatementKind;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.DecoderException;
 import java.util.ArrayDeque;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -29,7 +26,6 @@ import org.slf4j.LoggerFactory;
  */
 final class ClientSession extends ChannelInboundHandlerAdapter {
     private static final Logger log = LoggerFactory.getLogger(ClientSession.class);
-    private static final int BATCH_SPLIT_BYTES = 1 << 20;
     private static final int MAX_QUEUED = 16;
 
     private final PgProxy proxy;
@@ -39,15 +35,16 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     private final SessionState state;
     private final PreparedStatements statements = new PreparedStatements();
     private final Map<String, String> portals = new HashMap<>();
+    private final BatchBuilder batches;
     private final Map<String, BackendConnection> held = new HashMap<>(4);
     private final ArrayDeque<Batch> queue = new ArrayDeque<>();
-    private final List<RouteDecision> cycleDecisions = new ArrayList<>(2);
-    private final List<String> cycleTexts = new ArrayList<>(2);
+    private final List<RouteDecision> cycleDecisions;
+    private final List<String> cycleTexts;
+    private final BatchRouting routing;
     final int cancelPid;
     final int cancelKey;
     final String user;
 
-    private Batch building = new Batch();
     private BackendConnection active;
     private boolean openCycle;     // the batch on `active` ended with Flush: the cycle continues there
     private boolean busy;          // routing or acquiring a backend asynchronously
@@ -67,6 +64,10 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         this.user = user;
         this.cancelPid = cancelPid;
         this.cancelKey = cancelKey;
+        this.batches = new BatchBuilder(router, statements, portals);
+        this.routing = new BatchRouting(router, session, user, proxy.logRoutes());
+        this.cycleDecisions = routing.decisions;
+        this.cycleTexts = routing.texts;
     }
 
     /** Authentication is done: tell the client the server's parameters, its cancel key, and that it may talk. */
@@ -80,7 +81,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         busy = true;
         String node;
         try {
-            node = anchorNode();
+            node = routing.anchorNode(held.keySet());
         } catch (NoRouteException e) {
             fatal(Pg.CANNOT_CONNECT, e.getMessage());
             return;
@@ -103,13 +104,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     }
 
     private void welcome(Map<String, String> serverParams) {
-        Map<String, String> shown = new java.util.LinkedHashMap<>(serverParams);
-        state.startupSettings().forEach((k, v) -> {
-            if (shown.containsKey(k) || k.equals("application_name")) {
-                shown.put(k, v);
-            }
-        });
-        shown.forEach((k, v) -> client.write(Pg.parameterStatus(client.alloc(), k, v)));
+        state.reported(serverParams).forEach((k, v) -> client.write(Pg.parameterStatus(client.alloc(), k, v)));
         client.write(Pg.backendKeyData(client.alloc(), cancelPid, cancelKey));
         client.writeAndFlush(Pg.readyForQuery(client.alloc(), 'I'));
         drain();
@@ -133,75 +128,30 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             }
             return;
         }
-        try {
-            switch (t) {
-                case 'X' -> {
-                    frame.release();
-                    client.close();
-                    return;
-                }
-                case 'd', 'c', 'f' -> { // after a failed COPY the client may still stream: ignored, as PostgreSQL does
-                    frame.release();
-                    return;
-                }
-                case 'Q' -> {
-                    Messages.Query q = Messages.Query.decode(frame);
-                    building.add(frame, q);
-                    statement(q.sql());
-                }
-                case 'P' -> {
-                    Messages.Parse p = Messages.Parse.decode(frame);
-                    building.add(frame, p);
-                    building.parsed(p.name(), p.sql());
-                }
-                case 'B' -> {
-                    Messages.Bind b = Messages.Bind.decode(frame);
-                    building.add(frame, b);
-                    String sql = building.parsedSql(b.statement());
-                    building.bound(b.portal(), sql != null ? sql : statements.sql(b.statement()));
-                }
-                case 'E' -> {
-                    Messages.Execute e = Messages.Execute.decode(frame);
-                    building.add(frame, e);
-                    String sql = building.boundSql(e.portal());
-                    sql = sql != null ? sql : portals.get(e.portal());
-                    if (sql != null) {
-                        statement(sql);
-                    } else {
-                        // a portal the proxy never saw bound: only the primary can give the right answer (or error)
-                        building.statements.add(Classification.of(StatementKind.UNPARSED, "unknown-portal"));
-                        building.texts.add(null);
-                    }
-                }
-                case 'D', 'C' -> building.add(frame, Messages.Target.decode(frame));
-                case 'S', 'H' -> building.add(frame, null);
-                case 'F' -> {
-                    building.add(frame, null);
-                    building.statements.add(Classification.of(StatementKind.WRITE, "function-call"));
-                    building.texts.add(null);
-                }
-                default -> {
-                    frame.release();
-                    protocolError("unknown message type '" + (char) t + "' (0x" + Integer.toHexString(t & 0xff) + ")");
-                    return;
-                }
+        switch (t) {
+            case 'X' -> {
+                frame.release();
+                client.close();
+                return;
             }
+            case 'd', 'c', 'f' -> { // after a failed COPY the client may still stream: ignored, as PostgreSQL does
+                frame.release();
+                return;
+            }
+            default -> { }
+        }
+        Batch done;
+        try {
+            done = batches.accept(frame, t);
         } catch (RuntimeException e) {
             frame.release();
-            protocolError("malformed message '" + (char) t + "': " + e.getMessage());
+            protocolError(e instanceof BatchBuilder.UnknownMessage ? e.getMessage() : "malformed message '" + (char) t + "': " + e.getMessage());
             return;
         }
-        if (t == 'Q' || t == 'S' || t == 'F') {
-            building.endsCycle = true;
-            complete();
-        } else if (t == 'H' || building.bytes > BATCH_SPLIT_BYTES) {
-            complete(); // Flush (or a huge batch): send what we have; the cycle stays on that backend until Sync
+        if (done != null) {
+            queue.add(done);
+            drain();
         }
-    }
-
-    private void statement(String sql) {
-        building.statements.add(router.classify(sql));
-        building.texts.add(sql);
     }
 
     @Override
@@ -209,12 +159,6 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         if (copyIn && active != null) {
             active.channel().flush();
         }
-    }
-
-    private void complete() {
-        queue.add(building);
-        building = new Batch();
-        drain();
     }
 
     /** Sends queued batches while the backend side allows; pauses reading from the client when it does not. */
@@ -234,7 +178,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             }
             if (active != null) {
                 try {
-                    decide(b); // the session still sees each statement (BEGIN, SET …); the node is the cycle's
+                    routing.decide(b, held.keySet()); // the session still sees each statement (BEGIN, SET …); the node is the cycle's
                 } catch (NoRouteException ignored) {
                     // the cycle continues on its backend regardless
                 }
@@ -258,7 +202,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
                 String node = null;
                 RuntimeException error = null;
                 try {
-                    node = decide(b);
+                    node = routing.decide(b, held.keySet());
                 } catch (RuntimeException e) {
                     error = e;
                 }
@@ -278,74 +222,12 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         }
         String node;
         try {
-            node = decide(b);
+            node = routing.decide(b, held.keySet());
         } catch (NoRouteException e) {
             fail(b, Pg.CANNOT_CONNECT, e.getMessage());
             return;
         }
         routed(b, node);
-    }
-
-    /** The node for a batch: router-core decides each statement; a batch that mixes nodes goes to the primary. */
-    private String decide(Batch b) {
-        if (b.statements.isEmpty()) {
-            // nothing runs (Parse/Describe/Sync, e.g. PQprepare): a read is prepared where reads go, so its
-            // first execution finds it there; anything else goes where the session already is
-            String sql = b.firstParsedSql();
-            if (sql != null && !session.inTransaction() && session.pinnedBy() == null) {
-                Classification c = router.classify(sql);
-                if (c.kind() == StatementKind.READ) {
-                    return session.route(c).node();
-                }
-            }
-            return anchorNode();
-        }
-        String node = null;
-        boolean mixed = false;
-        for (int i = 0; i < b.statements.size(); i++) {
-            RouteDecision d = session.route(b.statements.get(i));
-            cycleDecisions.add(d);
-            cycleTexts.add(b.texts.get(i));
-            if (log.isDebugEnabled()) {
-                log.debug("{}: {} -> {} ({})", user, b.texts.get(i), d.node(), d.reason());
-            }
-            if (node == null) {
-                node = d.node();
-            } else if (!node.equals(d.node())) {
-                mixed = true;
-            }
-        }
-        if (mixed) {
-            String p = router.topology().primary();
-            if (p == null) {
-                throw new NoRouteException("statements of one batch were routed to different nodes and there is no primary");
-            }
-            return p;
-        }
-        return node;
-    }
-
-    /** Where a batch that runs no statement (Describe, Sync, Close …) goes: wherever the session already is. */
-    private String anchorNode() {
-        if (session.transactionNode() != null) {
-            return session.transactionNode();
-        }
-        String p = router.topology().primary();
-        if (p != null && held.containsKey(p)) {
-            return p;
-        }
-        for (BackendConnection c : held.values()) {
-            if (c.usable()) {
-                return c.node;
-            }
-        }
-        if (p != null) {
-            return p;
-        }
-        if (!router.topology().readCandidates().isEmpty()) {
-            return router.topology().readCandidates().get(0).name();
-        }
-        throw new NoRouteException("no node is available: " + router.topology().describe());
     }
 
     private void routed(Batch b, String node) {
@@ -370,8 +252,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             }
             if (err != null) {
                 proxy.backendFailed(node, err);
-                cycleDecisions.clear();
-                cycleTexts.clear();
+                routing.clear();
                 if (!b.retried && b.onlyReads() && !session.inTransaction()) {
                     b.retried = true; // a read may go elsewhere: the failure took this node out of routing
                     route(b);
@@ -448,11 +329,16 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             return;
         }
         if (be.silentCycles > 0) {
-            silent(be, frame, t);
+            be.silentReply(frame, t, user);
             return;
         }
         if (be != active) {
-            idleBackendMessage(be, frame, t);
+            // a held backend spoke while not running anything: notifications reach the client
+            if (t == 'A' || t == 'N') {
+                client.writeAndFlush(frame);
+            } else {
+                be.unsolicited(frame, t);
+            }
             return;
         }
         switch (t) {
@@ -469,7 +355,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
                     return;
                 }
             }
-            case 'S' -> parameter(be, frame);
+            case 'S' -> be.parameter(frame);
             case 'E' -> {
                 errorInCycle = true;
                 statements.onError(be);
@@ -495,40 +381,6 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         client.flush(); // thread-safe: from another loop Netty queues it behind the hopped writes
     }
 
-    /** Replies to what the proxy sent itself (session-state replay): swallowed, failures logged. */
-    private void silent(BackendConnection be, ByteBuf frame, byte t) {
-        if (t == 'S') {
-            parameter(be, frame);
-        } else if (t == 'E') {
-            Messages.ErrorFields e = Messages.ErrorFields.decode(frame);
-            log.warn("{}: replaying session state on node {} failed: {} {}", user, be.node, e.sqlState(), e.message());
-        } else if (t == 'Z') {
-            be.silentCycles--;
-            be.txStatus = (char) frame.getByte(frame.readerIndex() + 5);
-        }
-        frame.release();
-    }
-
-    /** A held backend spoke while not running anything: notifications reach the client; a FATAL is noted. */
-    private void idleBackendMessage(BackendConnection be, ByteBuf frame, byte t) {
-        if (t == 'A' || t == 'N') {
-            client.writeAndFlush(frame);
-            return;
-        }
-        if (t == 'S') {
-            parameter(be, frame);
-        } else if (t == 'E') {
-            Messages.ErrorFields e = Messages.ErrorFields.decode(frame);
-            be.fatal(e.sqlState() + " " + e.message());
-        }
-        frame.release();
-    }
-
-    private static void parameter(BackendConnection be, ByteBuf frame) {
-        ByteBuf b = frame.duplicate().skipBytes(5);
-        be.params.put(Pg.cstring(b), Pg.cstring(b));
-    }
-
     private void cycleDone(BackendConnection be, char status) {
         active = null;
         openCycle = false;
@@ -543,8 +395,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
                 }
             }
         }
-        cycleDecisions.clear();
-        cycleTexts.clear();
+        routing.clear();
         txStatus = status;
         if (status == 'I' && session.inTransaction()) {
             session.endTransaction(!errorInCycle);
@@ -585,8 +436,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             active = null;
             copyIn = false;
             router.finished(be.node);
-            cycleDecisions.clear();
-            cycleTexts.clear();
+            routing.clear();
             client.write(Pg.error(client.alloc(), "ERROR", Pg.CONNECTION_FAILURE, "connection to node " + be.node + " lost: "
                     + cause.getMessage() + (txHere || txStatus != 'I' ? "; the transaction was rolled back" : "")));
             if (session.inTransaction()) {
@@ -612,8 +462,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
 
     private void fail(Batch b, String sqlState, String message) {
         b.release();
-        cycleDecisions.clear();
-        cycleTexts.clear();
+        routing.clear();
         client.write(Pg.error(client.alloc(), "ERROR", sqlState, message));
         if (b.endsCycle) {
             client.writeAndFlush(Pg.readyForQuery(client.alloc(), txStatus));
@@ -656,7 +505,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     public void channelInactive(ChannelHandlerContext ctx) {
         closed = true;
         proxy.sessionClosed(this);
-        building.release();
+        batches.release();
         queue.forEach(Batch::release);
         queue.clear();
         for (BackendConnection be : held.values()) {

@@ -46,7 +46,7 @@ public final class PgProxy implements AutoCloseable {
      * @param users user name → stored secret: a SCRAM-SHA-256 verifier or an md5 hash (validated here)
      */
     public record Settings(InetSocketAddress listen, String auth, Map<String, String> users, SslContext ssl,
-                           boolean tlsRequired, int maxClients, int maxMessageBytes, int threads) {
+                           boolean tlsRequired, int maxClients, int maxMessageBytes, int threads, boolean logRoutes) {
     }
 
     /** A SCRAM-SHA-256 verifier for {@code password}, in PostgreSQL's format (for the users list). */
@@ -137,6 +137,11 @@ public final class PgProxy implements AutoCloseable {
 
     Router router() {
         return router;
+    }
+
+    /** True when every routing decision is logged at INFO (logger {@code sluice.routes}; the demo turns it on). */
+    boolean logRoutes() {
+        return settings.logRoutes();
     }
 
     String database() {

@@ -56,6 +56,17 @@ final class SessionState {
         return startup;
     }
 
+    /** The ParameterStatus values to show the client: the server's, with the settings it asked for. */
+    Map<String, String> reported(Map<String, String> serverParams) {
+        Map<String, String> shown = new LinkedHashMap<>(serverParams);
+        startup.forEach((k, v) -> {
+            if (shown.containsKey(k) || k.equals("application_name")) {
+                shown.put(k, v);
+            }
+        });
+        return shown;
+    }
+
     /** A session-state statement ran successfully: replay it on backends opened later. */
     boolean record(String sql) {
         String s = strip(sql);
