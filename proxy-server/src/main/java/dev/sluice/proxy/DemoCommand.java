@@ -20,16 +20,28 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**
- * The quickstart: starts a local primary with two replicas, connects through {@code jdbc:sluice:} and
- * prints, for each statement, where Sluice routed it, why, and which server actually answered.
+ * The quickstart. PostgreSQL (default): a local primary with two replicas behind the Sluice proxy and its
+ * admin API ({@link ProxyDemo}), running until Ctrl-C. MariaDB (no wire proxy yet): the same cluster shape
+ * through the {@code jdbc:sluice:} driver, printing for each statement where Sluice routed it, why, and
+ * which server answered.
  */
 @Command(name = "demo", mixinStandardHelpOptions = true,
-        description = "Start a local replicated cluster and show where Sluice routes each statement.")
+        description = "Start a local replicated cluster behind Sluice and show where each statement goes.")
 final class DemoCommand implements Callable<Integer> {
-    @Option(names = "--engine", defaultValue = "both", description = "postgresql, mariadb or both (default: ${DEFAULT-VALUE})")
+    @Option(names = "--engine", defaultValue = "postgresql",
+            description = "postgresql (the proxy), mariadb (the JDBC driver) or both (default: ${DEFAULT-VALUE})")
     String engine;
 
-    @Option(names = "--keep-running", description = "Keep the cluster running until Ctrl-C, printing the JDBC URL.")
+    @Option(names = "--port", defaultValue = "6432", description = "Proxy port (default: ${DEFAULT-VALUE}; 0 = any free port)")
+    int port;
+
+    @Option(names = "--admin-port", defaultValue = "6480", description = "Admin API port (default: ${DEFAULT-VALUE}; 0 = any)")
+    int adminPort;
+
+    @Option(names = "--exit", description = "Stop after the guided tour instead of running until Ctrl-C.")
+    boolean exitAfterTour;
+
+    @Option(names = "--keep-running", description = "MariaDB: keep the cluster running until Ctrl-C, printing the JDBC URL.")
     boolean keepRunning;
 
     @Override
@@ -40,17 +52,14 @@ final class DemoCommand implements Callable<Integer> {
             System.err.println("--engine: expected postgresql, mariadb or both, got '" + engine + "'");
             return 2;
         }
-        if (pg) {
-            try (DbCluster c = Clusters.startPostgres("demo-pg", 2)) {
-                run(c, true);
-                SluiceDriver.closeAll(); // before the servers stop, so probes don't report them dying
-            }
-        }
         if (maria) {
             try (DbCluster c = Clusters.startMariaDb("demo-maria", 2)) {
                 run(c, false);
-                SluiceDriver.closeAll();
+                SluiceDriver.closeAll(); // before the servers stop, so probes don't report them dying
             }
+        }
+        if (pg) {
+            new ProxyDemo(System.out, port, adminPort).run(exitAfterTour);
         }
         return 0;
     }

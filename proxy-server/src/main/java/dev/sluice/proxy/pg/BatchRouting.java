@@ -19,7 +19,7 @@ import org.slf4j.LoggerFactory;
  */
 final class BatchRouting {
     private static final Logger log = LoggerFactory.getLogger(BatchRouting.class);
-    private static final Logger routes = LoggerFactory.getLogger("sluice.routes");
+    private static final Logger routes = LoggerFactory.getLogger("dev.sluice.routes");
 
     private final Router router;
     private final Session session;

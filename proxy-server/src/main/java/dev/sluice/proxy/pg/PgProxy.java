@@ -139,7 +139,7 @@ public final class PgProxy implements AutoCloseable {
         return router;
     }
 
-    /** True when every routing decision is logged at INFO (logger {@code sluice.routes}; the demo turns it on). */
+    /** True when every routing decision is logged at INFO (logger {@code dev.sluice.routes}; the demo turns it on). */
     boolean logRoutes() {
         return settings.logRoutes();
     }
