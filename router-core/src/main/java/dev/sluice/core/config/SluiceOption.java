@@ -158,6 +158,9 @@ public enum SluiceOption {
             case BALANCING:
                 return Balancing.parse(where, v);
             case CHOICE:
+                if (v.equals("false") && choices.contains("off")) {
+                    return "off"; // YAML 1.1 reads an unquoted `off` as the boolean false
+                }
                 for (String c : choices) {
                     if (c.equalsIgnoreCase(v)) {
                         return c;
