@@ -15,8 +15,9 @@ import org.slf4j.LoggerFactory;
  * <p>Pipeline: {@link SqlLexer} (strings/comments/quotes aware, splits on {@code ;}) → {@link FastPathRules}
  * per statement (decides virtually everything from keywords and token scans) → {@link ParserFallback}
  * (JSqlParser, bounded) only for an unknown leading keyword → UNPARSED. Several statements in one string are
- * classified one by one and combined conservatively (see {@link #combine}). Results are cached by SQL text:
- * applications repeat the same statement texts, so most calls are one hash lookup.
+ * classified one by one and combined conservatively (see {@link #combine}). Results are cached by SQL text
+ * from a text's second sighting: applications repeat the same statement texts, so most calls are one hash
+ * lookup, while one-off texts (inlined literals) never churn the cache.
  *
  * <p>Instances share nothing: each has its own cache and counters.
  */
@@ -35,6 +36,13 @@ public final class SqlClassifier {
     private final ParserFallback fallback;
     private final Cache<String, Classification> cache; // null when caching is disabled
     private final LongAdder unparsed = new LongAdder();
+    /**
+     * Hashes of texts seen once and not cached. A text enters the cache on its second sighting: statements
+     * with inlined literals (pgbench -S, ORMs without bind parameters) are all different, and caching them
+     * costs more than classifying them (insertion, eviction, garbage) while pushing out the texts that do
+     * repeat. Racy on purpose: a lost or torn update only delays one cache entry.
+     */
+    private final int[] seenOnce = new int[4096];
 
     /**
      * @param dialect               lexical and semantic rules to apply
@@ -69,7 +77,7 @@ public final class SqlClassifier {
         Classification c = cacheable ? cache.getIfPresent(sql) : null;
         if (c == null) {
             c = classifyUncached(sql);
-            if (cacheable) {
+            if (cacheable && seenBefore(sql)) {
                 cache.put(sql, c);
             }
         }
@@ -79,9 +87,24 @@ public final class SqlClassifier {
         return c;
     }
 
+    private boolean seenBefore(String sql) {
+        int h = sql.hashCode(); // computed once per String instance, then cached by the String
+        int i = (h ^ (h >>> 16)) & (seenOnce.length - 1);
+        if (seenOnce[i] == h) {
+            return true;
+        }
+        seenOnce[i] = h;
+        return false;
+    }
+
     /** Number of {@link #classify} calls (cached or not) whose result was UNPARSED. */
     public long unparsedCount() {
         return unparsed.sum();
+    }
+
+    /** Texts in the cache now (approximate). */
+    public long cachedEntries() {
+        return cache == null ? 0 : cache.estimatedSize();
     }
 
     /** Cache statistics; all zero when the cache is disabled. */

@@ -1,6 +1,7 @@
 package dev.sluice.core.sql;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
 import java.time.Duration;
@@ -17,13 +18,26 @@ class SqlClassifierTest {
     }
 
     @Test
-    void secondCallIsACacheHit() {
+    void textsAreCachedFromTheirSecondSighting() {
         SqlClassifier c = pg();
         Classification first = c.classify("SELECT * FROM t WHERE id = $1");
         assertEquals(0, c.cacheStats().hitCount());
         assertEquals(first, c.classify("SELECT * FROM t WHERE id = $1"));
+        assertEquals(0, c.cacheStats().hitCount(), "seen once: not cached yet");
+        assertEquals(first, c.classify("SELECT * FROM t WHERE id = $1"));
         assertEquals(1, c.cacheStats().hitCount());
-        assertEquals(1, c.cacheStats().missCount());
+        assertEquals(2, c.cacheStats().missCount());
+        assertEquals(1, c.cacheStats().hitCount());
+    }
+
+    @Test
+    void oneOffTextsDoNotFillTheCache() {
+        SqlClassifier c = pg();
+        for (int i = 0; i < 1000; i++) {
+            assertEquals(StatementKind.READ, c.classify("SELECT abalance FROM pgbench_accounts WHERE aid = " + i).kind());
+        }
+        assertEquals(0, c.cacheStats().hitCount());
+        assertTrue(c.cacheStats().evictionCount() == 0 && c.cachedEntries() < 10, "unique texts stay out of the cache: " + c.cachedEntries());
     }
 
     @Test
@@ -47,6 +61,7 @@ class SqlClassifierTest {
     void twoInstancesShareNothing() {
         SqlClassifier a = pg();
         SqlClassifier b = pg();
+        a.classify("SELECT 1");
         a.classify("SELECT 1");
         a.classify("SELECT 1");
         a.classify("FOO");
