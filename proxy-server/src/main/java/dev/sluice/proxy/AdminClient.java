@@ -40,7 +40,7 @@ public final class AdminClient implements SluiceAdmin {
      */
     public AdminClient(String url, String token) {
         this.base = checkedBase(url);
-        this.token = token;
+        this.token = token == null || token.isBlank() ? null : token; // an empty SLUICE_ADMIN_TOKEN means none
         this.http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(CONNECT_TIMEOUT).build();
     }
 
