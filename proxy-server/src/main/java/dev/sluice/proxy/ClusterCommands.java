@@ -18,27 +18,78 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /**
- * Admin commands working directly against the databases of a cluster file (driver-only deployments): the
- * in-app drivers then converge through role discovery. Exit codes: 0 done, 1 refused or failed, 2 bad
- * usage or configuration.
+ * Admin commands, either directly against the databases of a cluster file (driver-only deployments: the
+ * in-app drivers then converge through role discovery) or through a running proxy's admin API
+ * ({@code --admin URL}). Both give the same output and exit codes: 0 done, 1 refused or failed, 2 bad usage,
+ * configuration, or an admin endpoint that cannot be used as given.
  */
 final class ClusterCommands {
+    static final String TOKEN_ENV = "SLUICE_ADMIN_TOKEN";
+
     private ClusterCommands() {
     }
 
     /** Options every cluster command takes. */
     abstract static class Base implements Callable<Integer> {
-        @Option(names = {"-c", "--config"}, required = true, description = "Cluster YAML file (docs/configuration.md).")
+        @Option(names = {"-c", "--config"}, paramLabel = "FILE",
+                description = "Cluster YAML file (docs/configuration.md): work directly against the databases.")
         Path config;
 
-        @Option(names = "--cluster", description = "Cluster name when the file has several.")
+        @Option(names = "--cluster", description = "Cluster name when the file has several (with -c).")
         String cluster;
+
+        @Option(names = "--admin", paramLabel = "URL",
+                description = "A running proxy's admin API instead of -c, e.g. http://127.0.0.1:6480 (docs/admin-api.md).")
+        String adminUrl;
+
+        @Option(names = "--token", description = "Admin token for --admin (default: $" + TOKEN_ENV + "; prefer the variable: "
+                + "arguments show in the process list).")
+        String token;
 
         PrintStream out = System.out;
         PrintStream err = System.err;
 
         @Override
         public Integer call() {
+            if ((config == null) == (adminUrl == null)) {
+                err.println("sluice: give exactly one of -c/--config FILE (work directly against the databases) or --admin URL "
+                        + "(a running proxy's admin API)" + (config != null ? ", not both" : ""));
+                return 2;
+            }
+            if (adminUrl != null) {
+                if (cluster != null) {
+                    err.println("sluice: --cluster applies to -c only: a proxy's admin API serves one cluster");
+                    return 2;
+                }
+                return viaAdmin();
+            }
+            if (token != null) {
+                err.println("sluice: --token applies to --admin only");
+                return 2;
+            }
+            return viaConfig();
+        }
+
+        private int viaAdmin() {
+            AdminClient client;
+            try {
+                client = new AdminClient(adminUrl, token != null ? token : System.getenv(TOKEN_ENV));
+            } catch (IllegalArgumentException e) {
+                err.println("sluice: " + e.getMessage());
+                return 2;
+            }
+            try {
+                return run(client);
+            } catch (AdminCallException e) {
+                err.println("sluice: " + e.getMessage() + (e.status() == 401 ? " (give --token or set " + TOKEN_ENV + ")" : ""));
+                return e.exitCode();
+            } catch (RuntimeException e) {
+                err.println("sluice: " + e.getMessage());
+                return 1;
+            }
+        }
+
+        private int viaConfig() {
             if (!Files.isReadable(config)) {
                 err.println("sluice: --config " + config + ": not readable");
                 return 2;
@@ -51,6 +102,9 @@ final class ClusterCommands {
             } catch (SQLException e) {
                 err.println("sluice: " + e.getMessage());
                 return e.getMessage() != null && e.getMessage().contains("bad configuration") ? 2 : 1;
+            } catch (RuntimeException e) {
+                err.println("sluice: " + e.getMessage());
+                return 1;
             } finally {
                 try {
                     SluiceDriver.close(url, null);
@@ -60,7 +114,21 @@ final class ClusterCommands {
             }
         }
 
+        /** Runs the command; a RuntimeException is a failure (exit 1) reported by its message. */
         abstract int run(SluiceAdmin admin);
+
+        /**
+         * Exit 2 with the cluster's real node names when {@code node} is not one of them, else null: checked
+         * here so a typo reads the same in both modes and never reaches the cluster.
+         */
+        Integer unknownNode(SluiceAdmin admin, String node) {
+            String problem = node == null ? null : NodeNames.problem(admin.clusterStatus(), node);
+            if (problem == null) {
+                return null;
+            }
+            err.println("sluice: " + problem);
+            return 2;
+        }
 
         int report(FailoverResult r) {
             r.steps().forEach(s -> out.println("  " + s.replace("\n", "\n      "))); // a hook's output: indented lines
@@ -97,12 +165,11 @@ final class ClusterCommands {
 
         @Override
         int run(SluiceAdmin admin) {
-            try {
-                admin.drain(node, drained());
-            } catch (RuntimeException e) {
-                err.println("sluice: " + e.getMessage());
-                return 1;
+            Integer bad = unknownNode(admin, node);
+            if (bad != null) {
+                return bad;
             }
+            admin.drain(node, drained());
             out.println((drained() ? "drained " : "undrained ") + node);
             return 0;
         }
@@ -136,7 +203,8 @@ final class ClusterCommands {
 
         @Override
         int run(SluiceAdmin admin) {
-            return report(admin.promote(node, force));
+            Integer bad = unknownNode(admin, node);
+            return bad != null ? bad : report(admin.promote(node, force));
         }
     }
 
@@ -151,6 +219,10 @@ final class ClusterCommands {
 
         @Override
         int run(SluiceAdmin admin) {
+            Integer bad = unknownNode(admin, to);
+            if (bad != null) {
+                return bad;
+            }
             FailoverResult r = admin.switchover(to, dryRun);
             if (dryRun) {
                 r.steps().forEach(s -> out.println("  " + s.replace("\n", "\n      "))); // a hook's output: indented lines

@@ -1,0 +1,91 @@
+package dev.sluice.proxy;
+
+import dev.sluice.core.failover.FailoverResult;
+import dev.sluice.jdbc.SluiceAdmin;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.List;
+import java.util.function.Function;
+
+/**
+ * What each admin endpoint does with the cluster runtime and which HTTP status its outcome gets. The HTTP
+ * plumbing (methods, the token, writing the reply) is {@link AdminServer}'s.
+ */
+final class AdminEndpoints {
+    /** An answer: a String body is sent as text/plain, anything else as JSON. */
+    record Reply(int status, Object body) {
+    }
+
+    /** One endpoint: its method, whether it changes the cluster (then it needs the token), its parameters. */
+    record Endpoint(String method, boolean mutating, List<String> params, Function<QueryParams, Reply> action) {
+    }
+
+    private final SluiceAdmin admin;
+    private final Map<String, Endpoint> byPath = new LinkedHashMap<>();
+
+    AdminEndpoints(SluiceAdmin admin) {
+        this.admin = admin;
+        byPath.put("/health", new Endpoint("GET", false, List.of(), q -> new Reply(200, "ok\n")));
+        byPath.put("/status", new Endpoint("GET", false, List.of(), q -> new Reply(200, admin.clusterStatus())));
+        byPath.put("/drain", new Endpoint("POST", true, List.of("node"), q -> drain(q, true)));
+        byPath.put("/undrain", new Endpoint("POST", true, List.of("node"), q -> drain(q, false)));
+        byPath.put("/promote", new Endpoint("POST", true, List.of("node", "force"), this::promote));
+        byPath.put("/switchover", new Endpoint("POST", true, List.of("to", "dryRun"), this::switchover));
+    }
+
+    /** The endpoint at {@code path}, or null. */
+    Endpoint at(String path) {
+        return byPath.get(path);
+    }
+
+    private Reply drain(QueryParams q, boolean drained) {
+        String node = checkedNode(q, "node", true);
+        admin.drain(node, drained); // IllegalStateException (e.g. no primary to record it on) becomes a 409
+        Map<String, Object> body = new LinkedHashMap<>();
+        body.put("node", node);
+        body.put("drained", drained);
+        body.put("message", (drained ? "drained " : "undrained ") + node);
+        return new Reply(200, body);
+    }
+
+    private Reply promote(QueryParams q) {
+        String node = checkedNode(q, "node", false);
+        boolean force = q.bool("force", false);
+        FailoverResult r = admin.promote(node, force);
+        return result(r, r.promoted());
+    }
+
+    private Reply switchover(QueryParams q) {
+        String to = checkedNode(q, "to", false);
+        boolean dryRun = q.bool("dryRun", false);
+        FailoverResult r = admin.switchover(to, dryRun);
+        // a dry run promotes nothing by design: it succeeded when it found a target
+        return result(r, dryRun ? r.newPrimary() != null : r.promoted());
+    }
+
+    /** 200 with the result when done; 409 with the same result plus "error" when refused or rolled back. */
+    private static Reply result(FailoverResult r, boolean done) {
+        if (done) {
+            return new Reply(200, r);
+        }
+        Map<String, Object> body = new LinkedHashMap<>();
+        body.put("promoted", r.promoted());
+        body.put("newPrimary", r.newPrimary());
+        body.put("epoch", r.epoch());
+        body.put("message", r.message());
+        body.put("steps", r.steps());
+        body.put("error", r.message());
+        return new Reply(409, body);
+    }
+
+    private String checkedNode(QueryParams q, String param, boolean required) {
+        String node = required ? q.required(param) : q.optional(param);
+        if (node != null) {
+            String problem = NodeNames.problem(admin.clusterStatus(), node);
+            if (problem != null) {
+                throw new AdminHttpException(400, "parameter '" + param + "': " + problem);
+            }
+        }
+        return node;
+    }
+}
