@@ -77,22 +77,31 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             welcome(params);
             return;
         }
-        // nobody has logged in to a backend yet: do so now, and keep that connection for this session
+        // nobody has logged in to a backend yet: do so now (any node will do; the primary first), and keep
+        // that connection for this session
         busy = true;
-        String node;
-        try {
-            node = routing.anchorNode(held.keySet());
-        } catch (NoRouteException e) {
-            fatal(Pg.CANNOT_CONNECT, e.getMessage());
+        java.util.LinkedHashSet<String> nodes = new java.util.LinkedHashSet<>();
+        if (router.topology().primary() != null) {
+            nodes.add(router.topology().primary());
+        }
+        router.topology().readCandidates().forEach(n -> nodes.add(n.name()));
+        router.config().nodes().forEach(n -> nodes.add(n.name()));
+        firstLogin(List.copyOf(nodes), 0, null);
+    }
+
+    private void firstLogin(List<String> nodes, int i, Throwable last) {
+        if (i >= nodes.size()) {
+            fatal(Pg.CANNOT_CONNECT, "no node accepted a connection" + (last == null ? "" : ": " + last.getMessage()));
             return;
         }
+        String node = nodes.get(i);
         proxy.pool(node).acquire(client.eventLoop(), (c, err) -> onLoop(() -> {
-            busy = false;
             if (err != null) {
                 proxy.backendFailed(node, err);
-                fatal(Pg.CANNOT_CONNECT, err.getMessage());
+                firstLogin(nodes, i + 1, err);
                 return;
             }
+            busy = false;
             if (closed) {
                 c.resetAndRelease(true);
                 return;
@@ -361,7 +370,11 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
                 statements.onError(be);
                 Messages.ErrorFields e = Messages.ErrorFields.decode(frame);
                 if (e.severity().equals("FATAL") || e.severity().equals("PANIC")) {
+                    // the backend connection ends, not the client's session: the client must not see a FATAL
+                    // (its driver would drop the connection); it gets 08006 with this reason when the channel closes
                     be.fatal(e.sqlState() + " " + e.message());
+                    frame.release();
+                    return;
                 }
             }
             case 'G' -> copyIn = true;

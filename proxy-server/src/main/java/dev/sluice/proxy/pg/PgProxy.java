@@ -245,8 +245,9 @@ public final class PgProxy implements AutoCloseable {
     /** A backend connection died under a session. */
     void backendLost(BackendConnection be, Throwable cause) {
         String fatal = be.fatalReason();
-        // a FATAL the server sent (e.g. terminated by an administrator) is about that connection, not the node
-        if (fatal == null || fatal.startsWith("57P02") || fatal.startsWith("57P03")) {
+        // a backend terminated by an administrator (pg_terminate_backend) says nothing about the node; any other
+        // loss (crash, postmaster exit, shutdown, network) takes the node out of routing until a probe readmits it
+        if (fatal == null || !fatal.contains("administrator command")) {
             router.connectionFailed(be.node, cause);
         }
         probeSoon.run();
