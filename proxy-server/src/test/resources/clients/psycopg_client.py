@@ -1,0 +1,142 @@
+"""psycopg2 (libpq underneath) through the Sluice proxy.
+
+Prints one "label value" line per fact; PsycopgIT parses them and decides what is right (which node ran
+what). Connection string comes from SLUICE_DSN, the password from PGPASSWORD. Any exception exits non-zero
+with the traceback on stderr.
+"""
+import io
+import os
+import sys
+import time
+
+import psycopg2
+import psycopg2.extensions
+
+DEADLINE_S = 30
+
+
+def out(label, value):
+    print(label, value, flush=True)
+
+
+def port(cur):
+    cur.execute("SELECT inet_server_port()")
+    return cur.fetchone()[0]
+
+
+conn = psycopg2.connect(os.environ["SLUICE_DSN"])
+out("scram", conn.get_dsn_parameters().get("user"))
+out("server_version", conn.server_version)
+
+# --- autocommit: every statement routed by itself ---
+conn.autocommit = True
+cur = conn.cursor()
+cur.execute("DROP TABLE IF EXISTS t_psycopg")
+cur.execute("CREATE TABLE t_psycopg (id int PRIMARY KEY, name text, amount numeric, port int)")
+for i in range(1, 6):
+    # client-side parameter interpolation; the INSERT reports the node it ran on
+    cur.execute("INSERT INTO t_psycopg VALUES (%s, %s, %s, inet_server_port()) RETURNING port",
+                (i, "name-%d 'quoted' ü" % i, i * 1.5))
+    out("insert_port", cur.fetchone()[0])
+
+# autocommit reads go to replicas and replication is asynchronous: a replica may not have replayed the rows (or
+# even the CREATE TABLE) yet. Each replica-read of data is therefore polled, with a deadline, until it is right;
+# the reads are balanced over the replicas, so each node is asked in turn.
+def eventually(sql, params, ok):
+    deadline = time.monotonic() + DEADLINE_S
+    last = None
+    while True:
+        try:
+            cur.execute(sql, params)
+            last = cur.fetchall()
+            if ok(last):
+                return last
+        except psycopg2.errors.UndefinedTable as e:
+            last = e
+        if time.monotonic() > deadline:
+            raise SystemExit("never got the expected result of %s: last %r" % (sql, last))
+        time.sleep(0.1)
+
+
+for _ in range(4):
+    eventually("SELECT count(*) FROM t_psycopg", None, lambda rows: rows[0][0] == 5)
+for _ in range(4):
+    out("autocommit_read_port", port(cur))
+row = eventually("SELECT id, name, amount FROM t_psycopg WHERE id = %s", (3,), lambda rows: len(rows) == 1)[0]
+out("row3", "%d|%s|%s" % (row[0], row[1], row[2]))
+
+# --- a transaction (psycopg2's default: BEGIN before the first statement): all on the primary ---
+conn.autocommit = False
+cur = conn.cursor()
+out("tx_read_port", port(cur))
+cur.execute("UPDATE t_psycopg SET amount = amount + 100, port = inet_server_port() WHERE id = %s RETURNING port", (1,))
+out("tx_update_port", cur.fetchone()[0])
+cur.execute("SELECT amount FROM t_psycopg WHERE id = 1")
+out("tx_sees_own_write", cur.fetchone()[0])
+conn.commit()
+
+# a rolled-back transaction leaves nothing behind (checked on the primary in the next transaction)
+cur.execute("INSERT INTO t_psycopg VALUES (99, 'rolled back', 0, inet_server_port())")
+conn.rollback()
+cur.execute("SELECT count(*) FROM t_psycopg WHERE id = 99")
+out("rolled_back_rows", cur.fetchone()[0])
+conn.commit()
+
+# a read-only transaction may run on a replica
+conn.set_session(readonly=True)
+cur.execute("SELECT inet_server_port()")
+out("readonly_tx_port", cur.fetchone()[0])
+conn.commit()
+conn.set_session(readonly=False)
+
+# --- server-side (named) cursor: DECLARE / FETCH / CLOSE inside one transaction ---
+named = conn.cursor(name="sluice_cur")
+named.itersize = 2  # several FETCH FORWARD 2 round trips, each must reach the backend that DECLAREd it
+named.execute("SELECT id, inet_server_port() FROM t_psycopg ORDER BY id")
+ids = []
+ports = set()
+for rid, p in named:
+    ids.append(rid)
+    ports.add(p)
+named.close()
+conn.commit()
+out("named_cursor_ids", ",".join(str(i) for i in ids))
+out("named_cursor_ports", ",".join(str(p) for p in sorted(ports)))
+
+# a WITH HOLD cursor in autocommit mode: DECLARE and each FETCH are separate statements
+conn.autocommit = True
+held = conn.cursor(name="sluice_held", withhold=True)
+held.itersize = 2
+held.execute("SELECT id FROM t_psycopg ORDER BY id")
+out("held_cursor_ids", ",".join(str(r[0]) for r in held))
+held.close()
+
+# --- COPY FROM STDIN / TO STDOUT ---
+cur = conn.cursor()
+data = io.StringIO("".join("%d\tcopied-%d\t%d.25\t0\n" % (i, i, i) for i in range(100, 150)))
+cur.copy_expert("COPY t_psycopg (id, name, amount, port) FROM STDIN", data)
+out("copy_in_rows", cur.rowcount)
+for _ in range(4):  # COPY TO is a read (a replica): wait until the copied rows are everywhere
+    eventually("SELECT count(*) FROM t_psycopg WHERE id >= 100", None, lambda rows: rows[0][0] == 50)
+deadline = time.monotonic() + DEADLINE_S
+while True:
+    buf = io.StringIO()
+    cur.copy_expert("COPY (SELECT id, name, amount FROM t_psycopg WHERE id >= 100 ORDER BY id) TO STDOUT WITH (FORMAT csv)", buf)
+    lines = buf.getvalue().splitlines()
+    if len(lines) == 50 or time.monotonic() > deadline:
+        break
+    time.sleep(0.1)
+out("copy_out_rows", len(lines))
+out("copy_out_first", lines[0])
+out("copy_out_last", lines[-1])
+
+# a failing COPY FROM (bad data) reports the server's error and the connection stays usable
+try:
+    cur.copy_expert("COPY t_psycopg (id, name) FROM STDIN", io.StringIO("not-a-number\tx\n"))
+    out("copy_bad", "no error")
+except psycopg2.Error as e:
+    out("copy_bad", e.pgcode)
+out("after_copy_error_port", port(cur))
+
+conn.close()
+out("done", "ok")
