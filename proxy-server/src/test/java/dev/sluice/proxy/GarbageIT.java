@@ -1,0 +1,145 @@
+package dev.sluice.proxy;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.Map;
+import java.util.Properties;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Protocol garbage from a raw socket, before and after login: the proxy answers with a FATAL
+ * ErrorResponse 08P01 and closes that connection only; a well-behaved client connected at the same time
+ * keeps working. (md5 auth on this proxy, so the raw client can log in without implementing SCRAM.)
+ */
+class GarbageIT {
+    static ProxyFixture f;
+    static Connection bystander;
+
+    @BeforeAll
+    static void start() throws Exception {
+        f = ProxyFixture.start("garbage-pg", 0, null, "  auth: md5\n  max-message-bytes: 1048576\n");
+        Properties p = new Properties();
+        p.setProperty("user", ProxyFixture.USER);
+        p.setProperty("password", ProxyFixture.PASSWORD);
+        p.setProperty("connectTimeout", "20");
+        bystander = DriverManager.getConnection(f.jdbcUrl(), p);
+    }
+
+    @AfterAll
+    static void stop() throws SQLException {
+        if (bystander != null) {
+            bystander.close();
+        }
+        if (f != null) {
+            f.close();
+        }
+    }
+
+    /** Sends {@code garbage} (after an md5 login when {@code login}); expects FATAL 08P01 and a closed connection. */
+    static Map<Character, String> refused(boolean login, byte[] garbage) throws Exception {
+        try (RawPg raw = new RawPg(f.host(), f.port())) {
+            if (login) {
+                raw.loginMd5(f.cluster.database(), ProxyFixture.MD5_USER, ProxyFixture.MD5_PASSWORD);
+            }
+            raw.send(garbage);
+            RawPg.Msg m = raw.read();
+            while (m.type() == 'N' || m.type() == 'S') {
+                m = raw.read();
+            }
+            assertEquals('E', m.type(), "an ErrorResponse, got " + m);
+            Map<Character, String> fields = m.fields();
+            assertEquals("08P01", fields.get('C'), fields.toString());
+            assertEquals("FATAL", fields.get('S'), fields.toString());
+            assertTrue(raw.closedByPeer(), "the proxy closes the connection after the error");
+            bystanderWorks();
+            return fields;
+        }
+    }
+
+    static void bystanderWorks() throws SQLException {
+        try (ResultSet rs = bystander.createStatement().executeQuery("SELECT 40 + 2")) {
+            assertTrue(rs.next());
+            assertEquals(42, rs.getInt(1), "the other client is unaffected");
+        }
+    }
+
+    static byte[] header(char type, int length) {
+        return ByteBuffer.allocate(5).put((byte) type).putInt(length).array();
+    }
+
+    @Test
+    void startupPacketWithLength3() throws Exception {
+        Map<Character, String> e = refused(false, new byte[] {0, 0, 0, 3, 0, 3, 0, 0});
+        assertTrue(e.get('M').contains("length 3"), e.toString());
+    }
+
+    @Test
+    void startupPacketLongerThanTheLimit() throws Exception {
+        refused(false, ByteBuffer.allocate(8).putInt(Integer.MAX_VALUE).putInt(196608).array());
+    }
+
+    @Test
+    void startupPacketWithUnterminatedParameters() throws Exception {
+        byte[] s = "user\0legacy".getBytes(StandardCharsets.US_ASCII); // no NUL after the value, no final NUL
+        refused(false, ByteBuffer.allocate(8 + s.length).putInt(8 + s.length).putInt(196608).put(s).array());
+    }
+
+    @Test
+    void passwordMessageWithAHugeLength() throws Exception {
+        try (RawPg raw = new RawPg(f.host(), f.port())) {
+            raw.send(RawPg.startupPacket(Map.of("user", ProxyFixture.MD5_USER, "database", f.cluster.database())));
+            assertEquals('R', raw.read().type());
+            // announces 2 GB and sends nothing more: the proxy must not wait for (or buffer) it
+            raw.send(header('p', Integer.MAX_VALUE));
+            RawPg.Msg m = raw.read();
+            assertEquals('E', m.type(), m.toString());
+            assertEquals("08P01", m.fields().get('C'), m.toString());
+            assertTrue(raw.closedByPeer());
+        }
+        bystanderWorks();
+    }
+
+    @Test
+    void typedMessageWithAHugeLengthAfterLogin() throws Exception {
+        Map<Character, String> e = refused(true, header('Q', 0x7ffffff0));
+        assertTrue(e.get('M').contains("max-message-bytes"), e.toString());
+    }
+
+    @Test
+    void typedMessageWithLengthBelow4AfterLogin() throws Exception {
+        refused(true, header('Q', 2));
+    }
+
+    @Test
+    void unknownMessageTypeAfterLogin() throws Exception {
+        Map<Character, String> e = refused(true, header('z', 4));
+        assertTrue(e.get('M').contains("unknown message type 'z'"), e.toString());
+    }
+
+    @Test
+    void truncatedBindAfterLogin() throws Exception {
+        // a Bind whose portal name is not NUL-terminated inside its own length
+        refused(true, ByteBuffer.allocate(8).put((byte) 'B').putInt(7).put((byte) 'x').put((byte) 'y').put((byte) 'z').array());
+    }
+
+    @Test
+    void rawLoginItselfWorks() throws Exception {
+        // the control case: the same raw client, well-behaved, gets answers
+        try (RawPg raw = new RawPg(f.host(), f.port())) {
+            raw.loginMd5(f.cluster.database(), ProxyFixture.MD5_USER, ProxyFixture.MD5_PASSWORD);
+            raw.send(RawPg.query("SELECT 40 + 2"));
+            RawPg.Msg row = raw.readUntil('D');
+            assertTrue(new String(row.body(), StandardCharsets.US_ASCII).endsWith("42"), row.toString());
+            raw.readUntil('Z');
+        }
+    }
+}
