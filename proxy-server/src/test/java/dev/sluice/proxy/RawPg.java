@@ -2,7 +2,6 @@ package dev.sluice.proxy;
 
 import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
-import java.io.EOFException;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.Socket;
@@ -114,15 +113,18 @@ final class RawPg implements AutoCloseable {
         }
     }
 
-    /** True when the proxy closed the connection (EOF or reset) within the socket timeout. */
+    /**
+     * True when the proxy closed the connection (EOF or reset) within the socket timeout with nothing more sent
+     * first: after a FATAL error nothing may follow it.
+     */
     boolean closedByPeer() throws IOException {
         try {
-            while (true) {
-                if (in.read() < 0) {
-                    return true;
-                }
+            int b = in.read();
+            if (b >= 0) {
+                throw new AssertionError("after the FATAL error the proxy sent more: a message of type '" + (char) b + "'");
             }
-        } catch (EOFException | java.net.SocketException e) {
+            return true;
+        } catch (java.net.SocketException e) {
             return true;
         } catch (SocketTimeoutException e) {
             return false;
