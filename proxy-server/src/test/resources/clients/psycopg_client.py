@@ -138,5 +138,48 @@ except psycopg2.Error as e:
     out("copy_bad", e.pgcode)
 out("after_copy_error_port", port(cur))
 
+
+# a big COPY FROM: many CopyData messages streamed through while the proxy must not lose or reorder any
+big = io.StringIO("".join("%d\tbig-%d-%s\t%d\t0\n" % (i, i, "x" * 200, i) for i in range(1000, 21000)))
+cur.copy_expert("COPY t_psycopg (id, name, amount, port) FROM STDIN", big, size=65536)
+out("big_copy_rows", cur.rowcount)
+conn.autocommit = False
+cur.execute("SELECT count(*), sum(amount), sum(length(name)) FROM t_psycopg WHERE id >= 1000")  # on the primary
+out("big_copy_check", "|".join(str(v) for v in cur.fetchone()))
+conn.commit()
+conn.autocommit = True
+
+
+# the client aborts a COPY FROM (its file fails): psycopg2 sends CopyFail, the server answers 57014
+class Failing(io.StringIO):
+    def read(self, *args):
+        raise IOError("the file broke")
+
+
+try:
+    cur.copy_expert("COPY t_psycopg (id, name) FROM STDIN", Failing())
+    out("copy_fail", "no error")
+except psycopg2.Error as e:
+    out("copy_fail", e.pgcode)
+out("after_copy_fail_port", port(cur))
+
+# several statements in one simple Query: a write among them sends the whole string to the primary
+cur.execute("UPDATE t_psycopg SET port = inet_server_port() WHERE id = 5; SELECT inet_server_port()")
+out("multi_statement_port", cur.fetchone()[0])
+
+# LISTEN pins the session to the primary; a NOTIFY from another connection must reach this client
+cur.execute("LISTEN sluice_chan")
+other = psycopg2.connect(os.environ["SLUICE_DSN"])
+other.autocommit = True
+other.cursor().execute("NOTIFY sluice_chan, 'hello through the proxy'")
+other.close()
+import select
+deadline = time.monotonic() + DEADLINE_S
+while not conn.notifies and time.monotonic() < deadline:
+    select.select([conn], [], [], 1.0)
+    conn.poll()
+out("notify", conn.notifies[0].payload if conn.notifies else "none")
+out("after_listen_read_port", port(cur))
+
 conn.close()
 out("done", "ok")

@@ -81,6 +81,21 @@ class PsycopgIT {
         assertEquals("149,copied-149,149.25", ClientTools.one(facts, "copy_out_last", r));
         assertEquals("22P02", ClientTools.one(facts, "copy_bad", r), "bad COPY data: the server's SQLSTATE reaches the client");
         node(ClientTools.one(facts, "after_copy_error_port", r)); // the connection still answers
+
+        assertEquals("20000", ClientTools.one(facts, "big_copy_rows", r));
+        // sum(1000..20999) and 20000 names of length 4 + digits + 1 + 200
+        long sum = 0;
+        long len = 0;
+        for (int i = 1000; i < 21000; i++) {
+            sum += i;
+            len += ("big-" + i + "-").length() + 200;
+        }
+        assertEquals("20000|" + sum + "|" + len, ClientTools.one(facts, "big_copy_check", r), "every copied row arrived intact");
+        assertEquals("57014", ClientTools.one(facts, "copy_fail", r), "CopyFail from the client: the server's 57014");
+        node(ClientTools.one(facts, "after_copy_fail_port", r));
+        assertEquals(primary, node(ClientTools.one(facts, "multi_statement_port", r)), "a write in a multi-statement query");
+        assertEquals("hello through the proxy", ClientTools.one(facts, "notify", r), "NOTIFY reached the LISTENing client");
+        assertEquals(primary, node(ClientTools.one(facts, "after_listen_read_port", r)), "LISTEN pins the session to the primary");
         assertEquals("ok", ClientTools.one(facts, "done", r));
     }
 
