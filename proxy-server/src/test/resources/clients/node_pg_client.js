@@ -99,6 +99,26 @@ async function main() {
   const again = await client.query({ name: 'by_id', text: 'SELECT id, label, doc, inet_server_port() AS port FROM t_nodepg WHERE id = $1', values: [4] });
   out('after_tx_error_prepared', again.rows[0].label);
 
+
+  // a named statement whose Parse fails: the client is told (42601) each time, and the name stays unknown
+  for (let i = 0; i < 2; i++) {
+    try {
+      await client.query({ name: 'broken', text: 'SELEC $1::int', values: [1] });
+      out('broken_prepared_' + i, 'none');
+    } catch (e) {
+      out('broken_prepared_' + i, e.code);
+    }
+  }
+  // the same name then defined correctly works (it was never created on any backend)
+  const fixed = await client.query({ name: 'fixed', text: 'SELECT $1::int * 2 AS v', values: [21] });
+  out('fixed_prepared', fixed.rows[0].v);
+
+  // a big result through the extended protocol: every row arrives, in order
+  const big = await client.query('SELECT g, repeat($1, 50) AS pad FROM generate_series(1, $2::int) g', ['y', 100000]);
+  let ordered = big.rows.length === 100000;
+  for (let i = 0; ordered && i < big.rows.length; i++) ordered = big.rows[i].g === i + 1 && big.rows[i].pad.length === 50;
+  out('big_result_ok', ordered);
+
   await client.end();
   out('done', 'ok');
 }

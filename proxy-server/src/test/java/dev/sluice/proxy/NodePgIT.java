@@ -100,6 +100,10 @@ class NodePgIT {
         assertEquals("42P01", ClientTools.one(facts, "tx_error", r));
         assertEquals("25P02", ClientTools.one(facts, "tx_aborted", r), "the failed transaction stays failed until ROLLBACK");
         assertEquals("label-4 ✓", ClientTools.one(facts, "after_tx_error_prepared", r));
+        assertEquals("42601", ClientTools.one(facts, "broken_prepared_0", r));
+        assertEquals("42601", ClientTools.one(facts, "broken_prepared_1", r), "a failed Parse is retried by the client and fails again");
+        assertEquals("42", ClientTools.one(facts, "fixed_prepared", r));
+        assertEquals("true", ClientTools.one(facts, "big_result_ok", r), "100000 rows, all there, in order");
         assertEquals("ok", ClientTools.one(facts, "done", r));
         assertTrue(facts.get("connected").contains("true"));
     }
