@@ -86,6 +86,23 @@ class AuthIT {
     }
 
     @Test
+    void underScramOnlyAnMd5OnlyUserCannotLogIn() throws Exception {
+        // auth: scram-sha-256 (the default) asks everyone for SCRAM, which an md5 hash cannot answer (as in PostgreSQL)
+        try (ProxyFixture scram = ProxyFixture.start("auth-scram-pg", 0, null, null)) {
+            Properties p = new Properties();
+            p.setProperty("user", ProxyFixture.MD5_USER);
+            p.setProperty("password", ProxyFixture.MD5_PASSWORD);
+            SQLException e = assertThrows(SQLException.class, () -> DriverManager.getConnection(scram.jdbcUrl(), p).close());
+            assertEquals("28P01", e.getSQLState(), e.getMessage());
+            p.setProperty("user", ProxyFixture.USER);
+            p.setProperty("password", ProxyFixture.PASSWORD);
+            try (Connection c = DriverManager.getConnection(scram.jdbcUrl(), p)) {
+                works(c);
+            }
+        }
+    }
+
+    @Test
     void otherDatabaseIs3D000() {
         String s = sqlStateOfLogin("postgres", ProxyFixture.USER, ProxyFixture.PASSWORD);
         assertTrue(s.startsWith("3D000 "), s);

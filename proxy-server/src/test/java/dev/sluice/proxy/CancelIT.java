@@ -51,7 +51,7 @@ class CancelIT {
     }
 
     /** The node where the sleep is running, once it is (polled from pg_stat_activity of every node). */
-    static String awaitRunning(String marker) throws Exception {
+    static String awaitRunning(ProxyFixture f, String marker) throws Exception {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
         while (System.nanoTime() < deadline) {
             for (DbNode n : f.cluster.nodes()) {
@@ -71,13 +71,13 @@ class CancelIT {
     }
 
     /** Starts the sleep, cancels it once it runs, and returns the node it ran on; asserts 57014. */
-    static String sleepAndCancel(Connection c, String marker) throws Exception {
+    static String sleepAndCancel(ProxyFixture f, Connection c, String marker) throws Exception {
         Statement st = c.createStatement();
         Future<?> running = pool.submit(() -> {
             st.executeQuery("SELECT pg_sleep(30) /* " + marker + " */");
             return null;
         });
-        String node = awaitRunning(marker);
+        String node = awaitRunning(f, marker);
         long t0 = System.nanoTime();
         st.cancel();
         // well under the 30 s the sleep would take: the cancel really stopped it, not the sleep ending
@@ -99,11 +99,11 @@ class CancelIT {
     @Test
     void autocommitReadOnAReplicaIsCancelled() throws Exception {
         try (Connection c = connect()) {
-            String node = sleepAndCancel(c, "cancel-autocommit");
+            String node = sleepAndCancel(f, c, "cancel-autocommit");
             assertTrue(f.replicaNames().contains(node), "the sleep is a read: it ran on a replica, " + node);
             assertEquals(42, answer(c), "the connection is usable after the cancel");
             // and a second cancel on the same connection works too (the key stays valid)
-            sleepAndCancel(c, "cancel-again");
+            sleepAndCancel(f, c, "cancel-again");
             assertEquals(42, answer(c));
         }
     }
@@ -112,7 +112,7 @@ class CancelIT {
     void statementInATransactionOnThePrimaryIsCancelled() throws Exception {
         try (Connection c = connect()) {
             c.setAutoCommit(false);
-            String node = sleepAndCancel(c, "cancel-in-tx");
+            String node = sleepAndCancel(f, c, "cancel-in-tx");
             assertEquals(f.primaryName(), node, "a read-write transaction runs on the primary");
             // the transaction is aborted until rolled back, then the connection works again
             SQLException aborted = assertThrows(SQLException.class, () -> answer(c));

@@ -132,6 +132,10 @@ class TlsIT {
             assertTrue(tls.out().contains("SSL connection"), tls.out());
             try (Connection c = jdbc(f, "require")) {
                 works(c);
+                // pgjdbc sends its CancelRequest on a plain connection: like PostgreSQL, the proxy accepts
+                // cancels without TLS (the key is the secret), so tls-required must not break cancelling
+                CancelIT.sleepAndCancel(f, c, "cancel-under-tls-required");
+                works(c);
             }
         }
     }
