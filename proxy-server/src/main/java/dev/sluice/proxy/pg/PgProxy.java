@@ -46,7 +46,7 @@ public final class PgProxy implements AutoCloseable {
      * @param users user name → stored secret: a SCRAM-SHA-256 verifier or an md5 hash (validated here)
      */
     public record Settings(InetSocketAddress listen, String auth, Map<String, String> users, SslContext ssl,
-                           boolean tlsRequired, int maxClients, int maxMessageBytes, int threads) {
+                           boolean tlsRequired, int maxClients, int maxMessageBytes, int threads, int authTimeoutMs) {
     }
 
     /** A SCRAM-SHA-256 verifier for {@code password}, in PostgreSQL's format (for the users list). */
@@ -145,6 +145,10 @@ public final class PgProxy implements AutoCloseable {
 
     SslContext sslContext() {
         return settings.ssl();
+    }
+
+    int authTimeoutMs() {
+        return settings.authTimeoutMs();
     }
 
     boolean tlsRequired() {
