@@ -1,6 +1,7 @@
 package dev.sluice.proxy;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.ByteBuffer;
@@ -9,6 +10,7 @@ import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import org.junit.jupiter.api.AfterAll;
@@ -129,6 +131,51 @@ class GarbageIT {
     void truncatedBindAfterLogin() throws Exception {
         // a Bind whose portal name is not NUL-terminated inside its own length
         refused(true, ByteBuffer.allocate(8).put((byte) 'B').putInt(7).put((byte) 'x').put((byte) 'y').put((byte) 'z').array());
+    }
+
+    @Test
+    void clientsThatStallDuringLoginAreDisconnectedAndFreeTheirSlot() throws Exception {
+        // two slots; two clients that send a startup packet and never answer the password request hold both
+        try (ProxyFixture small = ProxyFixture.start("stall-pg", 0, null, "  max-client-connections: 2\n  auth-timeout-ms: 1500\n");
+             RawPg s1 = new RawPg(small.host(), small.port());
+             RawPg s2 = new RawPg(small.host(), small.port());
+             RawPg silent = new RawPg(small.host(), small.port())) {
+            for (RawPg s : List.of(s1, s2)) {
+                s.send(RawPg.startupPacket(Map.of("user", ProxyFixture.USER, "database", small.cluster.database())));
+                assertEquals('R', s.read().type());
+            }
+            Properties p = new Properties();
+            p.setProperty("user", ProxyFixture.USER);
+            p.setProperty("password", ProxyFixture.PASSWORD);
+            SQLException full = assertThrows(SQLException.class, () -> DriverManager.getConnection(small.jdbcUrl(), p).close());
+            assertEquals("53300", full.getSQLState(), full.getMessage());
+
+            // the proxy gives up on them (as PostgreSQL's authentication_timeout does) and says why
+            for (RawPg s : List.of(s1, s2)) {
+                RawPg.Msg m = s.read();
+                assertEquals('E', m.type(), m.toString());
+                assertEquals("57014", m.fields().get('C'), m.toString());
+                assertTrue(s.closedByPeer());
+            }
+            // a client that never even sends a startup packet is let go too
+            assertEquals('E', silent.read().type());
+            assertTrue(silent.closedByPeer());
+
+            // the slots are free again (released when the proxy sees the close: poll)
+            long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(20);
+            while (true) {
+                try (Connection c = DriverManager.getConnection(small.jdbcUrl(), p);
+                     ResultSet rs = c.createStatement().executeQuery("SELECT 1")) {
+                    assertTrue(rs.next());
+                    break;
+                } catch (SQLException e) {
+                    if (!"53300".equals(e.getSQLState()) || System.nanoTime() > deadline) {
+                        throw e;
+                    }
+                    Thread.sleep(50);
+                }
+            }
+        }
     }
 
     @Test
