@@ -179,6 +179,28 @@ class GarbageIT {
     }
 
     @Test
+    void aResultLargerThanMaxMessageBytesFailsThatStatementButNotTheNode() throws Exception {
+        Properties p = new Properties();
+        p.setProperty("user", ProxyFixture.USER);
+        p.setProperty("password", ProxyFixture.PASSWORD);
+        int eventsBefore = f.server.runtime().router().events().snapshot().size();
+        try (Connection c = DriverManager.getConnection(f.jdbcUrl(), p)) {
+            // a 2 MB row: one DataRow message over this proxy's 1 MB max-message-bytes, from the backend
+            SQLException e = assertThrows(SQLException.class, () -> c.createStatement().executeQuery("SELECT repeat('x', 2000000)").close());
+            assertTrue(e.getMessage().contains("max-message-bytes"), e.getSQLState() + " " + e.getMessage());
+            try (ResultSet rs = c.createStatement().executeQuery("SELECT 40 + 2")) {
+                assertTrue(rs.next());
+                assertEquals(42, rs.getInt(1), "the client's connection is usable afterwards");
+            }
+        }
+        bystanderWorks();
+        // one client's big row is no sign of a sick node: its breaker must not open (that would stop all traffic to it)
+        var events = f.server.runtime().router().events().snapshot();
+        var newEvents = events.subList(Math.min(eventsBefore, events.size()), events.size());
+        assertTrue(newEvents.stream().noneMatch(ev -> ev.type().equals("circuit-open")), newEvents.toString());
+    }
+
+    @Test
     void rawLoginItselfWorks() throws Exception {
         // the control case: the same raw client, well-behaved, gets answers
         try (RawPg raw = new RawPg(f.host(), f.port())) {
