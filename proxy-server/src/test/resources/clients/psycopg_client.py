@@ -167,6 +167,15 @@ out("after_copy_fail_port", port(cur))
 cur.execute("UPDATE t_psycopg SET port = inet_server_port() WHERE id = 5; SELECT inet_server_port()")
 out("multi_statement_port", cur.fetchone()[0])
 
+# session state (SET) set once must hold on every backend the session's statements reach: the proxy runs it
+# on the backends it holds and replays it on those it picks up later
+cur.execute("SET TIME ZONE 'Asia/Tokyo'")
+cur.execute("SET search_path TO sluice_nowhere, public")
+for _ in range(6):
+    cur.execute("SELECT current_setting('TimeZone') || '|' || current_setting('search_path'), inet_server_port()")
+    setting, p = cur.fetchone()
+    out("session_setting", "%s@%d" % (setting, p))
+
 # LISTEN pins the session to the primary; a NOTIFY from another connection must reach this client
 cur.execute("LISTEN sluice_chan")
 other = psycopg2.connect(os.environ["SLUICE_DSN"])
@@ -180,6 +189,13 @@ while not conn.notifies and time.monotonic() < deadline:
     conn.poll()
 out("notify", conn.notifies[0].payload if conn.notifies else "none")
 out("after_listen_read_port", port(cur))
+
+# a temporary table exists on one backend only: the session stays on the primary with it
+cur.execute("CREATE TEMP TABLE t_tmp (x int)")
+cur.execute("INSERT INTO t_tmp VALUES (7)")
+cur.execute("SELECT x, inet_server_port() FROM t_tmp")
+x, p = cur.fetchone()
+out("temp_table", "%d@%d" % (x, p))
 
 conn.close()
 out("done", "ok")

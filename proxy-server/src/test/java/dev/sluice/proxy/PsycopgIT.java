@@ -94,8 +94,18 @@ class PsycopgIT {
         assertEquals("57014", ClientTools.one(facts, "copy_fail", r), "CopyFail from the client: the server's 57014");
         node(ClientTools.one(facts, "after_copy_fail_port", r));
         assertEquals(primary, node(ClientTools.one(facts, "multi_statement_port", r)), "a write in a multi-statement query");
+        Set<String> settingNodes = new HashSet<>();
+        for (String s : facts.get("session_setting")) {
+            String[] sp = s.split("@");
+            assertEquals("Asia/Tokyo|sluice_nowhere, public", sp[0], "SET holds on " + node(sp[1]));
+            settingNodes.add(node(sp[1]));
+        }
+        assertEquals(new HashSet<>(replicas), settingNodes, "the settings were checked on every replica");
         assertEquals("hello through the proxy", ClientTools.one(facts, "notify", r), "NOTIFY reached the LISTENing client");
         assertEquals(primary, node(ClientTools.one(facts, "after_listen_read_port", r)), "LISTEN pins the session to the primary");
+        String[] tmp = ClientTools.one(facts, "temp_table", r).split("@");
+        assertEquals("7", tmp[0]);
+        assertEquals(primary, node(tmp[1]), "a session with a temp table reads it on the primary");
         assertEquals("ok", ClientTools.one(facts, "done", r));
     }
 
