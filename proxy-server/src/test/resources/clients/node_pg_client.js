@@ -2,7 +2,7 @@
 // Sluice proxy. Prints one "label value" line per fact; NodePgIT judges them. Connection settings come from
 // the standard PG* environment variables (PGHOST, PGPORT, PGDATABASE, PGUSER, PGPASSWORD).
 'use strict';
-const { Client } = require('pg');
+const { Client, Pool } = require('pg');
 
 const DEADLINE_MS = 30000;
 const out = (label, value) => console.log(label + ' ' + value);
@@ -118,6 +118,36 @@ async function main() {
   let ordered = big.rows.length === 100000;
   for (let i = 0; ordered && i < big.rows.length; i++) ordered = big.rows[i].g === i + 1 && big.rows[i].pad.length === 50;
   out('big_result_ok', ordered);
+
+  // many clients at once (a pool of 10 connections, 200 jobs in flight): each job either runs the named
+  // statement on some replica or writes in a transaction; the proxy's sessions must not mix up replies
+  await client.query('CREATE TABLE IF NOT EXISTS t_nodepg_load (job int PRIMARY KEY, port int)');
+  const pool = new Pool({ max: 10 });
+  const jobs = [];
+  for (let j = 0; j < 200; j++) {
+    jobs.push((async () => {
+      const c = await pool.connect();
+      try {
+        if (j % 4 === 0) {
+          await c.query('BEGIN');
+          await c.query('INSERT INTO t_nodepg_load VALUES ($1, inet_server_port())', [j]);
+          const r = await c.query('SELECT job FROM t_nodepg_load WHERE job = $1', [j]);
+          await c.query('COMMIT');
+          if (r.rows.length !== 1) throw new Error('job ' + j + ' did not see its own insert');
+        } else {
+          const id = (j % 5) + 1;
+          const r = await c.query({ name: 'load_by_id', text: 'SELECT id FROM t_nodepg WHERE id = $1', values: [id] });
+          if (r.rows.length !== 1 || r.rows[0].id !== id) throw new Error('job ' + j + ' got ' + JSON.stringify(r.rows));
+        }
+      } finally {
+        c.release();
+      }
+    })());
+  }
+  await Promise.all(jobs);
+  await pool.end();
+  const load = await client.query('BEGIN; SELECT count(*)::int AS n, count(DISTINCT port)::int AS ports FROM t_nodepg_load; COMMIT');
+  out('load_writes', load[1].rows[0].n + '/' + load[1].rows[0].ports);
 
   await client.end();
   out('done', 'ok');

@@ -104,6 +104,7 @@ class NodePgIT {
         assertEquals("42601", ClientTools.one(facts, "broken_prepared_1", r), "a failed Parse is retried by the client and fails again");
         assertEquals("42", ClientTools.one(facts, "fixed_prepared", r));
         assertEquals("true", ClientTools.one(facts, "big_result_ok", r), "100000 rows, all there, in order");
+        assertEquals("50/1", ClientTools.one(facts, "load_writes", r), "50 transactional inserts from 10 pooled connections, all on one node");
         assertEquals("ok", ClientTools.one(facts, "done", r));
         assertTrue(facts.get("connected").contains("true"));
     }
