@@ -109,6 +109,36 @@ class CancelIT {
     }
 
     @Test
+    void aCancelRequestWithTheWrongKeyIsIgnored() throws Exception {
+        try (Connection c = connect()) {
+            int pid = c.unwrap(org.postgresql.PGConnection.class).getBackendPID(); // the proxy's made-up pid for this session
+            Statement st = c.createStatement();
+            Future<?> running = pool.submit(() -> {
+                st.executeQuery("SELECT pg_sleep(30) /* wrong-key */");
+                return null;
+            });
+            awaitRunning(f, "wrong-key");
+            for (int key : new int[] {0, 12345, -1}) {
+                try (RawPg raw = new RawPg(f.host(), f.port())) {
+                    raw.send(java.nio.ByteBuffer.allocate(16).putInt(16).putInt(80877102).putInt(pid).putInt(key).array());
+                    assertTrue(raw.closedByPeer(), "the proxy closes a cancel connection after reading the request");
+                }
+            }
+            // a negative: nothing may happen, so the query is watched for a while (not a wait for something)
+            long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(2);
+            while (System.nanoTime() < until) {
+                assertTrue(!running.isDone(), "a cancel request with a wrong key stopped the query");
+                awaitRunning(f, "wrong-key");
+                Thread.sleep(100);
+            }
+            st.cancel(); // the right key (pgjdbc's) still works
+            ExecutionException e = assertThrows(ExecutionException.class, () -> running.get(20, TimeUnit.SECONDS));
+            assertEquals("57014", assertInstanceOf(SQLException.class, e.getCause()).getSQLState());
+            assertEquals(42, answer(c));
+        }
+    }
+
+    @Test
     void statementInATransactionOnThePrimaryIsCancelled() throws Exception {
         try (Connection c = connect()) {
             c.setAutoCommit(false);
