@@ -18,7 +18,8 @@ import java.util.Map;
  */
 public record ProxyConfig(ClusterConfig cluster, InetSocketAddress listen, String auth, List<UserEntry> users,
                           Path tlsCert, Path tlsKey, boolean tlsRequired, InetSocketAddress adminListen,
-                          String adminToken, int maxClientConnections, int maxMessageBytes, int eventLoopThreads) {
+                          String adminToken, int maxClientConnections, int maxMessageBytes, int eventLoopThreads,
+                          int authTimeoutMs) {
 
     /** A client user: its name and stored secret (SCRAM verifier or md5 hash). */
     public record UserEntry(String name, String secret) {
@@ -102,7 +103,7 @@ public record ProxyConfig(ClusterConfig cluster, InetSocketAddress listen, Strin
                 admin.equalsIgnoreCase("off") ? null : address(admin, where + ".admin-listen"),
                 str(v, ProxyOption.ADMIN_TOKEN),
                 integer(v, ProxyOption.MAX_CLIENT_CONNECTIONS, where, 1), integer(v, ProxyOption.MAX_MESSAGE_BYTES, where, 1024),
-                integer(v, ProxyOption.EVENT_LOOP_THREADS, where, 0));
+                integer(v, ProxyOption.EVENT_LOOP_THREADS, where, 0), integer(v, ProxyOption.AUTH_TIMEOUT_MS, where, 1));
     }
 
     private static String str(Map<ProxyOption, Object> v, ProxyOption o) {

@@ -19,6 +19,7 @@ public enum ProxyOption {
     ADMIN_LISTEN("admin-listen", "127.0.0.1:6480", "Address of the admin HTTP API (`GET /status` …), `host:port`, or `off`."),
     ADMIN_TOKEN("admin-token", null, "Bearer token for the admin API's mutating endpoints (promote, switchover, drain). Without it they are disabled."),
     MAX_CLIENT_CONNECTIONS("max-client-connections", "10000", "Client connections accepted at once; more are refused with SQLSTATE 53300."),
+    AUTH_TIMEOUT_MS("auth-timeout-ms", "60000", "Time a client has from connecting to finishing authentication (PostgreSQL's `authentication_timeout`); one still not logged in is disconnected with SQLSTATE 57014, freeing its `max-client-connections` slot."),
     MAX_MESSAGE_BYTES("max-message-bytes", "67108864", "Largest protocol message accepted from a client or backend; a larger one closes that connection with an error."),
     EVENT_LOOP_THREADS("event-loop-threads", "0", "Network threads; 0 means one per CPU core.");
 

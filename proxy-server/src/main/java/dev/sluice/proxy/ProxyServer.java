@@ -43,7 +43,8 @@ public final class ProxyServer implements AutoCloseable {
         this.runtime = ClusterRuntime.start(cfg.cluster());
         try {
             this.pg = new PgProxy(cfg.cluster(), runtime.router(), runtime::probeSoon, new PgProxy.Settings(cfg.listen(), cfg.auth(),
-                    users, ssl, cfg.tlsRequired(), cfg.maxClientConnections(), cfg.maxMessageBytes(), threads, logRoutes));
+                    users, ssl, cfg.tlsRequired(), cfg.maxClientConnections(), cfg.maxMessageBytes(), threads,
+                    cfg.authTimeoutMs(), logRoutes));
             AdminServer a = null;
             if (cfg.adminListen() != null) {
                 a = new AdminServer(cfg.adminListen(), cfg.adminToken(), runtime);

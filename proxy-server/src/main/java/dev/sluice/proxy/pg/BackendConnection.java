@@ -247,6 +247,11 @@ final class BackendConnection extends ChannelInboundHandlerAdapter {
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
         log.debug("node {}: backend connection error: {}", node, cause.toString());
+        if (cause instanceof io.netty.handler.codec.TooLongFrameException && fatal == null) {
+            // a result bigger than max-message-bytes (a client's SELECT of a huge value) ends this connection, but
+            // says nothing about the node: recorded as the reason, so the node's breaker does not open for everyone
+            fatal = "54000 " + cause.getMessage();
+        }
         if (!ready.isDone()) {
             ready.completeExceptionally(cause);
         }

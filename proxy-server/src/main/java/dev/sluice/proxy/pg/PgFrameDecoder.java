@@ -18,6 +18,7 @@ import java.util.List;
 public final class PgFrameDecoder extends ByteToMessageDecoder {
     private final int maxMessageBytes;
     private boolean untyped;
+    private boolean corrupt;
 
     /** @param untypedFirst true on the client side: the first messages are startup packets without a type byte */
     public PgFrameDecoder(int maxMessageBytes, boolean untypedFirst) {
@@ -32,6 +33,12 @@ public final class PgFrameDecoder extends ByteToMessageDecoder {
 
     @Override
     protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) {
+        if (corrupt) {
+            // the stream has no message boundaries any more and the connection is being closed with an
+            // error: drop what arrives instead of decoding it (and failing) again when the channel closes
+            in.skipBytes(in.readableBytes());
+            return;
+        }
         while (true) {
             int head = untyped ? 0 : 1;
             if (in.readableBytes() < head + 4) {
@@ -40,13 +47,13 @@ public final class PgFrameDecoder extends ByteToMessageDecoder {
             int start = in.readerIndex();
             int len = in.getInt(start + head);
             if (len < 4) {
-                throw new CorruptedFrameException("bad message length " + len
-                        + (untyped ? " in startup packet" : " for message type '" + (char) in.getByte(start) + "'"));
+                throw corrupt(in, new CorruptedFrameException("bad message length " + len
+                        + (untyped ? " in startup packet" : " for message type '" + (char) in.getByte(start) + "'")));
             }
             if (len > maxMessageBytes) {
-                throw new TooLongFrameException("message of " + len + " bytes"
+                throw corrupt(in, new TooLongFrameException("message of " + len + " bytes"
                         + (untyped ? " (startup packet)" : " (type '" + (char) in.getByte(start) + "')")
-                        + " exceeds max-message-bytes " + maxMessageBytes);
+                        + " exceeds max-message-bytes " + maxMessageBytes));
             }
             if (in.readableBytes() < head + len) {
                 return;
@@ -58,6 +65,12 @@ public final class PgFrameDecoder extends ByteToMessageDecoder {
                 return;
             }
         }
+    }
+
+    private RuntimeException corrupt(ByteBuf in, RuntimeException e) {
+        corrupt = true;
+        in.skipBytes(in.readableBytes());
+        return e;
     }
 
     @Override

@@ -22,10 +22,36 @@ final class PgFrontend extends ChannelInboundHandlerAdapter {
     private java.util.Map<String, String> params;
     private boolean tls;
     private boolean admitted; // counted against max-client-connections until the session takes over
+    private java.util.concurrent.ScheduledFuture<?> authTimeout;
 
     PgFrontend(PgProxy proxy, PgFrameDecoder decoder) {
         this.proxy = proxy;
         this.decoder = decoder;
+    }
+
+    /**
+     * Starts the authentication clock: without it a client that connects (or sends its startup packet) and then
+     * stalls would hold its socket, and its max-client-connections slot, for ever.
+     */
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+        authTimeout = ctx.executor().schedule(() -> {
+            if (ctx.channel().isActive() && !ctx.isRemoved()) {
+                log.info("client {} did not finish authentication within {} ms: disconnected", ctx.channel().remoteAddress(),
+                        proxy.authTimeoutMs());
+                auth = null;
+                // written and closed without waiting for the write: a stalled TLS handshake would never complete it
+                ctx.writeAndFlush(Pg.error(ctx.alloc(), "FATAL", Pg.QUERY_CANCELED, "canceling authentication due to timeout"));
+                ctx.close();
+            }
+        }, proxy.authTimeoutMs(), java.util.concurrent.TimeUnit.MILLISECONDS);
+    }
+
+    @Override
+    public void handlerRemoved(ChannelHandlerContext ctx) {
+        if (authTimeout != null) {
+            authTimeout.cancel(false);
+        }
     }
 
     @Override

@@ -46,7 +46,8 @@ public final class PgProxy implements AutoCloseable {
      * @param users user name → stored secret: a SCRAM-SHA-256 verifier or an md5 hash (validated here)
      */
     public record Settings(InetSocketAddress listen, String auth, Map<String, String> users, SslContext ssl,
-                           boolean tlsRequired, int maxClients, int maxMessageBytes, int threads, boolean logRoutes) {
+                           boolean tlsRequired, int maxClients, int maxMessageBytes, int threads, int authTimeoutMs,
+                           boolean logRoutes) {
     }
 
     /** A SCRAM-SHA-256 verifier for {@code password}, in PostgreSQL's format (for the users list). */
@@ -150,6 +151,10 @@ public final class PgProxy implements AutoCloseable {
 
     SslContext sslContext() {
         return settings.ssl();
+    }
+
+    int authTimeoutMs() {
+        return settings.authTimeoutMs();
     }
 
     boolean tlsRequired() {
