@@ -53,6 +53,7 @@ class SwitchoverThroughProxyIT {
         try (Connection c = connect(); Statement st = c.createStatement()) {
             st.execute("CREATE TABLE sw (id bigint PRIMARY KEY, port int)");
         }
+        f.cluster.waitForReplication(java.time.Duration.ofSeconds(10)); // the reader starts on a replica
         Set<Long> acked = ConcurrentHashMap.newKeySet();
         List<String> errors = new CopyOnWriteArrayList<>();
         AtomicBoolean stop = new AtomicBoolean();

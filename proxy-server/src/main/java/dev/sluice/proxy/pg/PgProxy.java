@@ -250,9 +250,11 @@ public final class PgProxy implements AutoCloseable {
     /** A backend connection died under a session. */
     void backendLost(BackendConnection be, Throwable cause) {
         String fatal = be.fatalReason();
-        // a backend terminated by an administrator (pg_terminate_backend) says nothing about the node; any other
-        // loss (crash, postmaster exit, shutdown, network) takes the node out of routing until a probe readmits it
-        if (fatal == null || !fatal.contains("administrator command")) {
+        // Lost without a word (crash, kill, network) or with a server-going-away FATAL (57P01 shutdown or
+        // postmaster exit, 57P02 crash, 57P03 starting up): the node leaves routing until a probe readmits it.
+        // A FATAL about this connection only (pg_terminate_backend, a message over max-message-bytes, auth)
+        // says nothing about the node.
+        if (fatal == null || (fatal.startsWith("57P0") && !fatal.contains("administrator command"))) {
             router.connectionFailed(be.node, cause);
         }
         probeSoon.run();
