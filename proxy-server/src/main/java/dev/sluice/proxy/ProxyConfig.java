@@ -98,9 +98,9 @@ public record ProxyConfig(ClusterConfig cluster, InetSocketAddress listen, Strin
         if (tlsRequired && cert == null) {
             throw new ConfigException(where + ".tls-required: true but no tls-cert is configured");
         }
-        String admin = str(v, ProxyOption.ADMIN_LISTEN);
+        String admin = str(v, ProxyOption.ADMIN_LISTEN); // "false" too: YAML 1.1 reads an unquoted off as a boolean
         return new ProxyConfig(cluster, address(str(v, ProxyOption.LISTEN), where + ".listen"), auth, users, cert, key, tlsRequired,
-                admin.equalsIgnoreCase("off") ? null : address(admin, where + ".admin-listen"),
+                admin.equalsIgnoreCase("off") || admin.equals("false") ? null : address(admin, where + ".admin-listen"),
                 str(v, ProxyOption.ADMIN_TOKEN),
                 integer(v, ProxyOption.MAX_CLIENT_CONNECTIONS, where, 1), integer(v, ProxyOption.MAX_MESSAGE_BYTES, where, 1024),
                 integer(v, ProxyOption.EVENT_LOOP_THREADS, where, 0), integer(v, ProxyOption.AUTH_TIMEOUT_MS, where, 1));

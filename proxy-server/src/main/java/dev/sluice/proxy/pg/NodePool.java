@@ -117,8 +117,11 @@ final class NodePool {
 
     private void connect(EventLoop loop, BiConsumer<BackendConnection, Throwable> callback) {
         BackendConnection c = new BackendConnection(this, new BackendLogin(user, password), generation.getAsLong());
-        new Bootstrap().group(loop).channel(channelType)
-                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, connectTimeoutMs)
+        Bootstrap b = new Bootstrap().group(loop).channel(channelType);
+        if (channelType == io.netty.channel.epoll.EpollSocketChannel.class) {
+            b.option(io.netty.channel.epoll.EpollChannelOption.EPOLL_MODE, io.netty.channel.epoll.EpollMode.LEVEL_TRIGGERED); // see PgProxy
+        }
+        b.option(ChannelOption.CONNECT_TIMEOUT_MILLIS, connectTimeoutMs)
                 .option(ChannelOption.TCP_NODELAY, true)
                 .option(ChannelOption.SO_KEEPALIVE, true)
                 .handler(new ChannelInitializer<>() {

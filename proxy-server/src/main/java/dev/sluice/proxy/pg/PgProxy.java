@@ -13,7 +13,9 @@ import io.netty.channel.IoHandlerFactory;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.ServerChannel;
 import io.netty.channel.epoll.Epoll;
+import io.netty.channel.epoll.EpollChannelOption;
 import io.netty.channel.epoll.EpollIoHandler;
+import io.netty.channel.epoll.EpollMode;
 import io.netty.channel.epoll.EpollServerSocketChannel;
 import io.netty.channel.epoll.EpollSocketChannel;
 import io.netty.channel.nio.NioIoHandler;
@@ -99,7 +101,13 @@ public final class PgProxy implements AutoCloseable {
                     () -> router.generation(n.name())));
         }
         try {
-            this.server = new ServerBootstrap().group(group).channel(serverType)
+            ServerBootstrap sb = new ServerBootstrap().group(group).channel(serverType);
+            if (epoll) {
+                // level-triggered: one read() per readable event; edge-triggered costs an extra read() that
+                // returns EAGAIN every time, and a statement round trip is only a few small reads
+                sb.childOption(EpollChannelOption.EPOLL_MODE, EpollMode.LEVEL_TRIGGERED);
+            }
+            this.server = sb
                     .childOption(ChannelOption.TCP_NODELAY, true)
                     .childOption(ChannelOption.SO_KEEPALIVE, true)
                     .childHandler(new ChannelInitializer<SocketChannel>() {
