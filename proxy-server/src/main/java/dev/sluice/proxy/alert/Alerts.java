@@ -60,7 +60,7 @@ public final class Alerts implements AutoCloseable {
         log.info("alerts for cluster '{}': {}", cluster, settings);
     }
 
-    /** Alerts delivered to every receiver that accepted them. */
+    /** Alerts that reached at least one receiver. */
     public long sent() {
         return sent.get();
     }
@@ -119,14 +119,14 @@ public final class Alerts implements AutoCloseable {
         } catch (java.io.IOException e) {
             throw new IllegalStateException("cannot serialize alert " + a.kind(), e);
         }
-        boolean ok = true;
+        boolean reached = false;
         for (URI w : settings.webhooks()) {
-            ok &= attempt(a, "webhook " + AlertSettings.safeName(w), () -> delivery.post(w, body));
+            reached |= attempt(a, "webhook " + AlertSettings.safeName(w), () -> delivery.post(w, body));
         }
         if (settings.command() != null) {
-            ok &= attempt(a, "alert-command", () -> delivery.run(settings.command(), body, a));
+            reached |= attempt(a, "alert-command", () -> delivery.run(settings.command(), body, a));
         }
-        if (ok) {
+        if (reached) {
             sent.incrementAndGet();
         }
     }

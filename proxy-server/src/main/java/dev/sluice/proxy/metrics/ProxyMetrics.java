@@ -120,7 +120,7 @@ public final class ProxyMetrics implements CycleTimer {
 
     /** Alert outcomes: sent, suppressed (de-duplicated), dropped (queue full), failed (per receiver). */
     public void bindAlerts(dev.sluice.proxy.alert.Alerts alerts) {
-        String d = "Alerts by outcome: sent, suppressed as repeats, dropped (queue full), failed deliveries (per receiver)";
+        String d = "Alerts by outcome: sent (reached a receiver), suppressed as repeats, dropped (queue full), failed (deliveries, per receiver)";
         counter("sluice.alerts", d, "outcome", "sent", alerts, dev.sluice.proxy.alert.Alerts::sent);
         counter("sluice.alerts", d, "outcome", "suppressed", alerts, dev.sluice.proxy.alert.Alerts::suppressed);
         counter("sluice.alerts", d, "outcome", "dropped", alerts, dev.sluice.proxy.alert.Alerts::dropped);
