@@ -58,6 +58,8 @@ final class AlertDelivery {
             }
         } finally {
             if (p.isAlive()) {
+                // the shell's children too: `sh -c "a; b"` forks, and killing sh alone would orphan b
+                p.descendants().forEach(ProcessHandle::destroyForcibly);
                 p.destroyForcibly();
             }
         }
