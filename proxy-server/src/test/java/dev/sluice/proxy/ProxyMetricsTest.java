@@ -4,7 +4,12 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.sluice.core.health.NodeState;
+import dev.sluice.core.route.NodeRole;
+import dev.sluice.core.route.NodeStatus;
 import dev.sluice.core.route.Router;
+import dev.sluice.core.route.Topology;
+import java.util.List;
 import dev.sluice.proxy.metrics.ProxyMetrics;
 import org.junit.jupiter.api.Test;
 
@@ -63,5 +68,28 @@ class ProxyMetricsTest {
         assertNotSame(one.registry(), two.registry());
         one.record("a", 1_000_000);
         assertEquals(0.0, new Exposition(two.scrape()).value("sluice_statement_duration_seconds_count", "node", "a"));
+    }
+
+    @Test
+    void topologyFallbacksAndFailoversAsTheyHappen() throws Exception {
+        Router r = new Router(ProxyConfigTest.load(ProxyConfigTest.CLUSTER
+                + "      - { name: b, host: 127.0.0.1, port: 5433 }\nproxy:\n  auth: trust\n").cluster());
+        ProxyMetrics m = new ProxyMetrics(r);
+        assertTrue(new Exposition(m.scrape()).find("sluice_fallbacks_total").isEmpty(), "no reason before the first fallback");
+        r.updateTopology(Topology.of(List.of(
+                new NodeStatus("a", NodeRole.PRIMARY, NodeState.UP, "t", 0, null, null, null),
+                new NodeStatus("b", NodeRole.REPLICA, NodeState.LAGGING, "lag", 0, 5000L, 1L, null))));
+        assertEquals("a", r.newSession().route("SELECT 1").node(), "no replica within the lag bound: the primary");
+        Exposition e = new Exposition(m.scrape());
+        assertEquals(5.0, e.value("sluice_node_lag_seconds", "node", "b"));
+        assertTrue(Double.isNaN(e.value("sluice_node_lag_seconds", "node", "a")), "no lag for the primary");
+        assertEquals("LAGGING", e.state("b"));
+        assertEquals(1.0, e.value("sluice_node_role", "node", "b", "role", "REPLICA"));
+        assertEquals(1, e.find("sluice_fallbacks_total").size(), e.text);
+        assertEquals(1.0, e.find("sluice_fallbacks_total").get(0).value());
+        r.newEpoch("a", "b");
+        e = new Exposition(m.scrape());
+        assertEquals(1.0, e.value("sluice_failovers_total"));
+        assertEquals(2.0, e.value("sluice_epoch"));
     }
 }
