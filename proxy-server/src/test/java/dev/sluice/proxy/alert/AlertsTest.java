@@ -24,13 +24,14 @@ class AlertsTest {
     final ObjectMapper json = new ObjectMapper();
     final ConcurrentLinkedQueue<JsonNode> received = new ConcurrentLinkedQueue<>();
     final CountDownLatch release = new CountDownLatch(1);
+    final java.util.concurrent.ExecutorService hookThreads = java.util.concurrent.Executors.newCachedThreadPool();
     HttpServer hook;
     URI url;
 
     @BeforeEach
     void hook() throws Exception {
         hook = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
-        hook.setExecutor(java.util.concurrent.Executors.newCachedThreadPool());
+        hook.setExecutor(hookThreads);
         hook.createContext("/", ex -> {
             try (ex) {
                 JsonNode a = json.readTree(ex.getRequestBody().readAllBytes());
@@ -51,6 +52,7 @@ class AlertsTest {
     void stop() {
         release.countDown();
         hook.stop(0);
+        hookThreads.shutdownNow();
     }
 
     static void await(String what, BooleanSupplier done) throws InterruptedException {
