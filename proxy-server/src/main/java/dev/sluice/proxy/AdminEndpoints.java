@@ -33,6 +33,16 @@ final class AdminEndpoints {
         byPath.put("/switchover", new Endpoint("POST", true, List.of("to", "dryRun"), this::switchover));
     }
 
+    // ---- endpoints the proxy adds to the table (GET /metrics) ----
+
+    /** A text body sent with its own content type (e.g. the Prometheus exposition format). */
+    record Text(String contentType, String text) {
+    }
+
+    void add(String path, Endpoint e) {
+        byPath.put(path, e);
+    }
+
     /** The endpoint at {@code path}, or null. */
     Endpoint at(String path) {
         return byPath.get(path);

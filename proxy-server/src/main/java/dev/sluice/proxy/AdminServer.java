@@ -56,6 +56,12 @@ public final class AdminServer implements AutoCloseable {
         this.endpoints = new AdminEndpoints(admin);
     }
 
+    /** Adds a read-only {@code GET path} answering {@code body}'s text as {@code contentType} (GET /metrics); before start(). */
+    public void addText(String path, String contentType, java.util.function.Supplier<String> body) {
+        endpoints.add(path, new AdminEndpoints.Endpoint("GET", false, java.util.List.of(),
+                q -> new AdminEndpoints.Reply(200, new AdminEndpoints.Text(contentType, body.get()))));
+    }
+
     /** Binds and starts serving. */
     public synchronized void start() throws IOException {
         if (server != null) {
@@ -166,7 +172,10 @@ public final class AdminServer implements AutoCloseable {
     private void send(HttpExchange ex, AdminEndpoints.Reply reply) throws IOException {
         byte[] body;
         int status = reply.status();
-        if (reply.body() instanceof String text) {
+        if (reply.body() instanceof AdminEndpoints.Text t) {
+            body = t.text().getBytes(StandardCharsets.UTF_8);
+            ex.getResponseHeaders().set("Content-Type", t.contentType());
+        } else if (reply.body() instanceof String text) {
             body = text.getBytes(StandardCharsets.UTF_8);
             ex.getResponseHeaders().set("Content-Type", "text/plain; charset=utf-8");
         } else {

@@ -4,6 +4,7 @@ import dev.sluice.core.config.ClusterConfig;
 import dev.sluice.core.config.ConfigException;
 import dev.sluice.core.config.ConfigTree;
 import dev.sluice.core.config.SluiceOption;
+import dev.sluice.proxy.alert.AlertSettings;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -19,7 +20,7 @@ import java.util.Map;
 public record ProxyConfig(ClusterConfig cluster, InetSocketAddress listen, String auth, List<UserEntry> users,
                           Path tlsCert, Path tlsKey, boolean tlsRequired, InetSocketAddress adminListen,
                           String adminToken, int maxClientConnections, int maxMessageBytes, int eventLoopThreads,
-                          int authTimeoutMs) {
+                          int authTimeoutMs, AlertSettings alerts) {
 
     /** A client user: its name and stored secret (SCRAM verifier or md5 hash). */
     public record UserEntry(String name, String secret) {
@@ -27,6 +28,14 @@ public record ProxyConfig(ClusterConfig cluster, InetSocketAddress listen, Strin
         public String toString() {
             return "UserEntry[" + name + "]";
         }
+    }
+
+    /** Without the admin token (the record's own toString would print it into any log that prints this). */
+    @Override
+    public String toString() {
+        return "ProxyConfig[cluster=" + cluster.name() + ", listen=" + listen + ", auth=" + auth + ", users=" + users
+                + ", tls=" + (tlsCert != null) + ", adminListen=" + adminListen + ", adminToken=" + (adminToken == null ? "none" : "***")
+                + ", alerts=" + alerts + "]";
     }
 
     /** Reads the file's clusters and its {@code proxy:} section. */
@@ -103,7 +112,36 @@ public record ProxyConfig(ClusterConfig cluster, InetSocketAddress listen, Strin
                 admin.equalsIgnoreCase("off") || admin.equals("false") ? null : address(admin, where + ".admin-listen"),
                 str(v, ProxyOption.ADMIN_TOKEN),
                 integer(v, ProxyOption.MAX_CLIENT_CONNECTIONS, where, 1), integer(v, ProxyOption.MAX_MESSAGE_BYTES, where, 1024),
+<<<<<<< HEAD
                 integer(v, ProxyOption.EVENT_LOOP_THREADS, where, 0), integer(v, ProxyOption.AUTH_TIMEOUT_MS, where, 1));
+=======
+                integer(v, ProxyOption.EVENT_LOOP_THREADS, where, 0), alerts(v, where));
+    }
+
+    private static AlertSettings alerts(Map<ProxyOption, Object> v, String where) {
+        Object raw = v.get(ProxyOption.ALERT_WEBHOOKS);
+        List<?> list = raw == null || "".equals(raw) ? List.of() : raw instanceof List<?> l ? l : List.of(raw);
+        List<java.net.URI> hooks = new ArrayList<>();
+        for (int i = 0; i < list.size(); i++) {
+            // the URL itself is not echoed: webhook URLs often carry a token
+            String at = where + "." + ProxyOption.ALERT_WEBHOOKS.key() + "[" + i + "]";
+            try {
+                java.net.URI u = new java.net.URI(String.valueOf(list.get(i)).trim());
+                if (u.getScheme() == null || !List.of("http", "https").contains(u.getScheme().toLowerCase(java.util.Locale.ROOT))
+                        || u.getHost() == null) {
+                    throw new ConfigException(at + ": expected an http:// or https:// URL with a host");
+                }
+                hooks.add(u);
+            } catch (java.net.URISyntaxException e) {
+                throw new ConfigException(at + ": not a valid URL (" + e.getReason() + ")");
+            }
+        }
+        String command = str(v, ProxyOption.ALERT_COMMAND);
+        if (command != null && command.isBlank()) {
+            throw new ConfigException(where + "." + ProxyOption.ALERT_COMMAND.key() + ": empty; leave it out for no command");
+        }
+        return new AlertSettings(hooks, command, integer(v, ProxyOption.ALERT_DEDUP_MS, where, 0),
+                integer(v, ProxyOption.ALERT_TIMEOUT_MS, where, 100));
     }
 
     private static String str(Map<ProxyOption, Object> v, ProxyOption o) {

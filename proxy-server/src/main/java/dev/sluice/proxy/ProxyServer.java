@@ -2,6 +2,8 @@ package dev.sluice.proxy;
 
 import dev.sluice.core.config.ConfigException;
 import dev.sluice.jdbc.ClusterRuntime;
+import dev.sluice.proxy.alert.Alerts;
+import dev.sluice.proxy.metrics.ProxyMetrics;
 import dev.sluice.proxy.pg.PgProxy;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
@@ -21,6 +23,8 @@ public final class ProxyServer implements AutoCloseable {
     private final PgProxy pg;
     private final AutoCloseable admin;
     private final java.net.InetSocketAddress adminAddress;
+    private final ProxyMetrics metrics;
+    private final Alerts alerts;
 
     public ProxyServer(ProxyConfig cfg) throws Exception {
         this(cfg, false);
@@ -41,18 +45,30 @@ public final class ProxyServer implements AutoCloseable {
         cfg.users().forEach(u -> users.put(u.name(), u.secret()));
         int threads = cfg.eventLoopThreads() > 0 ? cfg.eventLoopThreads() : Runtime.getRuntime().availableProcessors();
         this.runtime = ClusterRuntime.start(cfg.cluster());
+        this.metrics = new ProxyMetrics(runtime.router());
+        Alerts al = null;
         try {
+            if (cfg.alerts().enabled()) {
+                al = new Alerts(cfg.cluster().name(), cfg.alerts(), runtime.router().events(), AdminJson.mapper());
+                metrics.bindAlerts(al);
+            }
+            this.alerts = al;
             this.pg = new PgProxy(cfg.cluster(), runtime.router(), runtime::probeSoon, new PgProxy.Settings(cfg.listen(), cfg.auth(),
                     users, ssl, cfg.tlsRequired(), cfg.maxClientConnections(), cfg.maxMessageBytes(), threads,
-                    cfg.authTimeoutMs(), logRoutes));
+                    cfg.authTimeoutMs(), logRoutes), metrics);
+            metrics.bind(pg);
             AdminServer a = null;
             if (cfg.adminListen() != null) {
                 a = new AdminServer(cfg.adminListen(), cfg.adminToken(), runtime);
+                a.addText("/metrics", ProxyMetrics.CONTENT_TYPE, metrics::scrape);
                 a.start();
             }
             this.admin = a;
             this.adminAddress = a == null ? null : new java.net.InetSocketAddress(cfg.adminListen().getHostString(), a.port());
         } catch (Exception e) {
+            if (al != null) {
+                al.close();
+            }
             runtime.close();
             throw e;
         }
@@ -65,6 +81,11 @@ public final class ProxyServer implements AutoCloseable {
 
     public ClusterRuntime runtime() {
         return runtime;
+    }
+
+    /** This proxy's metrics (also served as GET /metrics on the admin API). */
+    public ProxyMetrics metrics() {
+        return metrics;
     }
 
     /** The admin API's address, or null when it is off. */
@@ -81,6 +102,9 @@ public final class ProxyServer implements AutoCloseable {
             } catch (Exception e) {
                 log.debug("closing the admin API: {}", e.toString());
             }
+        }
+        if (alerts != null) {
+            alerts.close();
         }
         runtime.close();
     }

@@ -68,4 +68,34 @@ class ProxyConfigTest {
         String msg = assertThrows(ConfigException.class, () -> load(CLUSTER.replace("postgresql", "mariadb") + "proxy:\n  auth: trust\n")).getMessage();
         assertTrue(msg.contains("the proxy speaks the PostgreSQL protocol"), msg);
     }
+
+    @Test
+    void alertOptions() throws Exception {
+        ProxyConfig none = load(CLUSTER + "proxy:\n  auth: trust\n");
+        assertTrue(!none.alerts().enabled());
+        assertEquals(60_000, none.alerts().dedupMs());
+        ProxyConfig c = load(CLUSTER + "proxy:\n  auth: trust\n  alert-webhooks: https://hooks.example.com/T0/secret-part\n"
+                + "  alert-command: logger -t sluice\n  alert-dedup-ms: 0\n  alert-timeout-ms: 2000\n");
+        assertEquals(java.util.List.of(java.net.URI.create("https://hooks.example.com/T0/secret-part")), c.alerts().webhooks());
+        assertEquals("logger -t sluice", c.alerts().command());
+        assertEquals(0, c.alerts().dedupMs());
+        assertEquals(2000, c.alerts().timeoutMs());
+        assertTrue(!c.toString().contains("secret-part") && !c.alerts().toString().contains("logger"), c.toString());
+        ProxyConfig two = load(CLUSTER + "proxy:\n  auth: trust\n  alert-webhooks:\n    - http://a:1/x\n    - http://b/y\n");
+        assertEquals(2, two.alerts().webhooks().size());
+    }
+
+    @Test
+    void alertOptionErrorsDoNotEchoTheUrl() {
+        String e = error("  auth: trust\n  alert-webhooks: [\"ftp://h/tok3n\"]\n");
+        assertTrue(e.contains("proxy.alert-webhooks[0]: expected an http:// or https:// URL") && !e.contains("tok3n"), e);
+        assertTrue(error("  auth: trust\n  alert-dedup-ms: -1\n").contains("alert-dedup-ms: must be at least 0"));
+        assertTrue(error("  auth: trust\n  alert-command: \" \"\n").contains("alert-command: empty"));
+    }
+
+    @Test
+    void toStringHasNoAdminToken() throws Exception {
+        ProxyConfig c = load(CLUSTER + "proxy:\n  auth: trust\n  admin-token: s3cret-token\n");
+        assertTrue(!c.toString().contains("s3cret-token"), c.toString());
+    }
 }

@@ -50,6 +50,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     private boolean busy;          // routing or acquiring a backend asynchronously
     private boolean copyIn;
     private boolean errorInCycle;
+    private long cycleStartNanos; // for the latency histogram: one nanoTime at each end of a cycle
     private boolean discardUntilSync;
     private boolean closed;
     private char txStatus = 'I';
@@ -289,6 +290,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     private void send(Batch b, BackendConnection be) {
         if (active == null) {
             router.started(be.node);
+            cycleStartNanos = System.nanoTime();
             errorInCycle = false;
         }
         active = be;
@@ -399,6 +401,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         openCycle = false;
         copyIn = false;
         router.finished(be.node);
+        proxy.cycleTimer().record(be.node, System.nanoTime() - cycleStartNanos);
         if (!errorInCycle) {
             for (int i = 0; i < cycleDecisions.size(); i++) {
                 RouteDecision d = cycleDecisions.get(i);

@@ -60,6 +60,7 @@ public final class PgProxy implements AutoCloseable {
     private final ClusterConfig config;
     private final Router router;
     private final Runnable probeSoon;
+    private final CycleTimer cycleTimer;
     private final Settings settings;
     private final Map<String, ClientAuth.User> users = new java.util.HashMap<>();
     private final EventLoopGroup group;
@@ -77,6 +78,13 @@ public final class PgProxy implements AutoCloseable {
      * connection just failed).
      */
     public PgProxy(ClusterConfig config, Router router, Runnable probeSoon, Settings settings) throws InterruptedException {
+        this(config, router, probeSoon, settings, CycleTimer.NONE);
+    }
+
+    /** As above, reporting every statement cycle's duration to {@code cycleTimer} (metrics). */
+    public PgProxy(ClusterConfig config, Router router, Runnable probeSoon, Settings settings, CycleTimer cycleTimer)
+            throws InterruptedException {
+        this.cycleTimer = cycleTimer;
         this.config = config;
         this.router = router;
         this.probeSoon = probeSoon;
@@ -146,6 +154,10 @@ public final class PgProxy implements AutoCloseable {
 
     Router router() {
         return router;
+    }
+
+    CycleTimer cycleTimer() {
+        return cycleTimer;
     }
 
     /** True when every routing decision is logged at INFO (logger {@code dev.sluice.routes}; the demo turns it on). */

@@ -226,6 +226,9 @@ public final class HealthMonitor implements AutoCloseable {
 
     private NodeStatus judge(String node, ProbeResult r, long now, long nowMillis) {
         Track tr = tracks.get(node);
+        if (!r.reachable()) {
+            router.probeFailed(node);
+        }
         if (r.reachable()) {
             router.probeSucceeded(node);
             if (tr.role != r.role() && tr.role != NodeRole.UNKNOWN && tr.role != NodeRole.DOWN) {

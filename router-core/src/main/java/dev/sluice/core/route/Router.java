@@ -155,6 +155,21 @@ public final class Router {
         return stats.routedTo(node);
     }
 
+    /** Connection-class failures on live traffic to {@code node} (each one opens or keeps open its breaker). */
+    public long connectionFailures(String node) {
+        return stats.connectionFailures(node);
+    }
+
+    /** Health probes of {@code node} that did not reach it. */
+    public long probeFailures(String node) {
+        return stats.probeFailures(node);
+    }
+
+    /** The health monitor could not reach {@code node} (counted for metrics; the monitor decides the state). */
+    public void probeFailed(String node) {
+        stats.probeFailed(node);
+    }
+
     /** Fallbacks by reason (e.g. {@code no-replica-within-lag}). */
     public Map<String, Long> fallbacks() {
         return stats.fallbacks();
@@ -207,6 +222,7 @@ public final class Router {
         if (cb == null) {
             return;
         }
+        stats.connectionFailed(node);
         cb.onError(0, TimeUnit.NANOSECONDS, cause);
         if (cb.getState() == CircuitBreaker.State.CLOSED) {
             // several threads can fail at once; the node must be out for all of them, not after a state race

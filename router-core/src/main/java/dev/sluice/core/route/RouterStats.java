@@ -5,17 +5,24 @@ import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.LongAdder;
 
-/** Counters of one router: statements routed per node, fallbacks per reason. LongAdders: cheap on the hot path. */
+/**
+ * Counters of one router: statements routed per node, fallbacks per reason, connection and probe failures
+ * per node. LongAdders: cheap on the hot path.
+ */
 final class RouterStats {
     private final Map<String, LongAdder> routed = new ConcurrentHashMap<>();
+    private final Map<String, LongAdder> fallbacks = new ConcurrentHashMap<>();
+    private final Map<String, LongAdder> connectionFailures = new ConcurrentHashMap<>();
+    private final Map<String, LongAdder> probeFailures = new ConcurrentHashMap<>();
 
     /** Pre-creates the per-node counters so the hot path is a plain lookup. */
     RouterStats(Iterable<String> nodes) {
         for (String n : nodes) {
             routed.put(n, new LongAdder());
+            connectionFailures.put(n, new LongAdder());
+            probeFailures.put(n, new LongAdder());
         }
     }
-    private final Map<String, LongAdder> fallbacks = new ConcurrentHashMap<>();
 
     void routed(String node) {
         LongAdder a = routed.get(node);
@@ -27,6 +34,24 @@ final class RouterStats {
 
     void fallback(String reason) {
         fallbacks.computeIfAbsent(reason, k -> new LongAdder()).increment();
+    }
+
+    void connectionFailed(String node) {
+        connectionFailures.computeIfAbsent(node, k -> new LongAdder()).increment();
+    }
+
+    void probeFailed(String node) {
+        probeFailures.computeIfAbsent(node, k -> new LongAdder()).increment();
+    }
+
+    long connectionFailures(String node) {
+        LongAdder a = connectionFailures.get(node);
+        return a == null ? 0 : a.sum();
+    }
+
+    long probeFailures(String node) {
+        LongAdder a = probeFailures.get(node);
+        return a == null ? 0 : a.sum();
     }
 
     long routedTo(String node) {
