@@ -112,10 +112,8 @@ public record ProxyConfig(ClusterConfig cluster, InetSocketAddress listen, Strin
                 admin.equalsIgnoreCase("off") || admin.equals("false") ? null : address(admin, where + ".admin-listen"),
                 str(v, ProxyOption.ADMIN_TOKEN),
                 integer(v, ProxyOption.MAX_CLIENT_CONNECTIONS, where, 1), integer(v, ProxyOption.MAX_MESSAGE_BYTES, where, 1024),
-<<<<<<< HEAD
-                integer(v, ProxyOption.EVENT_LOOP_THREADS, where, 0), integer(v, ProxyOption.AUTH_TIMEOUT_MS, where, 1));
-=======
-                integer(v, ProxyOption.EVENT_LOOP_THREADS, where, 0), alerts(v, where));
+                integer(v, ProxyOption.EVENT_LOOP_THREADS, where, 0), integer(v, ProxyOption.AUTH_TIMEOUT_MS, where, 1),
+                alerts(v, where));
     }
 
     private static AlertSettings alerts(Map<ProxyOption, Object> v, String where) {
