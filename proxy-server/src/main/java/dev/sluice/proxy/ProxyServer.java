@@ -1,5 +1,6 @@
 package dev.sluice.proxy;
 
+import dev.sluice.admin.AdminServer;
 import dev.sluice.core.config.ConfigException;
 import dev.sluice.jdbc.ClusterRuntime;
 import dev.sluice.proxy.pg.PgProxy;

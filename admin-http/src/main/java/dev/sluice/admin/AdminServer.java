@@ -1,4 +1,4 @@
-package dev.sluice.proxy;
+package dev.sluice.admin;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;

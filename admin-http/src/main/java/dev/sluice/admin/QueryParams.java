@@ -1,4 +1,4 @@
-package dev.sluice.proxy;
+package dev.sluice.admin;
 
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;

@@ -1,4 +1,4 @@
-package dev.sluice.proxy;
+package dev.sluice.admin;
 
 /** A request the admin API answers with an error status and {@code {"error": message}}. */
 final class AdminHttpException extends RuntimeException {

@@ -1,4 +1,4 @@
-package dev.sluice.proxy;
+package dev.sluice.admin;
 
 import dev.sluice.core.failover.FailoverResult;
 import dev.sluice.jdbc.SluiceAdmin;
