@@ -1,5 +1,6 @@
 package dev.sluice.proxy;
 
+import dev.sluice.admin.AdminEndpoints;
 import dev.sluice.admin.AdminServer;
 import dev.sluice.core.config.ConfigException;
 import dev.sluice.jdbc.ClusterRuntime;
@@ -29,6 +30,11 @@ public final class ProxyServer implements AutoCloseable {
 
     /** @param logRoutes log every routing decision at INFO (the demo) */
     public ProxyServer(ProxyConfig cfg, boolean logRoutes) throws Exception {
+        this(cfg, logRoutes, Map.of());
+    }
+
+    /** @param extraAdmin endpoints served next to the admin API's own (the demo's), path → endpoint */
+    public ProxyServer(ProxyConfig cfg, boolean logRoutes, Map<String, AdminEndpoints.Endpoint> extraAdmin) throws Exception {
         SslContext ssl = null;
         if (cfg.tlsCert() != null) {
             try {
@@ -48,6 +54,7 @@ public final class ProxyServer implements AutoCloseable {
             AdminServer a = null;
             if (cfg.adminListen() != null) {
                 a = new AdminServer(cfg.adminListen(), cfg.adminToken(), runtime);
+                extraAdmin.forEach(a::route);
                 a.start();
             }
             this.admin = a;

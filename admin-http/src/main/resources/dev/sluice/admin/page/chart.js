@@ -1,4 +1,7 @@
-/* A small lag chart on <canvas>: 10 minutes ending now, one point per second, unknown seconds shaded. */
+/*
+ * A small lag chart on <canvas>: up to 10 minutes ending now, one point per second, unknown seconds shaded.
+ * The time axis spans the history there is (at least a minute), so a fresh cluster's chart is readable too.
+ */
 "use strict";
 
 /**
@@ -15,7 +18,8 @@ function drawLagChart(canvas, samples, nowSec) {
   const g = canvas.getContext("2d");
   g.setTransform(ratio, 0, 0, ratio, 0, 0);
   g.clearRect(0, 0, w, h);
-  const span = 600, top = 14, bottom = h - 2;
+  const oldest = samples.length ? samples[0].epochSecond : nowSec;
+  const span = Math.min(600, Math.max(60, nowSec - oldest + 1)), top = 14, bottom = h - 2;
   let max = 1000;
   for (const s of samples) {
     if (s.lagMillis != null && s.lagMillis > max) max = s.lagMillis;
@@ -42,7 +46,7 @@ function drawLagChart(canvas, samples, nowSec) {
   g.stroke();
   g.fillStyle = "#5f6b7a";
   g.font = "11px system-ui, sans-serif";
-  g.fillText("max " + formatMs(max) + " · last 10 min", 4, 11);
+  g.fillText("max " + formatMs(max) + " · last " + (span >= 600 ? "10 min" : span >= 120 ? Math.round(span / 60) + " min" : span + " s"), 4, 11);
 }
 
 function formatMs(ms) {
