@@ -1,0 +1,47 @@
+package dev.sluice.jdbc;
+
+import dev.sluice.core.config.ClusterConfig;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+import java.util.ServiceLoader;
+
+/** Starts the driver's status page when {@code status-listen} is set (see {@link StatusServerProvider}). */
+final class StatusServers {
+    private StatusServers() {
+    }
+
+    /** The running server, or null when {@code status-listen} is not set. */
+    static StatusServerProvider.StatusServer start(ClusterConfig config, SluiceAdmin admin) {
+        String listen = config.statusListen();
+        if (listen == null || listen.isBlank() || listen.equalsIgnoreCase("off")) {
+            return null;
+        }
+        InetSocketAddress bind = address(listen);
+        StatusServerProvider provider = ServiceLoader.load(StatusServerProvider.class, StatusServers.class.getClassLoader())
+                .findFirst()
+                .orElseThrow(() -> new IllegalStateException("cluster '" + config.name() + "': status-listen is set but no status page"
+                        + " implementation is on the classpath: add the dev.sluice:admin-http artifact (or remove status-listen)"));
+        try {
+            return provider.start(bind, config.statusToken(), admin);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cluster '" + config.name() + "': status-listen " + listen + ": " + e.getMessage(), e);
+        }
+    }
+
+    static InetSocketAddress address(String hostPort) {
+        int colon = hostPort.lastIndexOf(':');
+        if (colon <= 0) {
+            throw new IllegalArgumentException("status-listen: expected host:port, got '" + hostPort + "'");
+        }
+        try {
+            int port = Integer.parseInt(hostPort.substring(colon + 1));
+            if (port < 0 || port > 65535) {
+                throw new NumberFormatException();
+            }
+            return new InetSocketAddress(hostPort.substring(0, colon), port);
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("status-listen: bad port in '" + hostPort + "' (expected 0..65535)");
+        }
+    }
+}
