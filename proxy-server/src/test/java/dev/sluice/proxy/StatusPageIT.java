@@ -6,7 +6,9 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.sluice.admin.AdminServer;
 import dev.sluice.testsupport.DbNode;
+import java.net.InetSocketAddress;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -177,8 +179,10 @@ class StatusPageIT {
     @Order(2)
     void pageListsTheNodes() throws Exception {
         Chromium b = browser();
-        JsonNode shown = b.await("three node cards", "return [...document.querySelectorAll('.node')].map(n => n.dataset.node + ':'"
-                + " + n.dataset.role + ':' + n.dataset.state)", v -> v.size() == 3, WAIT);
+        // all UP at some poll: the undrain of the first test holds the replica out for a moment
+        JsonNode shown = b.await("three node cards, all UP", "return [...document.querySelectorAll('.node')].map(n => n.dataset.node + ':'"
+                + " + n.dataset.role + ':' + n.dataset.state)", v -> v.size() == 3 && !v.toString().contains("LAGGING")
+                && !v.toString().contains("DRAINED"), WAIT);
         assertTrue(shown.toString().contains(f.primaryName() + ":PRIMARY:UP"), shown.toString());
         for (String r : f.replicaNames()) {
             assertTrue(shown.toString().contains(r + ":REPLICA:UP"), shown.toString());
@@ -264,6 +268,38 @@ class StatusPageIT {
                 x -> x.path("inner").asInt() > 0 && x.path("inner").asInt() < 600, WAIT);
         assertTrue(v.get("scroll").asInt() <= v.get("inner").asInt(), "no horizontal scrolling: " + v);
         assertEquals(1, v.get("cols").asInt(), v.toString());
+    }
+
+    @Test
+    @Order(6)
+    void demoLagEndpointDelaysAReplica() throws Exception {
+        DbNode replica = f.cluster.replicas().get(1);
+        try (AdminServer demo = new AdminServer(new InetSocketAddress("127.0.0.1", 0), null, f.server.runtime())) {
+            DemoEndpoints.of(f.cluster).forEach(demo::route);
+            demo.start();
+            String base = "http://127.0.0.1:" + demo.port();
+            HttpResponse<String> info = http.send(HttpRequest.newBuilder(URI.create(base + "/demo")).build(), HttpResponse.BodyHandlers.ofString());
+            assertEquals(200, info.statusCode());
+            assertTrue(info.body().contains(replica.name()), info.body());
+            assertEquals(400, demoPost(base + "/demo/lag?node=" + f.primaryName() + "&ms=1000").statusCode(), "only replicas");
+            assertEquals(400, demoPost(base + "/demo/lag?node=" + replica.name() + "&ms=-5").statusCode());
+            try {
+                HttpResponse<String> r = demoPost(base + "/demo/lag?node=" + replica.name() + "&ms=5000");
+                assertEquals(200, r.statusCode(), r.body());
+                long deadline = System.nanoTime() + WAIT.toNanos();
+                while (!"LAGGING".equals(apiNode(replica.name()).get("state").asText())) {
+                    assertTrue(System.nanoTime() < deadline, "the delayed replica never left the read set");
+                    Thread.sleep(200);
+                }
+            } finally {
+                assertEquals(200, demoPost(base + "/demo/lag?node=" + replica.name() + "&ms=0").statusCode());
+            }
+        }
+    }
+
+    private static HttpResponse<String> demoPost(String url) throws Exception {
+        return http.send(HttpRequest.newBuilder(URI.create(url)).POST(HttpRequest.BodyPublishers.noBody()).build(),
+                HttpResponse.BodyHandlers.ofString());
     }
 
     private static void saveScreenshot(byte[] png) throws Exception {
