@@ -120,6 +120,22 @@ final class Chromium implements AutoCloseable {
         call("POST", path("/element/" + find(css) + "/value"), Map.of("text", text));
     }
 
+    /** Accepts the confirm() dialog a click opened, waiting for it to appear. */
+    void acceptDialog() throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (true) {
+            try {
+                call("POST", path("/alert/accept"), Map.of());
+                return;
+            } catch (AssertionError noDialogYet) {
+                if (System.nanoTime() > deadline) {
+                    throw noDialogYet;
+                }
+                Thread.sleep(100);
+            }
+        }
+    }
+
     byte[] screenshotPng() throws Exception {
         return Base64.getDecoder().decode(call("GET", path("/screenshot"), null).asText());
     }

@@ -297,6 +297,26 @@ class StatusPageIT {
         }
     }
 
+    @Test
+    @Order(7)
+    void switchoverFromThePageShowsItsStepsInTheTimeline() throws Exception {
+        Chromium b = browser(); // the token is still in this tab's sessionStorage
+        String target = f.replicaNames().get(1);
+        b.await(target + " UP", "return document.querySelector('" + card(target) + "').dataset.state", x -> x.asText().equals("UP"), WAIT);
+        b.click(card(target) + " button.switch");
+        b.acceptDialog();
+        JsonNode done = b.await("the switchover's answer", "return document.getElementById('message').textContent",
+                x -> x.asText().contains(": done") || x.asText().contains("refused") || x.asText().contains("failed"), Duration.ofSeconds(120));
+        assertTrue(done.asText().startsWith("switchover to " + target + ": done"), done.asText());
+        b.await("the page showing the new primary", "return document.getElementById('summary').textContent",
+                x -> x.asText().startsWith("primary " + target), WAIT);
+        JsonNode steps = b.await("the switchover's steps grouped in the timeline",
+                "const li = document.querySelector('#events li[data-type=\"switchover-started\"]');"
+                        + " return li ? [...li.querySelectorAll('ul li')].map(s => s.textContent) : []",
+                x -> x.toString().contains("promoted " + target), WAIT);
+        assertTrue(steps.toString().contains("caught-up"), steps.toString());
+    }
+
     private static HttpResponse<String> demoPost(String url) throws Exception {
         return http.send(HttpRequest.newBuilder(URI.create(url)).POST(HttpRequest.BodyPublishers.noBody()).build(),
                 HttpResponse.BodyHandlers.ofString());

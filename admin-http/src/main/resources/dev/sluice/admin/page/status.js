@@ -9,7 +9,7 @@
 const TOKEN_KEY = "sluice-admin-token";
 const POLL_MS = 1000;
 /** Event types that are steps of a failover or switchover: shown grouped under the step that started it. */
-const STEP_START = /^(failover-started|switchover-started|failover-detected)$/;
+const STEP_START = /^(failover-started|switchover-started)$/;
 const STEP_END = /(-finished|-aborted|-rolled-back|-failed)$/;
 const FAILOVER_TYPES = /^(failover|switchover|candidate|applied-received|apply-incomplete|epoch|promoted|repoint|fence|fenced|writes-held|read-only|caught-up|target)/;
 const LAG_TYPES = /^(dropped-for-lag|lagging|readmitted)$/;
