@@ -268,6 +268,7 @@ class StatusPageIT {
                 x -> x.path("inner").asInt() > 0 && x.path("inner").asInt() < 600, WAIT);
         assertTrue(v.get("scroll").asInt() <= v.get("inner").asInt(), "no horizontal scrolling: " + v);
         assertEquals(1, v.get("cols").asInt(), v.toString());
+        Files.write(Path.of("target", "status-page-phone.png"), b.screenshotPng()); // for a look; not checked in
     }
 
     @Test
