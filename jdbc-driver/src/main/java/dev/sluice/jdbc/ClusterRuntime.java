@@ -30,6 +30,7 @@ public final class ClusterRuntime implements AutoCloseable, SluiceAdmin {
     private final JdbcFailoverIo failoverIo;
     private final Map<String, HikariDataSource> pools = new ConcurrentHashMap<>();
     private volatile boolean closed;
+    private volatile dev.sluice.admin.AdminServer statusServer;
 
     ClusterRuntime(ClusterConfig config) {
         this.config = config;
@@ -90,6 +91,24 @@ public final class ClusterRuntime implements AutoCloseable, SluiceAdmin {
         return failover.promote(node, force, "requested" + (force ? " (forced)" : ""));
     }
 
+    /**
+     * Serves the status page when {@code status-listen} is set: the driver calls this for its runtimes; the
+     * proxy does not (it serves its own admin-listen). Fails when the address is taken.
+     */
+    void startStatusServer() {
+        statusServer = StatusServers.start(config, this);
+        if (statusServer != null) {
+            log.info("cluster '{}': status page on http://{}:{}/", config.name(), config.statusListen().substring(0,
+                    config.statusListen().lastIndexOf(':')), statusServer.port());
+        }
+    }
+
+    /** Where the status page is served, or null when it is not. */
+    public java.net.InetSocketAddress statusAddress() {
+        dev.sluice.admin.AdminServer s = statusServer;
+        return s == null ? null : new java.net.InetSocketAddress(config.statusListen().substring(0, config.statusListen().lastIndexOf(':')), s.port());
+    }
+
     /** Asks for a probe round soon, e.g. after a backend connection failed. */
     public void probeSoon() {
         monitor.probeSoon();
@@ -143,6 +162,9 @@ public final class ClusterRuntime implements AutoCloseable, SluiceAdmin {
     @Override
     public void close() {
         closed = true;
+        if (statusServer != null) {
+            statusServer.close();
+        }
         failover.close();
         monitor.close();
         pools.values().forEach(HikariDataSource::close);

@@ -55,7 +55,20 @@ public final class SluiceDriver implements Driver {
         } catch (ConfigException e) {
             throw new SQLException("Sluice: bad configuration: " + e.getMessage(), "08001", e);
         }
-        return runtimes.computeIfAbsent(key, k -> new ClusterRuntime(cfg));
+        try {
+            return runtimes.computeIfAbsent(key, k -> {
+                ClusterRuntime created = new ClusterRuntime(cfg);
+                try {
+                    created.startStatusServer();
+                } catch (RuntimeException e) {
+                    created.close();
+                    throw e;
+                }
+                return created;
+            });
+        } catch (IllegalStateException | IllegalArgumentException | java.io.UncheckedIOException e) {
+            throw new SQLException("Sluice: " + e.getMessage(), "08001", e);
+        }
     }
 
     private static String key(String url, Properties info) {

@@ -1,5 +1,6 @@
 package dev.sluice.proxy;
 
+import dev.sluice.admin.AdminJson;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;

@@ -1,5 +1,6 @@
 package dev.sluice.proxy;
 
+import dev.sluice.admin.NodeNames;
 import dev.sluice.core.failover.FailoverResult;
 import dev.sluice.core.health.ClusterStatus;
 import dev.sluice.jdbc.SluiceAdmin;

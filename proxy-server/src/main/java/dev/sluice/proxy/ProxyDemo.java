@@ -28,6 +28,8 @@ final class ProxyDemo {
     private final PrintStream out;
     private final int port;
     private final int adminPort;
+    /** Fresh per run, printed for the operator to paste into the page: the demo's actions work, nothing is left open. */
+    private final String adminToken = newToken();
 
     ProxyDemo(PrintStream out, int port, int adminPort) {
         this.out = out;
@@ -44,7 +46,7 @@ final class ProxyDemo {
         try {
             cfg = Files.createTempFile("sluice-demo", ".yaml");
             Files.writeString(cfg, config(c));
-            server = new ProxyServer(ProxyConfig.load(cfg), true);
+            server = new ProxyServer(ProxyConfig.load(cfg), true, DemoEndpoints.of(c));
             awaitReplicas(server);
             String conn = "psql \"host=127.0.0.1 port=" + server.pg().address().getPort() + " dbname=" + c.database()
                     + " user=" + USER + " password=" + PASSWORD + "\"";
@@ -53,7 +55,9 @@ final class ProxyDemo {
                     + ", replicas " + c.replicas().stream().map(n -> n.name() + " :" + n.port()).toList());
             out.println("   connect:  " + conn);
             if (server.adminAddress() != null) {
-                out.println("   status:   curl http://127.0.0.1:" + server.adminAddress().getPort() + "/status");
+                out.println("   page:     http://127.0.0.1:" + server.adminAddress().getPort() + "/   (live status; delay a replica from it)");
+                out.println("   token:    " + adminToken + "   (paste it into the page to drain, promote or switch over)");
+                out.println("   status:   curl http://127.0.0.1:" + server.adminAddress().getPort() + "/api/status");
             }
             out.println();
             tour(server, c);
@@ -66,6 +70,9 @@ final class ProxyDemo {
             out.println("     SELECT inet_server_port();                        -- a read: one of the replicas' ports");
             out.println("     INSERT INTO demo(note) VALUES ('mine') RETURNING inet_server_port();   -- the primary");
             out.println("     BEGIN; SELECT inet_server_port(); COMMIT;         -- a transaction stays on the primary");
+            if (server.adminAddress() != null) {
+                out.println("   Watch it: open http://127.0.0.1:" + server.adminAddress().getPort() + "/ and delay a replica from the page");
+            }
             out.println("   Lag a replica: psql -h 127.0.0.1 -p " + c.replicas().get(0).port() + " -U postgres -c 'SELECT pg_wal_replay_pause()'");
             out.println("     (within about a second reads avoid it; pg_wal_replay_resume() brings it back)");
             out.println("Every routing decision is logged below. Ctrl-C stops the proxy and removes the cluster.");
@@ -104,8 +111,15 @@ final class ProxyDemo {
             y.append("      - { name: ").append(n.name()).append(", host: ").append(n.host()).append(", port: ").append(n.port()).append(" }\n");
         }
         y.append("proxy:\n  listen: 127.0.0.1:").append(port).append("\n  admin-listen: 127.0.0.1:").append(adminPort)
+                .append("\n  admin-token: ").append(adminToken)
                 .append("\n  users:\n    - { name: ").append(USER).append(", password: \"").append(PgProxy.scramVerifier(PASSWORD)).append("\" }\n");
         return y.toString();
+    }
+
+    private static String newToken() {
+        byte[] b = new byte[12];
+        new java.security.SecureRandom().nextBytes(b);
+        return java.util.HexFormat.of().formatHex(b);
     }
 
     private static void awaitReplicas(ProxyServer s) throws InterruptedException {

@@ -16,7 +16,7 @@ public enum ProxyOption {
     TLS_CERT("tls-cert", null, "PEM certificate (chain) for TLS. Without it SSLRequest is answered 'N' (no TLS)."),
     TLS_KEY("tls-key", null, "PEM private key (PKCS#8) of `tls-cert`."),
     TLS_REQUIRED("tls-required", "false", "Refuse clients that did not negotiate TLS."),
-    ADMIN_LISTEN("admin-listen", "127.0.0.1:6480", "Address of the admin HTTP API (`GET /status` …), `host:port`, or `off`."),
+    ADMIN_LISTEN("admin-listen", "127.0.0.1:6480", "Address of the admin HTTP API and the status page (`GET /`, `/api/status` …), `host:port`, or `off`."),
     ADMIN_TOKEN("admin-token", null, "Bearer token for the admin API's mutating endpoints (promote, switchover, drain). Without it they are disabled."),
     MAX_CLIENT_CONNECTIONS("max-client-connections", "10000", "Client connections accepted at once; more are refused with SQLSTATE 53300."),
     AUTH_TIMEOUT_MS("auth-timeout-ms", "60000", "Time a client has from connecting to finishing authentication (PostgreSQL's `authentication_timeout`); one still not logged in is disconnected with SQLSTATE 57014, freeing its `max-client-connections` slot."),

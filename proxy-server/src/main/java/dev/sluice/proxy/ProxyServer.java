@@ -1,5 +1,8 @@
 package dev.sluice.proxy;
 
+import dev.sluice.admin.AdminEndpoints;
+import dev.sluice.admin.AdminJson;
+import dev.sluice.admin.AdminServer;
 import dev.sluice.core.config.ConfigException;
 import dev.sluice.jdbc.ClusterRuntime;
 import dev.sluice.proxy.alert.Alerts;
@@ -32,6 +35,11 @@ public final class ProxyServer implements AutoCloseable {
 
     /** @param logRoutes log every routing decision at INFO (the demo) */
     public ProxyServer(ProxyConfig cfg, boolean logRoutes) throws Exception {
+        this(cfg, logRoutes, Map.of());
+    }
+
+    /** @param extraAdmin endpoints served next to the admin API's own (the demo's), path → endpoint */
+    public ProxyServer(ProxyConfig cfg, boolean logRoutes, Map<String, AdminEndpoints.Endpoint> extraAdmin) throws Exception {
         SslContext ssl = null;
         if (cfg.tlsCert() != null) {
             try {
@@ -61,6 +69,7 @@ public final class ProxyServer implements AutoCloseable {
             if (cfg.adminListen() != null) {
                 a = new AdminServer(cfg.adminListen(), cfg.adminToken(), runtime);
                 a.addText("/metrics", ProxyMetrics.CONTENT_TYPE, metrics::scrape);
+                extraAdmin.forEach(a::route);
                 a.start();
             }
             this.admin = a;

@@ -1,5 +1,6 @@
 package dev.sluice.proxy;
 
+import dev.sluice.admin.AdminServer;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;

@@ -284,6 +284,15 @@ public final class ClusterConfig {
         return (String) options.get(SluiceOption.FENCE_COMMAND);
     }
 
+    /** {@code host:port} of the driver's status page, or null when off. */
+    public String statusListen() {
+        return (String) options.get(SluiceOption.STATUS_LISTEN);
+    }
+
+    public String statusToken() {
+        return (String) options.get(SluiceOption.STATUS_TOKEN);
+    }
+
     /** For logs and the status page: everything but secrets. */
     @Override
     public String toString() {

@@ -70,7 +70,11 @@ public enum SluiceOption {
     SWITCHOVER_HOLD_MS("switchover-hold-ms", Type.INT, "10000",
             "During a planned switchover new writes wait at most this long for the new primary (then fail with a clear error)."),
     FENCE_COMMAND("fence-command", Type.STRING, null,
-            "Command run to fence an old primary (instead of setting it read-only over SQL); the node's host and port in SLUICE_NODE_HOST / SLUICE_NODE_PORT.");
+            "Command run to fence an old primary (instead of setting it read-only over SQL); the node's host and port in SLUICE_NODE_HOST / SLUICE_NODE_PORT."),
+    STATUS_LISTEN("status-listen", Type.STRING, null,
+            "Driver: `host:port` where the application serves the status page and admin API (the proxy's, docs/admin-api.md; port 0 = any free port). Unauthenticated reads: keep it on loopback or a private network."),
+    STATUS_TOKEN("status-token", Type.SECRET, null,
+            "Driver: bearer token the status page's actions (drain, promote, switchover) need; without it they are disabled. Never logged or shown.");
 
     /** Value types, each with its own validation. */
     public enum Type { STRING, SECRET, BOOLEAN, INT, LONG, LIST, BALANCING, CHOICE }

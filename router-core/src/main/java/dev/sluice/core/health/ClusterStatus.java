@@ -8,10 +8,12 @@ import java.util.Map;
  * reason, lag now and over the last 10 minutes, statements routed, breaker state; fallbacks by reason;
  * the bounded event log.
  *
- * @param heartbeat null when lag is measurable, else why it is unknown
+ * @param heartbeat   null when lag is measurable, else why it is unknown
+ * @param unparsedTop the most frequent unparsed statements by digest (literals replaced by {@code ?})
  */
 public record ClusterStatus(String cluster, String engine, String primary, String noPrimaryReason,
                             List<NodeView> nodes, Map<String, Long> fallbacks, long unparsed,
+                            List<dev.sluice.core.sql.UnparsedDigests.Digest> unparsedTop,
                             String heartbeat, List<EventLog.Event> events) {
 
     /** One node. Lag fields are null when unknown or not applicable (the primary). */

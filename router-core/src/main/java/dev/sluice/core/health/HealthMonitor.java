@@ -30,6 +30,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class HealthMonitor implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(HealthMonitor.class);
+    /** Unparsed digests shown in a status snapshot: enough to spot a pattern, small on every poll. */
+    private static final int TOP_UNPARSED = 10;
 
     private final ClusterConfig config;
     private final Router router;
@@ -350,7 +352,7 @@ public final class HealthMonitor implements AutoCloseable {
                     last == null ? null : last.secondsBehind(), s.position()));
         }
         return new ClusterStatus(config.name(), config.engine().configName(), t.primary(), t.noPrimaryReason(), views,
-                router.fallbacks(), router.classifier().unparsedCount(),
+                router.fallbacks(), router.classifier().unparsedCount(), router.classifier().unparsedDigests().top(TOP_UNPARSED),
                 router.heartbeats().unknownReason(router.nanoTime()), router.events().snapshot());
     }
 

@@ -36,6 +36,7 @@ public final class SqlClassifier {
     private final ParserFallback fallback;
     private final Cache<String, Classification> cache; // null when caching is disabled
     private final LongAdder unparsed = new LongAdder();
+    private final UnparsedDigests unparsedDigests = new UnparsedDigests();
     /**
      * Hashes of texts seen once and not cached. A text enters the cache on its second sighting: statements
      * with inlined literals (pgbench -S, ORMs without bind parameters) are all different, and caching them
@@ -83,6 +84,7 @@ public final class SqlClassifier {
         }
         if (c.kind() == StatementKind.UNPARSED) {
             unparsed.increment();
+            unparsedDigests.record(sql);
         }
         return c;
     }
@@ -100,6 +102,11 @@ public final class SqlClassifier {
     /** Number of {@link #classify} calls (cached or not) whose result was UNPARSED. */
     public long unparsedCount() {
         return unparsed.sum();
+    }
+
+    /** Unparsed statements by digest (bounded), for the status page. */
+    public UnparsedDigests unparsedDigests() {
+        return unparsedDigests;
     }
 
     /** Texts in the cache now (approximate). */

@@ -1,15 +1,15 @@
-package dev.sluice.proxy;
+package dev.sluice.admin;
 
 /** A request the admin API answers with an error status and {@code {"error": message}}. */
-final class AdminHttpException extends RuntimeException {
+public final class AdminHttpException extends RuntimeException {
     private final int status;
 
-    AdminHttpException(int status, String message) {
+    public AdminHttpException(int status, String message) {
         super(message);
         this.status = status;
     }
 
-    int status() {
+    public int status() {
         return status;
     }
 }

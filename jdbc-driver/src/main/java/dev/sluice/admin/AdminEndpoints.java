@@ -1,4 +1,4 @@
-package dev.sluice.proxy;
+package dev.sluice.admin;
 
 import dev.sluice.core.failover.FailoverResult;
 import dev.sluice.jdbc.SluiceAdmin;
@@ -11,13 +11,13 @@ import java.util.function.Function;
  * What each admin endpoint does with the cluster runtime and which HTTP status its outcome gets. The HTTP
  * plumbing (methods, the token, writing the reply) is {@link AdminServer}'s.
  */
-final class AdminEndpoints {
+public final class AdminEndpoints {
     /** An answer: a String body is sent as text/plain, anything else as JSON. */
-    record Reply(int status, Object body) {
+    public record Reply(int status, Object body) {
     }
 
     /** One endpoint: its method, whether it changes the cluster (then it needs the token), its parameters. */
-    record Endpoint(String method, boolean mutating, List<String> params, Function<QueryParams, Reply> action) {
+    public record Endpoint(String method, boolean mutating, List<String> params, Function<QueryParams, Reply> action) {
     }
 
     private final SluiceAdmin admin;
@@ -31,6 +31,8 @@ final class AdminEndpoints {
         byPath.put("/undrain", new Endpoint("POST", true, List.of("node"), q -> drain(q, false)));
         byPath.put("/promote", new Endpoint("POST", true, List.of("node", "force"), this::promote));
         byPath.put("/switchover", new Endpoint("POST", true, List.of("to", "dryRun"), this::switchover));
+        byPath.putAll(ApiEndpoints.of(admin));
+        byPath.putAll(StatusPage.assets());
     }
 
     // ---- endpoints the proxy adds to the table (GET /metrics) ----
@@ -46,6 +48,11 @@ final class AdminEndpoints {
     /** The endpoint at {@code path}, or null. */
     Endpoint at(String path) {
         return byPath.get(path);
+    }
+
+    /** Adds (or replaces) the endpoint at {@code path}: for embedders such as the demo. */
+    void put(String path, Endpoint endpoint) {
+        byPath.put(path, endpoint);
     }
 
     private Reply drain(QueryParams q, boolean drained) {

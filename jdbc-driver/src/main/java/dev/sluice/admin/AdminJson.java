@@ -1,4 +1,4 @@
-package dev.sluice.proxy;
+package dev.sluice.admin;
 
 import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.databind.DeserializationFeature;
@@ -10,10 +10,10 @@ import java.io.IOException;
 import java.util.regex.Pattern;
 
 /**
- * The JSON mapping shared by {@link AdminServer} and {@link AdminClient}, so both sides agree on the shape
+ * The JSON mapping shared by {@link AdminServer} and the proxy CLI's AdminClient, so both sides agree on the shape
  * of ClusterStatus and FailoverResult (Jackson maps the records by their components).
  */
-final class AdminJson {
+public final class AdminJson {
     /**
      * Status reasons and event messages carry driver error texts; a driver that echoes its connection URL
      * would leak a password into a page anyone on the admin port may read, so such values are masked.
@@ -23,7 +23,7 @@ final class AdminJson {
     private AdminJson() {
     }
 
-    static ObjectMapper mapper() {
+    public static ObjectMapper mapper() {
         SimpleModule redaction = new SimpleModule("sluice-redaction");
         redaction.addSerializer(String.class, new StdSerializer<>(String.class) {
             @Override
@@ -37,7 +37,7 @@ final class AdminJson {
                 .configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
     }
 
-    static String redact(String s) {
+    public static String redact(String s) {
         return s == null ? null : SECRET.matcher(s).replaceAll("$1$2***");
     }
 }

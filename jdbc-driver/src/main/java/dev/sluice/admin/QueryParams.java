@@ -1,4 +1,4 @@
-package dev.sluice.proxy;
+package dev.sluice.admin;
 
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
@@ -10,7 +10,7 @@ import java.util.List;
  * The query parameters of one admin request, strictly: an unknown or repeated parameter is a 400, because
  * a typo such as {@code ?nod=pg2} must not silently turn into "promote the best candidate".
  */
-final class QueryParams {
+public final class QueryParams {
     private final Map<String, String> values;
 
     private QueryParams(Map<String, String> values) {
@@ -18,7 +18,7 @@ final class QueryParams {
     }
 
     /** Parses {@code rawQuery} (may be null) and rejects parameters outside {@code allowed}. */
-    static QueryParams parse(String rawQuery, List<String> allowed) {
+    public static QueryParams parse(String rawQuery, List<String> allowed) {
         Map<String, String> values = new LinkedHashMap<>();
         if (rawQuery != null && !rawQuery.isEmpty()) {
             for (String pair : rawQuery.split("&")) {
@@ -49,12 +49,12 @@ final class QueryParams {
     }
 
     /** The value, or null when absent; an empty value counts as absent. */
-    String optional(String name) {
+    public String optional(String name) {
         String v = values.get(name);
         return v == null || v.isEmpty() ? null : v;
     }
 
-    String required(String name) {
+    public String required(String name) {
         String v = optional(name);
         if (v == null) {
             throw new AdminHttpException(400, "missing parameter '" + name + "'");
@@ -63,7 +63,7 @@ final class QueryParams {
     }
 
     /** Exactly {@code true} or {@code false}; absent means {@code fallback}. */
-    boolean bool(String name, boolean fallback) {
+    public boolean bool(String name, boolean fallback) {
         String v = optional(name);
         if (v == null) {
             return fallback;

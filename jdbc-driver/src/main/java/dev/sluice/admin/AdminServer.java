@@ -1,4 +1,4 @@
-package dev.sluice.proxy;
+package dev.sluice.admin;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -60,6 +60,18 @@ public final class AdminServer implements AutoCloseable {
     public void addText(String path, String contentType, java.util.function.Supplier<String> body) {
         endpoints.add(path, new AdminEndpoints.Endpoint("GET", false, java.util.List.of(),
                 q -> new AdminEndpoints.Reply(200, new AdminEndpoints.Text(contentType, body.get()))));
+    }
+
+    /**
+     * Adds an endpoint before {@link #start()}: how an embedder (the demo) serves its own paths next to the
+     * built-in ones. A mutating endpoint gets the same token check as the built-in ones.
+     */
+    public synchronized AdminServer route(String path, AdminEndpoints.Endpoint endpoint) {
+        if (server != null) {
+            throw new IllegalStateException("admin API on " + bind + ": add endpoints before start()");
+        }
+        endpoints.put(path, endpoint);
+        return this;
     }
 
     /** Binds and starts serving. */
@@ -129,7 +141,7 @@ public final class AdminServer implements AutoCloseable {
             AdminEndpoints.Endpoint ep = endpoints.at(ex.getRequestURI().getPath());
             if (ep == null) {
                 throw new AdminHttpException(404, "no endpoint " + ex.getRequestURI().getPath()
-                        + " (GET /status, GET /health, POST /drain, /undrain, /promote, /switchover)");
+                        + " (GET /, /status, /api/status, /api/events, /health, POST /drain, /undrain, /promote, /switchover)");
             }
             if (!ep.method().equals(ex.getRequestMethod())) {
                 ex.getResponseHeaders().set("Allow", ep.method());
@@ -172,7 +184,14 @@ public final class AdminServer implements AutoCloseable {
     private void send(HttpExchange ex, AdminEndpoints.Reply reply) throws IOException {
         byte[] body;
         int status = reply.status();
-        if (reply.body() instanceof AdminEndpoints.Text t) {
+        // the page's scripts come from this server only: an injected value cannot load or run foreign code
+        ex.getResponseHeaders().set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'");
+        ex.getResponseHeaders().set("X-Content-Type-Options", "nosniff");
+        ex.getResponseHeaders().set("Cache-Control", "no-store");
+        if (reply.body() instanceof StaticAsset asset) {
+            body = asset.bytes();
+            ex.getResponseHeaders().set("Content-Type", asset.contentType());
+        } else if (reply.body() instanceof AdminEndpoints.Text t) {
             body = t.text().getBytes(StandardCharsets.UTF_8);
             ex.getResponseHeaders().set("Content-Type", t.contentType());
         } else if (reply.body() instanceof String text) {
