@@ -21,7 +21,7 @@ public enum ProxyOption {
     MAX_CLIENT_CONNECTIONS("max-client-connections", "10000", "Client connections accepted at once; more are refused with SQLSTATE 53300."),
     AUTH_TIMEOUT_MS("auth-timeout-ms", "60000", "Time a client has from connecting to finishing authentication (PostgreSQL's `authentication_timeout`); one still not logged in is disconnected with SQLSTATE 57014, freeing its `max-client-connections` slot."),
     MAX_MESSAGE_BYTES("max-message-bytes", "67108864", "Largest protocol message accepted from a client or backend; a larger one closes that connection with an error."),
-    EVENT_LOOP_THREADS("event-loop-threads", "0", "Network threads; 0 means one per CPU core."),
+    EVENT_LOOP_THREADS("event-loop-threads", "0", "Network threads; 0 means half the CPU cores, at least 1 (the proxy usually shares its machine with clients or a server; on 2 cores one thread cost 12-15 µs of CPU per pgbench transaction, two threads 15-18: docs/benchmarks.md)."),
     ALERT_WEBHOOKS("alert-webhooks", "", "URLs (`http`/`https`, a list or one) that each get an HTTP POST of every alert's JSON (docs/alerts.md)."),
     ALERT_COMMAND("alert-command", null, "Command run with `sh -c` for every alert, the alert's JSON on its standard input (docs/alerts.md)."),
     ALERT_DEDUP_MS("alert-dedup-ms", "60000", "Alerts of the same kind for the same node within this window are sent once; the next one sent counts the repeats. 0 sends every one."),

@@ -51,7 +51,9 @@ public final class ProxyServer implements AutoCloseable {
         }
         Map<String, String> users = new LinkedHashMap<>();
         cfg.users().forEach(u -> users.put(u.name(), u.secret()));
-        int threads = cfg.eventLoopThreads() > 0 ? cfg.eventLoopThreads() : Runtime.getRuntime().availableProcessors();
+        // half the cores by default: on a 2-core machine shared with pgbench and PostgreSQL one event loop spent
+        // 20 % less CPU per transaction than two (fewer wake-ups and migrations between cores)
+        int threads = cfg.eventLoopThreads() > 0 ? cfg.eventLoopThreads() : Math.max(1, Runtime.getRuntime().availableProcessors() / 2);
         this.runtime = ClusterRuntime.start(cfg.cluster());
         this.metrics = new ProxyMetrics(runtime.router());
         Alerts al = null;
