@@ -39,6 +39,10 @@ public final class ClusterRuntime implements AutoCloseable, SluiceAdmin {
         this.failoverIo = new JdbcFailoverIo(config);
         this.failover = new Failover(config, router, monitor, failoverIo);
         monitor.setListener(failover);
+        monitor.setConnectionCounter(node -> { // this runtime's pools; the proxy installs its own counter
+            HikariDataSource ds = pools.get(node);
+            return ds == null || ds.getHikariPoolMXBean() == null ? 0 : ds.getHikariPoolMXBean().getTotalConnections();
+        });
         monitor.start();
         log.info("cluster '{}' topology: {}", config.name(), router.topology());
     }

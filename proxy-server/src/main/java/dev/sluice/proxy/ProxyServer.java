@@ -66,6 +66,7 @@ public final class ProxyServer implements AutoCloseable {
             this.pg = new PgProxy(cfg.cluster(), runtime.router(), runtime::probeSoon, new PgProxy.Settings(cfg.listen(), cfg.auth(),
                     users, ssl, cfg.tlsRequired(), cfg.maxClientConnections(), cfg.maxMessageBytes(), threads,
                     cfg.authTimeoutMs(), logRoutes), metrics);
+            runtime.monitor().setConnectionCounter(pg::backendConnections); // the status shows the proxy's pools
             metrics.bind(pg);
             AdminServer a = null;
             if (cfg.adminListen() != null) {

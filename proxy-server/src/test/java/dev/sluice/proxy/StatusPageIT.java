@@ -193,6 +193,10 @@ class StatusPageIT {
                 .anyMatch(r -> x.path(r).asDouble() > 0), WAIT);
         String shownRate = b.script("return [...document.querySelectorAll('.node .rate')].map(e => e.textContent).join('|')").asText();
         assertTrue(shownRate.matches(".*\\d+(\\.\\d)? \\(total [1-9].*"), shownRate + " " + rates);
+        // open backend connections per node, from the proxy's pools: the reader holds one on a replica
+        String conns = b.await("open connections shown", "return [...document.querySelectorAll('.node .conns')].map(e => e.textContent)",
+                v -> v.toString().matches(".*\"[1-9]\\d*\".*"), WAIT).toString();
+        assertTrue(conns.matches("\\[(\"\\d+\",?){3}\\]"), conns);
         JsonNode unparsed = b.script("return document.querySelector('#unparsed-top tbody').textContent");
         assertTrue(unparsed.asText().contains("FROBNICATE ?, ?"), unparsed.toString());
     }

@@ -70,7 +70,7 @@ function nodeCard(name) {
   card = el("article", { class: "node", "data-node": name },
     el("h3", {}, el("span", { class: "name" }, name), el("span", { class: "badge role" }), el("span", { class: "badge state" })),
     el("dl", {}, ...field("reason", "reason"), ...field("lag", "lag now"), ...field("rate", "statements/s"),
-      ...field("circuit", "circuit"), ...field("since", "since")),
+      ...field("conns", "open connections"), ...field("circuit", "circuit"), ...field("since", "since")),
     el("canvas", { class: "chart", "data-points": "[]" }),
     el("div", { class: "row" },
       el("button", { type: "button", class: "secondary drain", onclick: () => {
@@ -103,6 +103,7 @@ function renderNodes(st, nowMs) {
     card.querySelector(".lag").textContent = n.role === "PRIMARY" ? "— (primary)" : formatMs(n.lagMillis)
       + (n.bytesBehind != null ? " · " + n.bytesBehind + " bytes behind" : "");
     card.querySelector(".circuit").textContent = n.circuit || "—";
+    card.querySelector(".conns").textContent = n.openConnections == null ? "—" : String(n.openConnections);
     card.querySelector(".since").textContent = n.sinceMillis ? new Date(n.sinceMillis).toLocaleTimeString() : "—";
     // statements/s from the routed counter's growth between two polls
     const prev = previousRouted[n.name];

@@ -150,6 +150,12 @@ public final class PgProxy implements AutoCloseable {
         return m;
     }
 
+    /** Backend connections open to {@code node} (in use + idle). */
+    public int backendConnections(String node) {
+        NodePool p = pools.get(node);
+        return p == null ? 0 : p.open();
+    }
+
     // ---- for the sessions ----
 
     Router router() {

@@ -19,7 +19,7 @@ public record ClusterStatus(String cluster, String engine, String primary, Strin
     /** One node. Lag fields are null when unknown or not applicable (the primary). */
     public record NodeView(String name, String role, String state, String reason, long sinceMillis,
                            Long lagMillis, List<LagHistory.Sample> lagHistory, long routed, String circuit,
-                           Long bytesBehind, Long secondsBehind, String position) {
+                           Long bytesBehind, Long secondsBehind, String position, Integer openConnections) {
     }
 
     public NodeView node(String name) {

@@ -337,6 +337,21 @@ public final class HealthMonitor implements AutoCloseable {
         probeRound();
     }
 
+    private volatile java.util.function.ToIntFunction<String> connectionCounter;
+
+    /**
+     * Where the status snapshot gets each node's open backend connections from: the driver's pools or the
+     * proxy's (this module knows no pool). Unset: unknown (null in the snapshot).
+     */
+    public void setConnectionCounter(java.util.function.ToIntFunction<String> counter) {
+        this.connectionCounter = counter;
+    }
+
+    private Integer openConnections(String node) {
+        java.util.function.ToIntFunction<String> c = connectionCounter;
+        return c == null ? null : c.applyAsInt(node);
+    }
+
     /** The status snapshot (see {@link ClusterStatus}). */
     public ClusterStatus status() { // not synchronized: a slow probe round must not stall status pages
         long nowMillis = System.currentTimeMillis();
@@ -349,7 +364,7 @@ public final class HealthMonitor implements AutoCloseable {
             views.add(new ClusterStatus.NodeView(s.name(), s.role().name(), s.state().name(), s.reason(), s.sinceMillis(),
                     s.lagMillis(), tr == null ? List.of() : tr.history.last10Minutes(nowMillis), router.routedTo(s.name()),
                     router.circuitState(s.name()), bytesBehind(s, primaryPosition, last),
-                    last == null ? null : last.secondsBehind(), s.position()));
+                    last == null ? null : last.secondsBehind(), s.position(), openConnections(s.name())));
         }
         return new ClusterStatus(config.name(), config.engine().configName(), t.primary(), t.noPrimaryReason(), views,
                 router.fallbacks(), router.classifier().unparsedCount(), router.classifier().unparsedDigests().top(TOP_UNPARSED),
