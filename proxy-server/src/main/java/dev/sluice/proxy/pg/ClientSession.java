@@ -298,28 +298,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         Channel ch = be.channel();
         for (int i = 0; i < b.messages.size(); i++) {
             ByteBuf m = b.messages.get(i);
-            Object rec = b.decoded.get(i);
-            if (rec instanceof Messages.Parse p) {
-                statements.onParse(be, p, ch);
-            } else if (rec instanceof Messages.Bind bd) {
-                statements.ensure(be, bd.statement(), ch);
-                String sql = statements.sql(bd.statement());
-                if (sql != null) {
-                    portals.put(bd.portal(), sql);
-                }
-            } else if (rec instanceof Messages.Target tg) {
-                byte type = m.getByte(m.readerIndex());
-                if (type == 'D' && tg.kind() == 'S') {
-                    statements.ensure(be, tg.name(), ch);
-                } else if (type == 'C' && tg.kind() == 'S') {
-                    statements.onClose(be, tg.name());
-                } else if (type == 'C') {
-                    portals.remove(tg.name());
-                    be.closes.add(Boolean.FALSE);
-                }
-            } else if (rec instanceof Messages.Query) {
-                statements.onQuery(be);
-            }
+            statements.beforeRelay(be, m, b.decoded.get(i), ch, portals);
             ch.write(m);
         }
         b.messages.clear();

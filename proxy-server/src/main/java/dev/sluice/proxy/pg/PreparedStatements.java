@@ -20,6 +20,34 @@ final class PreparedStatements {
         return p == null ? null : p.sql();
     }
 
+    /**
+     * Before relaying one client message to {@code be}: creates, re-creates, closes or forgets statements
+     * (and portals, in {@code portals}: portal → statement text) as the message needs.
+     */
+    void beforeRelay(BackendConnection be, io.netty.buffer.ByteBuf m, Object rec, Channel ch, Map<String, String> portals) {
+        if (rec instanceof Messages.Parse p) {
+            onParse(be, p, ch);
+        } else if (rec instanceof Messages.Bind bd) {
+            ensure(be, bd.statement(), ch);
+            String text = sql(bd.statement());
+            if (text != null) {
+                portals.put(bd.portal(), text);
+            }
+        } else if (rec instanceof Messages.Target tg) {
+            byte type = m.getByte(m.readerIndex());
+            if (type == 'D' && tg.kind() == 'S') {
+                ensure(be, tg.name(), ch);
+            } else if (type == 'C' && tg.kind() == 'S') {
+                onClose(be, tg.name());
+            } else if (type == 'C') {
+                portals.remove(tg.name());
+                be.closes.add(Boolean.FALSE);
+            }
+        } else if (rec instanceof Messages.Query) {
+            onQuery(be);
+        }
+    }
+
     /** Before relaying the client's Parse to {@code be}. */
     void onParse(BackendConnection be, Messages.Parse p, Channel ch) {
         Messages.Parse there = be.prepared.get(p.name());
