@@ -70,10 +70,10 @@ public final class AuthFailureLimiter {
         }
     }
 
-    /** Counts one failed login of {@code source}. */
-    public void failed(InetAddress source) {
+    /** Counts one failed login of {@code source}; true when this one reached the limit (to log the lock-out once). */
+    public boolean failed(InetAddress source) {
         if (limit == 0 || source == null) {
-            return;
+            return false;
         }
         long now = clockMs.getAsLong();
         synchronized (sources) {
@@ -84,6 +84,7 @@ public final class AuthFailureLimiter {
                 sources.put(source, e);
             }
             e.failures++;
+            return e.failures == limit;
         }
     }
 
@@ -92,6 +93,10 @@ public final class AuthFailureLimiter {
         synchronized (sources) {
             return sources.size();
         }
+    }
+
+    public long windowMs() {
+        return windowMs;
     }
 
     public int limit() {

@@ -118,8 +118,8 @@ final class PgFrontend extends ChannelInboundHandlerAdapter {
         long blocked = proxy.authFailures().blockedForMs(source(ctx));
         if (blocked > 0) {
             // checked before any password is looked at: a source that guessed wrong too often gets no more guesses
-            log.info("login of user {} from {} refused: {} failed logins within auth-failure-window-ms", user,
-                    ctx.channel().remoteAddress(), proxy.authFailures().limit());
+            // debug: under a password-guessing attack this line would repeat for every attempt (the lock-out itself is a WARN)
+            log.debug("login of user {} from {} refused: locked out after failed logins", user, ctx.channel().remoteAddress());
             refuse(ctx, Pg.INVALID_AUTHORIZATION, "too many failed logins from this address; try again in "
                     + Math.max(1, (blocked + 999) / 1000) + " s (auth-failure-limit)");
             return;
@@ -145,8 +145,10 @@ final class PgFrontend extends ChannelInboundHandlerAdapter {
             ctx.writeAndFlush(auth.onPassword(ctx.alloc(), Messages.body(frame)));
         } catch (ClientAuth.Failed e) {
             log.info("authentication failed for user {} from {}: {}", user, ctx.channel().remoteAddress(), e.getMessage());
-            if (Pg.INVALID_PASSWORD.equals(e.sqlState)) {
-                proxy.authFailures().failed(source(ctx));
+            if (Pg.INVALID_PASSWORD.equals(e.sqlState) && proxy.authFailures().failed(source(ctx))) {
+                log.warn("client address {} had {} failed logins within {} ms: its logins are refused until that window has passed "
+                        + "(auth-failure-limit, auth-failure-window-ms)", source(ctx).getHostAddress(), proxy.authFailures().limit(),
+                        proxy.authFailures().windowMs());
             }
             refuse(ctx, e.sqlState, e.getMessage());
             return;

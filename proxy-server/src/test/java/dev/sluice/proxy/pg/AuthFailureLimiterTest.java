@@ -1,6 +1,8 @@
 package dev.sluice.proxy.pg;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.net.InetAddress;
 import java.util.concurrent.atomic.AtomicLong;
@@ -23,14 +25,15 @@ class AuthFailureLimiterTest {
             now.addAndGet(1000);
         }
         assertEquals(0, l.blockedForMs(a), "2 of 3 failures: still allowed");
-        l.failed(a); // third failure at +2 s, the window started at +0
+        assertTrue(l.failed(a), "the third failure reaches the limit"); // at +2 s, the window started at +0
+        assertFalse(l.failed(ip("10.0.0.9")));
         assertEquals(58_000, l.blockedForMs(a));
         assertEquals(0, l.blockedForMs(ip("10.0.0.2")), "another address is not affected");
         now.addAndGet(57_999);
         assertEquals(1, l.blockedForMs(a));
         now.addAndGet(1);
         assertEquals(0, l.blockedForMs(a), "the window has passed");
-        assertEquals(0, l.tracked(), "an expired entry is dropped");
+        assertEquals(1, l.tracked(), "an expired entry is dropped (10.0.0.9 is still tracked)");
         l.failed(a);
         assertEquals(0, l.blockedForMs(a), "a new window counts from one");
     }
