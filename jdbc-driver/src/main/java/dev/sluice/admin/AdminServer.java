@@ -37,6 +37,7 @@ public final class AdminServer implements AutoCloseable {
     private final AdminEndpoints endpoints;
     private final ObjectMapper json = AdminJson.mapper();
     private HttpServer server;
+    private javax.net.ssl.SSLContext tls;
     private ExecutorService executor;
 
     /**
@@ -74,6 +75,15 @@ public final class AdminServer implements AutoCloseable {
         return this;
     }
 
+    /** Serves HTTPS with {@code context} instead of HTTP (plain HTTP is then refused); before start(). */
+    public synchronized AdminServer tls(javax.net.ssl.SSLContext context) {
+        if (server != null) {
+            throw new IllegalStateException("admin API on " + bind + ": set TLS before start()");
+        }
+        this.tls = context;
+        return this;
+    }
+
     /** Binds and starts serving. */
     public synchronized void start() throws IOException {
         if (server != null) {
@@ -81,7 +91,13 @@ public final class AdminServer implements AutoCloseable {
         }
         HttpServer s;
         try {
-            s = HttpServer.create(bind, 0);
+            if (tls != null) {
+                com.sun.net.httpserver.HttpsServer https = com.sun.net.httpserver.HttpsServer.create(bind, 0);
+                https.setHttpsConfigurator(new com.sun.net.httpserver.HttpsConfigurator(tls));
+                s = https;
+            } else {
+                s = HttpServer.create(bind, 0);
+            }
         } catch (IOException e) {
             throw new IOException("admin API: cannot listen on " + bind.getHostString() + ":" + bind.getPort() + ": " + e.getMessage(), e);
         }
@@ -95,7 +111,7 @@ public final class AdminServer implements AutoCloseable {
         s.createContext("/", this::handle);
         s.start();
         server = s;
-        log.info("admin API listening on {}:{} (mutating endpoints {})", bind.getHostString(), port(),
+        log.info("admin API listening on {}://{}:{} (mutating endpoints {})", tls != null ? "https" : "http", bind.getHostString(), port(),
                 token == null ? "disabled: no admin-token" : "enabled");
     }
 

@@ -40,9 +40,21 @@ public final class AdminClient implements SluiceAdmin {
      * @throws IllegalArgumentException when {@code url} is not an http(s) URL with a host
      */
     public AdminClient(String url, String token) {
+        this(url, token, null);
+    }
+
+    /**
+     * @param tls for an {@code https} URL: the TLS context to use ({@code --cacert}, {@code --insecure}); null for the
+     *            JDK's default trust store
+     */
+    public AdminClient(String url, String token, javax.net.ssl.SSLContext tls) {
         this.base = checkedBase(url);
         this.token = token == null || token.isBlank() ? null : token; // an empty SLUICE_ADMIN_TOKEN means none
-        this.http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(CONNECT_TIMEOUT).build();
+        HttpClient.Builder b = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(CONNECT_TIMEOUT);
+        if (tls != null) {
+            b.sslContext(tls);
+        }
+        this.http = b.build();
     }
 
     private static String checkedBase(String url) {
@@ -55,7 +67,7 @@ public final class AdminClient implements SluiceAdmin {
         } catch (URISyntaxException e) {
             // same message as any other malformed value
         }
-        throw new IllegalArgumentException("--admin '" + url + "': expected the admin API's URL, e.g. http://127.0.0.1:6480");
+        throw new IllegalArgumentException("--admin '" + url + "': expected the admin API's URL, e.g. http://127.0.0.1:6480 or https://…");
     }
 
     @Override

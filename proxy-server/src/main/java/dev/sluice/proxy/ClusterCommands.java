@@ -47,6 +47,13 @@ final class ClusterCommands {
                 + "arguments show in the process list).")
         String token;
 
+        @Option(names = "--cacert", paramLabel = "FILE",
+                description = "PEM certificate(s) to trust for an https --admin URL (e.g. the proxy's self-signed tls-cert).")
+        Path cacert;
+
+        @Option(names = "--insecure", description = "For an https --admin URL: do not check the certificate at all (testing only).")
+        boolean insecure;
+
         PrintStream out = System.out;
         PrintStream err = System.err;
 
@@ -64,8 +71,8 @@ final class ClusterCommands {
                 }
                 return viaAdmin();
             }
-            if (token != null) {
-                err.println("sluice: --token applies to --admin only");
+            if (token != null || cacert != null || insecure) {
+                err.println("sluice: " + (token != null ? "--token" : cacert != null ? "--cacert" : "--insecure") + " applies to --admin only");
                 return 2;
             }
             return viaConfig();
@@ -74,7 +81,18 @@ final class ClusterCommands {
         private int viaAdmin() {
             AdminClient client;
             try {
-                client = new AdminClient(adminUrl, token != null ? token : System.getenv(TOKEN_ENV));
+                if (cacert != null && insecure) {
+                    err.println("sluice: give --cacert or --insecure, not both");
+                    return 2;
+                }
+                javax.net.ssl.SSLContext tls;
+                try {
+                    tls = insecure ? Pem.trustingAnything() : cacert != null ? Pem.trusting(cacert) : null;
+                } catch (java.io.IOException | java.security.GeneralSecurityException e) {
+                    err.println("sluice: --cacert " + cacert + ": " + e.getMessage());
+                    return 2;
+                }
+                client = new AdminClient(adminUrl, token != null ? token : System.getenv(TOKEN_ENV), tls);
             } catch (IllegalArgumentException e) {
                 err.println("sluice: " + e.getMessage());
                 return 2;

@@ -23,6 +23,8 @@ final class ProxyCommand implements Callable<Integer> {
             System.err.println("sluice: bad configuration: " + e.getMessage());
             return 2;
         }
+        // also logged at WARN by load(); printed here so someone starting the proxy by hand sees it above the log
+        cfg.warnings().forEach(w -> System.err.println("sluice: warning: " + w));
         CountDownLatch stop = new CountDownLatch(1);
         ProxyServer server;
         try {
@@ -39,7 +41,7 @@ final class ProxyCommand implements Callable<Integer> {
             stop.countDown();
         }, "sluice-proxy-shutdown"));
         System.out.println("sluice proxy: PostgreSQL clients connect to " + hostPort(server.pg().address())
-                + (server.adminAddress() != null ? "; admin API http://" + hostPort(server.adminAddress()) + "/status" : ""));
+                + (server.adminAddress() != null ? "; admin API " + (cfg.adminTls() ? "https" : "http") + "://" + hostPort(server.adminAddress()) + "/status" : ""));
         stop.await();
         return 0;
     }

@@ -20,7 +20,9 @@ import java.util.Map;
 public record ProxyConfig(ClusterConfig cluster, InetSocketAddress listen, String auth, List<UserEntry> users,
                           Path tlsCert, Path tlsKey, boolean tlsRequired, InetSocketAddress adminListen,
                           String adminToken, int maxClientConnections, int maxMessageBytes, int eventLoopThreads,
-                          int authTimeoutMs, AlertSettings alerts) {
+                          int authTimeoutMs, AlertSettings alerts, int authFailureLimit, int authFailureWindowMs,
+                          boolean adminTls, List<String> warnings) {
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(ProxyConfig.class);
 
     /** A client user: its name and stored secret (SCRAM verifier or md5 hash). */
     public record UserEntry(String name, String secret) {
@@ -51,7 +53,36 @@ public record ProxyConfig(ClusterConfig cluster, InetSocketAddress listen, Strin
         }
         Map<String, ClusterConfig> clusters = ConfigTree.clusters(tree, file.toString());
         Object section = tree instanceof Map<?, ?> m ? m.get("proxy") : null;
-        return of(clusters, section, file + ": proxy");
+        ProxyConfig c = of(clusters, section, file + ": proxy");
+        String readable = worldReadable(file);
+        if (readable != null) {
+            List<String> w = new ArrayList<>(c.warnings());
+            w.add(0, readable);
+            c = c.withWarnings(w);
+        }
+        c.warnings().forEach(w -> log.warn("{}", w));
+        return c;
+    }
+
+    /** A warning when others may read the file (it holds the backend password and the admin token); null otherwise. */
+    static String worldReadable(Path file) {
+        try {
+            java.util.Set<java.nio.file.attribute.PosixFilePermission> p = Files.getPosixFilePermissions(file);
+            if (p.contains(java.nio.file.attribute.PosixFilePermission.OTHERS_READ)) {
+                return file + " is readable by every user of this machine (mode "
+                        + java.nio.file.attribute.PosixFilePermissions.toString(p) + ") and holds secrets (backend password, "
+                        + "admin token): chmod o-r " + file;
+            }
+        } catch (UnsupportedOperationException | java.io.IOException e) {
+            // not a POSIX file system (Windows): nothing to say
+        }
+        return null;
+    }
+
+    ProxyConfig withWarnings(List<String> w) {
+        return new ProxyConfig(cluster, listen, auth, users, tlsCert, tlsKey, tlsRequired, adminListen, adminToken,
+                maxClientConnections, maxMessageBytes, eventLoopThreads, authTimeoutMs, alerts, authFailureLimit,
+                authFailureWindowMs, adminTls, List.copyOf(w));
     }
 
     @SuppressWarnings("unchecked")
@@ -107,13 +138,41 @@ public record ProxyConfig(ClusterConfig cluster, InetSocketAddress listen, Strin
         if (tlsRequired && cert == null) {
             throw new ConfigException(where + ".tls-required: true but no tls-cert is configured");
         }
+        InetSocketAddress listen = address(str(v, ProxyOption.LISTEN), where + ".listen");
+        if (auth.equals("trust") && !loopback(listen)) {
+            throw new ConfigException(where + ".auth: trust (no password) is only accepted when listen is a loopback address; "
+                    + "listen is " + listen.getHostString() + ": use scram-sha-256 with users, or listen on 127.0.0.1");
+        }
         String admin = str(v, ProxyOption.ADMIN_LISTEN); // "false" too: YAML 1.1 reads an unquoted off as a boolean
-        return new ProxyConfig(cluster, address(str(v, ProxyOption.LISTEN), where + ".listen"), auth, users, cert, key, tlsRequired,
-                admin.equalsIgnoreCase("off") || admin.equals("false") ? null : address(admin, where + ".admin-listen"),
-                str(v, ProxyOption.ADMIN_TOKEN),
+        InetSocketAddress adminListen = admin.equalsIgnoreCase("off") || admin.equals("false") ? null : address(admin, where + ".admin-listen");
+        String adminToken = str(v, ProxyOption.ADMIN_TOKEN);
+        if (adminToken != null && adminToken.isBlank()) {
+            throw new ConfigException(where + ".admin-token: empty; set a token, or leave the key out to disable the mutating endpoints");
+        }
+        boolean adminTls = bool(v, ProxyOption.ADMIN_TLS, where);
+        if (adminTls && cert == null) {
+            throw new ConfigException(where + ".admin-tls: true but no tls-cert/tls-key is configured (the admin API uses the same pair)");
+        }
+        List<String> warnings = new ArrayList<>();
+        if (adminListen != null && !loopback(adminListen)) {
+            if (adminToken == null) {
+                warnings.add(where + ".admin-listen: " + adminListen.getHostString() + " is not a loopback address and no admin-token is set: "
+                        + "the status page, /api/status and /metrics are open to anyone who can reach the port (the mutating endpoints stay disabled)");
+            } else if (!adminTls) {
+                warnings.add(where + ".admin-listen: " + adminListen.getHostString() + " is not a loopback address and admin-tls is off: "
+                        + "the admin token crosses the network in clear text; set admin-tls: true");
+            }
+        }
+        return new ProxyConfig(cluster, listen, auth, users, cert, key, tlsRequired, adminListen, adminToken,
                 integer(v, ProxyOption.MAX_CLIENT_CONNECTIONS, where, 1), integer(v, ProxyOption.MAX_MESSAGE_BYTES, where, 1024),
                 integer(v, ProxyOption.EVENT_LOOP_THREADS, where, 0), integer(v, ProxyOption.AUTH_TIMEOUT_MS, where, 1),
-                alerts(v, where));
+                alerts(v, where), integer(v, ProxyOption.AUTH_FAILURE_LIMIT, where, 0),
+                integer(v, ProxyOption.AUTH_FAILURE_WINDOW_MS, where, 1), adminTls, List.copyOf(warnings));
+    }
+
+    /** 127.0.0.0/8, ::1, or a name resolving to one of them; a wildcard (0.0.0.0, ::) is not loopback. */
+    static boolean loopback(InetSocketAddress a) {
+        return a.getAddress() != null && a.getAddress().isLoopbackAddress();
     }
 
     private static AlertSettings alerts(Map<ProxyOption, Object> v, String where) {

@@ -65,12 +65,19 @@ public final class ProxyServer implements AutoCloseable {
             this.alerts = al;
             this.pg = new PgProxy(cfg.cluster(), runtime.router(), runtime::probeSoon, new PgProxy.Settings(cfg.listen(), cfg.auth(),
                     users, ssl, cfg.tlsRequired(), cfg.maxClientConnections(), cfg.maxMessageBytes(), threads,
-                    cfg.authTimeoutMs(), logRoutes), metrics);
+                    cfg.authTimeoutMs(), logRoutes, cfg.authFailureLimit(), cfg.authFailureWindowMs()), metrics);
             runtime.monitor().setConnectionCounter(pg::backendConnections); // the status shows the proxy's pools
             metrics.bind(pg);
             AdminServer a = null;
             if (cfg.adminListen() != null) {
                 a = new AdminServer(cfg.adminListen(), cfg.adminToken(), runtime);
+                if (cfg.adminTls()) {
+                    try {
+                        a.tls(Pem.serverContext(cfg.tlsCert(), cfg.tlsKey()));
+                    } catch (java.io.IOException | java.security.GeneralSecurityException e) {
+                        throw new ConfigException("proxy.admin-tls: cannot load " + cfg.tlsCert() + " and " + cfg.tlsKey() + ": " + e.getMessage());
+                    }
+                }
                 a.addText("/metrics", ProxyMetrics.CONTENT_TYPE, metrics::scrape);
                 extraAdmin.forEach(a::route);
                 a.start();

@@ -129,4 +129,43 @@ class AuthIT {
                 () -> DriverManager.getConnection("jdbc:postgresql://" + f.host() + ":" + f.port() + "/" + f.cluster.database(), p).close());
         assertTrue(noPw.getMessage().contains("password"), noPw.getMessage());
     }
+
+    static Connection connectFrom(String source, String user, String password) throws SQLException {
+        Properties p = new Properties();
+        p.setProperty("user", user);
+        p.setProperty("password", password);
+        p.setProperty("connectTimeout", "20");
+        p.setProperty("localSocketAddress", source); // the whole of 127/8 is loopback: another client address on this machine
+        return DriverManager.getConnection("jdbc:postgresql://" + f.host() + ":" + f.port() + "/" + f.cluster.database(), p);
+    }
+
+    @Test
+    void fiveFailedLoginsFromOneAddressLockItOutButNoOtherAddress() throws Exception {
+        String attacker = "127.0.0.7";
+        try (Connection c = connectFrom(attacker, ProxyFixture.USER, ProxyFixture.PASSWORD)) {
+            works(c); // a success does not count
+        }
+        for (int i = 0; i < 5; i++) { // auth-failure-limit: 5 (the default), wrong passwords and unknown users alike
+            String user = i % 2 == 0 ? ProxyFixture.USER : "nobody-" + i;
+            SQLException e = assertThrows(SQLException.class, () -> connectFrom(attacker, user, "guess").close());
+            assertEquals("28P01", e.getSQLState(), "failure " + (i + 1) + ": " + e.getMessage());
+        }
+        // now even the right password is refused from that address, before any password is asked for
+        SQLException locked = assertThrows(SQLException.class, () -> connectFrom(attacker, ProxyFixture.USER, ProxyFixture.PASSWORD).close());
+        assertEquals("28000", locked.getSQLState(), locked.getMessage());
+        assertTrue(locked.getMessage().contains("too many failed logins from this address; try again in"), locked.getMessage());
+        assertTrue(locked.getMessage().contains("(auth-failure-limit)"), locked.getMessage());
+        try (RawPg raw = new RawPg(f.host(), f.port(), attacker)) {
+            raw.send(RawPg.startupPacket(Map.of("user", ProxyFixture.USER, "database", f.cluster.database())));
+            RawPg.Msg m = raw.read();
+            assertEquals('E', m.type(), "no authentication request for a locked-out address: " + m);
+        }
+        // other addresses are not affected
+        try (Connection c = connectFrom("127.0.0.8", ProxyFixture.USER, ProxyFixture.PASSWORD)) {
+            works(c);
+        }
+        try (Connection c = connect(f.cluster.database(), ProxyFixture.USER, ProxyFixture.PASSWORD)) {
+            works(c);
+        }
+    }
 }

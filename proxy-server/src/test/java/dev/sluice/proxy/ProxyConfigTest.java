@@ -98,4 +98,65 @@ class ProxyConfigTest {
         ProxyConfig c = load(CLUSTER + "proxy:\n  auth: trust\n  admin-token: s3cret-token\n");
         assertTrue(!c.toString().contains("s3cret-token"), c.toString());
     }
+
+    @Test
+    void trustOnlyOnLoopback() throws Exception {
+        assertEquals("trust", load(CLUSTER + "proxy:\n  auth: trust\n  listen: 127.0.0.1:6432\n").auth());
+        assertEquals("trust", load(CLUSTER + "proxy:\n  auth: trust\n  listen: \"[::1]:6432\"\n").auth());
+        for (String host : new String[] {"0.0.0.0", "10.1.2.3"}) {
+            String e = error("  auth: trust\n  listen: " + host + ":6432\n");
+            assertTrue(e.contains("proxy.auth: trust (no password) is only accepted when listen is a loopback address"), e);
+            assertTrue(e.contains("listen is " + host), e);
+        }
+        // the default is scram-sha-256, which needs users: nothing is open by default
+        assertTrue(error("").contains("proxy.users: auth is scram-sha-256 but no users"));
+    }
+
+    @Test
+    void authFailureOptions() throws Exception {
+        ProxyConfig d = load(CLUSTER + "proxy:\n  auth: trust\n");
+        assertEquals(5, d.authFailureLimit());
+        assertEquals(60_000, d.authFailureWindowMs());
+        ProxyConfig c = load(CLUSTER + "proxy:\n  auth: trust\n  auth-failure-limit: 0\n  auth-failure-window-ms: 1000\n");
+        assertEquals(0, c.authFailureLimit());
+        assertEquals(1000, c.authFailureWindowMs());
+        assertTrue(error("  auth: trust\n  auth-failure-limit: -1\n").contains("proxy.auth-failure-limit: must be at least 0"));
+        assertTrue(error("  auth: trust\n  auth-failure-window-ms: 0\n").contains("proxy.auth-failure-window-ms: must be at least 1"));
+    }
+
+    @Test
+    void adminExposureIsWarnedAbout() throws Exception {
+        assertEquals(java.util.List.of(), load(CLUSTER + "proxy:\n  auth: trust\n").warnings());
+        ProxyConfig open = load(CLUSTER + "proxy:\n  auth: trust\n  admin-listen: 0.0.0.0:6480\n");
+        assertEquals(1, open.warnings().size(), open.warnings().toString());
+        assertTrue(open.warnings().get(0).contains("proxy.admin-listen: 0.0.0.0 is not a loopback address and no admin-token is set"),
+                open.warnings().toString());
+        ProxyConfig clear = load(CLUSTER + "proxy:\n  auth: trust\n  admin-listen: 0.0.0.0:6480\n  admin-token: s3cret-token\n");
+        assertTrue(clear.warnings().get(0).contains("admin-tls is off"), clear.warnings().toString());
+        assertTrue(!clear.warnings().toString().contains("s3cret-token"));
+        assertTrue(error("  auth: trust\n  admin-tls: true\n").contains("proxy.admin-tls: true but no tls-cert"));
+        assertTrue(error("  auth: trust\n  admin-token: \" \"\n").contains("proxy.admin-token: empty"));
+    }
+
+    @Test
+    void worldReadableFileIsWarnedAbout() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(java.nio.file.FileSystems.getDefault().supportedFileAttributeViews().contains("posix"));
+        Path f = Files.createTempFile("proxy-config", ".yaml");
+        try {
+            Files.writeString(f, CLUSTER + "proxy:\n  auth: trust\n");
+            Files.setPosixFilePermissions(f, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
+            ProxyConfig c;
+            try (LogCapture log = new LogCapture()) {
+                c = ProxyConfig.load(f);
+                assertTrue(log.text().contains("WARN") && log.text().contains("is readable by every user of this machine"), log.text());
+            }
+            assertEquals(1, c.warnings().size(), c.warnings().toString());
+            assertTrue(c.warnings().get(0).contains(f + " is readable by every user of this machine (mode rw-r--r--)"), c.warnings().get(0));
+            assertTrue(c.warnings().get(0).contains("chmod o-r"));
+            Files.setPosixFilePermissions(f, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r-----"));
+            assertEquals(java.util.List.of(), ProxyConfig.load(f).warnings());
+        } finally {
+            Files.deleteIfExists(f);
+        }
+    }
 }

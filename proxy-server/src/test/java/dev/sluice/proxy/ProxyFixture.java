@@ -43,10 +43,16 @@ public final class ProxyFixture implements AutoCloseable {
 
     /** Starts a PG cluster with {@code replicas} replicas and a proxy; {@code proxyExtra} is appended to the proxy: section. */
     public static ProxyFixture start(String name, int replicas, String clusterExtra, String proxyExtra) throws Exception {
+        return start(name, replicas, clusterExtra, proxyExtra, java.util.function.UnaryOperator.identity());
+    }
+
+    /** As above, {@code edit} rewriting the whole config file first (another admin token, say). */
+    public static ProxyFixture start(String name, int replicas, String clusterExtra, String proxyExtra,
+                                     java.util.function.UnaryOperator<String> edit) throws Exception {
         DbCluster c = Clusters.startPostgres(name, replicas);
         try {
             Path cfgFile = Files.createTempFile("sluice-proxy", ".yaml");
-            Files.writeString(cfgFile, yaml(c, clusterExtra, proxyExtra));
+            Files.writeString(cfgFile, edit.apply(yaml(c, clusterExtra, proxyExtra)));
             ProxyServer s = new ProxyServer(ProxyConfig.load(cfgFile));
             ProxyFixture f = new ProxyFixture(c, s, cfgFile);
             f.awaitTopology(replicas);

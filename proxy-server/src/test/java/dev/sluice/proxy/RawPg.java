@@ -51,7 +51,12 @@ final class RawPg implements AutoCloseable {
     private final OutputStream out;
 
     RawPg(String host, int port) throws IOException {
-        socket = new Socket(host, port);
+        this(host, port, null);
+    }
+
+    /** From the local address {@code source} (another loopback address, say), or any when null. */
+    RawPg(String host, int port, String source) throws IOException {
+        socket = source == null ? new Socket(host, port) : new Socket(host, port, java.net.InetAddress.getByName(source), 0);
         // a proxy that neither answers nor closes must fail the test, not hang it
         socket.setSoTimeout(30_000);
         in = new DataInputStream(socket.getInputStream());

@@ -115,6 +115,15 @@ final class PgFrontend extends ChannelInboundHandlerAdapter {
             refuse(ctx, Pg.INVALID_AUTHORIZATION, "TLS is required (connect with sslmode=require)");
             return;
         }
+        long blocked = proxy.authFailures().blockedForMs(source(ctx));
+        if (blocked > 0) {
+            // checked before any password is looked at: a source that guessed wrong too often gets no more guesses
+            // debug: under a password-guessing attack this line would repeat for every attempt (the lock-out itself is a WARN)
+            log.debug("login of user {} from {} refused: locked out after failed logins", user, ctx.channel().remoteAddress());
+            refuse(ctx, Pg.INVALID_AUTHORIZATION, "too many failed logins from this address; try again in "
+                    + Math.max(1, (blocked + 999) / 1000) + " s (auth-failure-limit)");
+            return;
+        }
         if (!proxy.admitClient()) {
             refuse(ctx, Pg.TOO_MANY_CONNECTIONS, "sorry, too many clients already (max-client-connections)");
             return;
@@ -136,12 +145,21 @@ final class PgFrontend extends ChannelInboundHandlerAdapter {
             ctx.writeAndFlush(auth.onPassword(ctx.alloc(), Messages.body(frame)));
         } catch (ClientAuth.Failed e) {
             log.info("authentication failed for user {} from {}: {}", user, ctx.channel().remoteAddress(), e.getMessage());
+            if (Pg.INVALID_PASSWORD.equals(e.sqlState) && proxy.authFailures().failed(source(ctx))) {
+                log.warn("client address {} had {} failed logins within {} ms: its logins are refused until that window has passed "
+                        + "(auth-failure-limit, auth-failure-window-ms)", source(ctx).getHostAddress(), proxy.authFailures().limit(),
+                        proxy.authFailures().windowMs());
+            }
             refuse(ctx, e.sqlState, e.getMessage());
             return;
         }
         if (auth.done()) {
             established(ctx);
         }
+    }
+
+    private static java.net.InetAddress source(ChannelHandlerContext ctx) {
+        return ctx.channel().remoteAddress() instanceof java.net.InetSocketAddress a ? a.getAddress() : null;
     }
 
     private void established(ChannelHandlerContext ctx) {

@@ -49,7 +49,7 @@ public final class PgProxy implements AutoCloseable {
      */
     public record Settings(InetSocketAddress listen, String auth, Map<String, String> users, SslContext ssl,
                            boolean tlsRequired, int maxClients, int maxMessageBytes, int threads, int authTimeoutMs,
-                           boolean logRoutes) {
+                           boolean logRoutes, int authFailureLimit, int authFailureWindowMs) {
     }
 
     /** A SCRAM-SHA-256 verifier for {@code password}, in PostgreSQL's format (for the users list). */
@@ -72,6 +72,7 @@ public final class PgProxy implements AutoCloseable {
     private final ExecutorService blocking;
     private final Channel server;
     private volatile Map<String, String> serverParams;
+    private final AuthFailureLimiter authFailures;
 
     /**
      * Starts listening. {@code probeSoon} asks the health monitor for an early probe round (a backend
@@ -89,6 +90,7 @@ public final class PgProxy implements AutoCloseable {
         this.router = router;
         this.probeSoon = probeSoon;
         this.settings = settings;
+        this.authFailures = new AuthFailureLimiter(settings.authFailureLimit(), settings.authFailureWindowMs());
         settings.users().forEach((name, secret) -> users.put(name, ScramVerifier.looksLike(secret)
                 ? new ClientAuth.User(name, ScramVerifier.parse(secret), null) : new ClientAuth.User(name, null, secret)));
         boolean epoll = Epoll.isAvailable();
@@ -181,6 +183,11 @@ public final class PgProxy implements AutoCloseable {
 
     int authTimeoutMs() {
         return settings.authTimeoutMs();
+    }
+
+    /** Failed logins per client address (auth-failure-limit). */
+    AuthFailureLimiter authFailures() {
+        return authFailures;
     }
 
     boolean tlsRequired() {
