@@ -59,6 +59,12 @@ class PgFrontendFuzzTest {
         final List<Throwable> decoderErrors = new ArrayList<>();
         Throwable unexpected;
         boolean typed;
+        /**
+         * The channel is closing: ByteToMessageDecoder then decodes once more ({@code decodeLast}) before it
+         * hands over what it decoded, so a frame after a startup packet can come out still untyped while the
+         * handler has already switched. Harmless (the client is gone); only its length check is skipped.
+         */
+        boolean closing;
 
         Client(PgFrameDecoder decoder) {
             this.decoder = decoder;
@@ -70,9 +76,15 @@ class PgFrontendFuzzTest {
             frames.add(frame);
             try {
                 int head = typed ? 5 : 4;
-                assertTrue(frame.readableBytes() >= head && frame.readableBytes() <= MAX_MESSAGE_BYTES + 1,
+                assertTrue(frame.readableBytes() >= 4 && frame.readableBytes() <= MAX_MESSAGE_BYTES + 1,
                         "frame of " + frame.readableBytes() + " bytes");
-                assertEquals(frame.readableBytes() - head + 4, frame.getInt(frame.readerIndex() + head - 4), "frame length");
+                if (!closing) {
+                    assertTrue(frame.readableBytes() >= head, "frame of " + frame.readableBytes() + " bytes");
+                    assertEquals(frame.readableBytes() - head + 4, frame.getInt(frame.readerIndex() + head - 4), "frame length");
+                } else if (frame.readableBytes() < 5) {
+                    frame.release();
+                    return;
+                }
                 if (!typed) {
                     try {
                         Messages.Startup s = Messages.Startup.decode(frame);
@@ -155,6 +167,7 @@ class PgFrontendFuzzTest {
                 }
             }
         } finally {
+            client.closing = true;
             ch.finishAndReleaseAll();
             client.batches.release();
         }
