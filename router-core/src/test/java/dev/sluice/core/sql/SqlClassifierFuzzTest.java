@@ -23,6 +23,16 @@ class SqlClassifierFuzzTest {
 
     private static final SqlClassifier PG = new SqlClassifier(Dialect.POSTGRESQL, Set.of("my_nextval"), 1 << 20);
     private static final SqlClassifier MYSQL = new SqlClassifier(Dialect.MYSQL, Set.of("my_nextval"), 1 << 20);
+    // shared like the classifier's own (a ParserFallback starts a watchdog thread on first use)
+    private static final FastPathRules[] RULES = new FastPathRules[Dialect.values().length];
+    private static final ParserFallback[] FALLBACK = new ParserFallback[Dialect.values().length];
+
+    static {
+        for (Dialect d : Dialect.values()) {
+            RULES[d.ordinal()] = new FastPathRules(d, new QueryRules(d, Set.of("my_nextval")));
+            FALLBACK[d.ordinal()] = new ParserFallback(d);
+        }
+    }
 
     /** The public contract: never throws, never null, bounded time; a repeated text gives the same answer (cache). */
     @FuzzTest
@@ -68,8 +78,8 @@ class SqlClassifierFuzzTest {
             return; // unterminated string/comment: the classifier answers UNPARSED without looking further
         }
         assertTrue(r.statementCount() >= 0 && r.bounds().length >= 2 * r.statementCount());
-        FastPathRules rules = new FastPathRules(dialect, new QueryRules(dialect, Set.of("my_nextval")));
-        ParserFallback fallback = new ParserFallback(dialect);
+        FastPathRules rules = RULES[dialect.ordinal()];
+        ParserFallback fallback = FALLBACK[dialect.ordinal()];
         int prevTo = 0;
         for (int i = 0; i < r.statementCount(); i++) {
             int from = r.bounds()[2 * i];
