@@ -47,8 +47,8 @@ final class SluiceUrl {
                 continue;
             }
             int eq = kv.indexOf('=');
-            String k = decode(eq < 0 ? kv : kv.substring(0, eq));
-            params.put(k, eq < 0 ? "" : decode(kv.substring(eq + 1)));
+            String k = decode(eq < 0 ? kv : kv.substring(0, eq), "a parameter name");
+            params.put(k, eq < 0 ? "" : decode(kv.substring(eq + 1), "parameter " + k));
         }
         if (info != null) {
             for (String k : info.stringPropertyNames()) {
@@ -82,7 +82,7 @@ final class SluiceUrl {
         String hostsAndDb = rest.substring(scheme + 3);
         int slash = hostsAndDb.indexOf('/');
         String hosts = slash < 0 ? hostsAndDb : hostsAndDb.substring(0, slash);
-        String db = slash < 0 ? "" : decode(hostsAndDb.substring(slash + 1));
+        String db = slash < 0 ? "" : decode(hostsAndDb.substring(slash + 1), "the database name");
         List<NodeConfig> nodes = new ArrayList<>();
         for (String h : hosts.split(",")) {
             if (h.isBlank()) {
@@ -111,7 +111,12 @@ final class SluiceUrl {
         return new NodeConfig(host + ":" + port, host, port, 1);
     }
 
-    private static String decode(String s) {
-        return URLDecoder.decode(s, StandardCharsets.UTF_8);
+    /** Percent-decodes; a malformed escape is a ConfigException naming {@code what} (not the value: it may be a password). */
+    private static String decode(String s, String what) {
+        try {
+            return URLDecoder.decode(s, StandardCharsets.UTF_8);
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException("URL " + what + ": malformed %-escape (" + e.getMessage() + ")");
+        }
     }
 }

@@ -16,15 +16,15 @@ final class YamlConfig {
     }
 
     static ClusterConfig load(Path file, String clusterName, Map<String, String> overrides, Map<String, String> driverOverrides) {
-        Object tree;
+        byte[] bytes;
         try {
-            tree = new ObjectMapper(new YAMLFactory()).readValue(Files.readAllBytes(file), Object.class);
+            bytes = Files.readAllBytes(file);
         } catch (java.nio.file.NoSuchFileException e) {
             throw new ConfigException(file + ": no such file");
         } catch (IOException e) {
             throw new ConfigException(file + ": cannot read YAML: " + e.getMessage());
         }
-        Map<String, ClusterConfig> clusters = ConfigTree.clusters(tree, file.toString());
+        Map<String, ClusterConfig> clusters = ConfigTree.clusters(tree(bytes, file.toString()), file.toString());
         ClusterConfig base;
         if (clusterName == null) {
             if (clusters.size() != 1) {
@@ -42,5 +42,14 @@ final class YamlConfig {
         }
         // URL parameters and connection properties override the file, through the same validation
         return base.withOverrides("URL parameter", overrides, driverOverrides);
+    }
+
+    /** The YAML document as maps, lists and scalars; malformed YAML is a {@link ConfigException}. */
+    static Object tree(byte[] yaml, String source) {
+        try {
+            return new ObjectMapper(new YAMLFactory()).readValue(yaml, Object.class);
+        } catch (IOException e) {
+            throw new ConfigException(source + ": cannot read YAML: " + e.getMessage());
+        }
     }
 }

@@ -7,7 +7,8 @@ import java.util.Map;
 /**
  * The protocol messages the proxy looks inside, one small immutable record each with a static
  * {@code decode}. Everything else is relayed as bytes. Each decode takes a whole frame from
- * {@link PgFrameDecoder} (type byte and length included) and leaves its reader index alone.
+ * {@link PgFrameDecoder} (type byte and length included) and leaves its reader index alone. A malformed
+ * message (unterminated string, truncated field, bad value) is an {@link IllegalArgumentException}.
  */
 public final class Messages {
     private Messages() {
@@ -18,6 +19,7 @@ public final class Messages {
         public static Startup decode(ByteBuf frame) {
             ByteBuf b = frame.duplicate();
             b.skipBytes(4);
+            need(b, 4, "startup packet");
             int code = b.readInt();
             if (code == Pg.CANCEL_REQUEST) {
                 if (b.readableBytes() < 8) {
@@ -52,7 +54,9 @@ public final class Messages {
             b.skipBytes(5);
             String name = Pg.cstring(b);
             String sql = Pg.cstring(b);
+            need(b, 2, "Parse");
             int n = b.readUnsignedShort();
+            need(b, 4 * n, "Parse"); // before allocating for a count the message does not hold
             int[] types = new int[n];
             for (int i = 0; i < n; i++) {
                 types[i] = b.readInt();
@@ -76,6 +80,7 @@ public final class Messages {
         public static Target decode(ByteBuf frame) {
             ByteBuf b = frame.duplicate();
             b.skipBytes(5);
+            need(b, 1, "Describe/Close");
             char kind = (char) b.readByte();
             if (kind != 'S' && kind != 'P') {
                 throw new IllegalArgumentException("expected 'S' or 'P', got '" + kind + "'");
@@ -123,10 +128,22 @@ public final class Messages {
         public static Auth decode(ByteBuf frame) {
             ByteBuf b = frame.duplicate();
             b.skipBytes(5);
+            need(b, 4, "Authentication request");
             int code = b.readInt();
             byte[] data = new byte[b.readableBytes()];
             b.readBytes(data);
             return new Auth(code, data);
+        }
+    }
+
+    /**
+     * A message shorter than its fields is malformed: the same {@link IllegalArgumentException} as every other
+     * malformed message (what the callers turn into a protocol error), not an IndexOutOfBoundsException.
+     */
+    private static void need(ByteBuf b, int bytes, String message) {
+        if (b.readableBytes() < bytes) {
+            throw new IllegalArgumentException(message + " message truncated: " + b.readableBytes() + " bytes left, "
+                    + bytes + " needed");
         }
     }
 

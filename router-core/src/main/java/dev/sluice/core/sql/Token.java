@@ -10,8 +10,8 @@ package dev.sluice.core.sql;
  * {@code nextval(} or {@code ; DELETE} is data, not SQL).
  *
  * @param type  the token kind
- * @param text  upper-cased word/variable, punctuation symbol, raw number; {@code null} for strings and
- *              quoted identifiers
+ * @param text  upper-cased word/variable, punctuation symbol, raw number, {@code ?}; {@code null} for strings,
+ *              quoted identifiers and PostgreSQL {@code $n} parameters
  * @param start offset of the first character in the SQL text
  * @param end   offset after the last character
  */
