@@ -503,6 +503,11 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         batches.release();
         queue.forEach(Batch::release);
         queue.clear();
+        if (active != null) {
+            // the client left mid-statement: stop the statement now rather than when it next writes a row, so
+            // its locks go and its transaction rolls back at once (closing alone is seen only at the next write)
+            proxy.cancel(active);
+        }
         for (BackendConnection be : held.values()) {
             be.resetAndRelease(be != active && !openCycle);
         }
