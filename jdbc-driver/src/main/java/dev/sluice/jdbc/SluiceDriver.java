@@ -66,7 +66,7 @@ public final class SluiceDriver implements Driver {
                 }
                 return created;
             });
-        } catch (IllegalStateException | IllegalArgumentException | java.io.UncheckedIOException e) {
+        } catch (IllegalStateException | IllegalArgumentException | ConfigException | java.io.UncheckedIOException e) {
             throw new SQLException("Sluice: " + e.getMessage(), "08001", e);
         }
     }

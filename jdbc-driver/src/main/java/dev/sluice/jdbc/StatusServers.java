@@ -1,10 +1,11 @@
 package dev.sluice.jdbc;
 
+import dev.sluice.admin.AdminServer;
 import dev.sluice.core.config.ClusterConfig;
+import dev.sluice.core.config.ConfigTree;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
-import dev.sluice.admin.AdminServer;
 
 /** Starts the driver's status page (the proxy's admin server, page and API) when {@code status-listen} is set. */
 final class StatusServers {
@@ -28,18 +29,6 @@ final class StatusServers {
     }
 
     static InetSocketAddress address(String hostPort) {
-        int colon = hostPort.lastIndexOf(':');
-        if (colon <= 0) {
-            throw new IllegalArgumentException("status-listen: expected host:port, got '" + hostPort + "'");
-        }
-        try {
-            int port = Integer.parseInt(hostPort.substring(colon + 1));
-            if (port < 0 || port > 65535) {
-                throw new NumberFormatException();
-            }
-            return new InetSocketAddress(hostPort.substring(0, colon), port);
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("status-listen: bad port in '" + hostPort + "' (expected 0..65535)");
-        }
+        return ConfigTree.address(hostPort, "status-listen");
     }
 }

@@ -240,19 +240,7 @@ public record ProxyConfig(ClusterConfig cluster, InetSocketAddress listen, Strin
     }
 
     static InetSocketAddress address(String s, String where) {
-        int colon = s.lastIndexOf(':');
-        if (colon <= 0) {
-            throw new ConfigException(where + ": expected host:port, got '" + s + "'");
-        }
-        try {
-            int port = Integer.parseInt(s.substring(colon + 1));
-            if (port < 0 || port > 65535) {
-                throw new NumberFormatException();
-            }
-            return new InetSocketAddress(s.substring(0, colon), port);
-        } catch (NumberFormatException e) {
-            throw new ConfigException(where + ": bad port in '" + s + "'");
-        }
+        return ConfigTree.address(s, where);
     }
 
     @SuppressWarnings("unchecked")

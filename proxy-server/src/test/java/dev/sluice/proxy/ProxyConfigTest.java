@@ -140,7 +140,7 @@ class ProxyConfigTest {
 
     @Test
     void worldReadableFileIsWarnedAbout() throws Exception {
-        org.junit.jupiter.api.Assumptions.assumeTrue(java.nio.file.FileSystems.getDefault().supportedFileAttributeViews().contains("posix"));
+        assertTrue(java.nio.file.FileSystems.getDefault().supportedFileAttributeViews().contains("posix"), "needs POSIX file permissions");
         Path f = Files.createTempFile("proxy-config", ".yaml");
         try {
             Files.writeString(f, CLUSTER + "proxy:\n  auth: trust\n");

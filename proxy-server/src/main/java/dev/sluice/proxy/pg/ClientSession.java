@@ -78,38 +78,19 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             welcome(params);
             return;
         }
-        // nobody has logged in to a backend yet: do so now (any node will do; the primary first), and keep
-        // that connection for this session
+        // nobody has logged in to a backend yet: do so now, and keep that connection for this session
         busy = true;
-        java.util.LinkedHashSet<String> nodes = new java.util.LinkedHashSet<>();
-        if (router.topology().primary() != null) {
-            nodes.add(router.topology().primary());
-        }
-        router.topology().readCandidates().forEach(n -> nodes.add(n.name()));
-        router.config().nodes().forEach(n -> nodes.add(n.name()));
-        firstLogin(List.copyOf(nodes), 0, null);
-    }
-
-    private void firstLogin(List<String> nodes, int i, Throwable last) {
-        if (i >= nodes.size()) {
-            fatal(Pg.CANNOT_CONNECT, "no node accepted a connection" + (last == null ? "" : ": " + last.getMessage()));
-            return;
-        }
-        String node = nodes.get(i);
-        proxy.pool(node).acquire(client.eventLoop(), (c, err) -> onLoop(() -> {
-            if (err != null) {
-                proxy.backendFailed(node, err);
-                firstLogin(nodes, i + 1, err);
-                return;
-            }
+        proxy.acquireAny(client.eventLoop(), (c, err) -> onLoop(() -> {
             busy = false;
-            if (closed) {
+            if (err != null) {
+                fatal(Pg.CANNOT_CONNECT, err.getMessage());
+            } else if (closed) {
                 c.resetAndRelease(true);
-                return;
+            } else {
+                attach(c);
+                proxy.rememberServerParams(c.params);
+                welcome(c.params);
             }
-            attach(c);
-            proxy.rememberServerParams(c.params);
-            welcome(c.params);
         }));
     }
 

@@ -27,6 +27,7 @@ import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.security.SecureRandom;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
@@ -204,6 +205,38 @@ public final class PgProxy implements AutoCloseable {
             throw new IllegalStateException("no pool for node " + node);
         }
         return p;
+    }
+
+    /**
+     * A backend connection to any node, for a client's welcome when no server parameters are known yet: the
+     * primary first, then the read candidates, then every other node, until one logs in.
+     */
+    void acquireAny(io.netty.channel.EventLoop loop, java.util.function.BiConsumer<BackendConnection, Throwable> callback) {
+        java.util.LinkedHashSet<String> nodes = new java.util.LinkedHashSet<>();
+        if (router.topology().primary() != null) {
+            nodes.add(router.topology().primary());
+        }
+        router.topology().readCandidates().forEach(n -> nodes.add(n.name()));
+        config.nodes().forEach(n -> nodes.add(n.name()));
+        acquireFirst(loop, List.copyOf(nodes), 0, null, callback);
+    }
+
+    private void acquireFirst(io.netty.channel.EventLoop loop, List<String> nodes, int i, Throwable last,
+                              java.util.function.BiConsumer<BackendConnection, Throwable> callback) {
+        if (i >= nodes.size()) {
+            callback.accept(null, new java.io.IOException("no node accepted a connection"
+                    + (last == null ? "" : ": " + last.getMessage()), last));
+            return;
+        }
+        String node = nodes.get(i);
+        pool(node).acquire(loop, (c, err) -> {
+            if (err == null) {
+                callback.accept(c, null);
+            } else {
+                backendFailed(node, err);
+                acquireFirst(loop, nodes, i + 1, err, callback);
+            }
+        });
     }
 
     Map<String, String> serverParams() {

@@ -146,4 +146,21 @@ public final class ConfigTree {
         }
         return "'" + v + "'";
     }
+
+    /** Parses {@code host:port} (port 0..65535; 0 = any free port); errors name {@code where} and the value. */
+    public static java.net.InetSocketAddress address(String value, String where) {
+        int colon = value.lastIndexOf(':');
+        if (colon <= 0) {
+            throw new ConfigException(where + ": expected host:port, got '" + value + "'");
+        }
+        try {
+            int port = Integer.parseInt(value.substring(colon + 1));
+            if (port < 0 || port > 65535) {
+                throw new NumberFormatException();
+            }
+            return new java.net.InetSocketAddress(value.substring(0, colon), port);
+        } catch (NumberFormatException e) {
+            throw new ConfigException(where + ": bad port in '" + value + "' (expected 0..65535)");
+        }
+    }
 }
