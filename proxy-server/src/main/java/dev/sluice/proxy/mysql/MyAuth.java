@@ -37,8 +37,10 @@ public final class MyAuth {
     static final int SCRAMBLE_LENGTH = 20;
 
     private static final Pattern NATIVE_FORM = Pattern.compile("\\*[0-9A-Fa-f]{40}");
-    // the rounds bound keeps a hand-edited config from making every login cost minutes of CPU
-    private static final Pattern SHA2_FORM = Pattern.compile("\\$5\\$(rounds=[1-9][0-9]{3,6}\\$)?[./0-9A-Za-z]{1,16}\\$[./0-9A-Za-z]{43}");
+    // rounds 1000..1000000: crypt's minimum, and commons-codec's ceiling (which keeps a hand-edited config
+    // from making every login cost minutes of CPU)
+    private static final Pattern SHA2_FORM = Pattern.compile(
+            "\\$5\\$(rounds=([1-9][0-9]{3,5}|1000000)\\$)?[./0-9A-Za-z]{1,16}\\$[./0-9A-Za-z]{43}");
     private static final String SALT_CHARS = "./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
     private static final SecureRandom SALTS = new SecureRandom();
     private static final HexFormat HEX = HexFormat.of().withUpperCase();
@@ -51,7 +53,11 @@ public final class MyAuth {
         return "*" + HEX.formatHex(sha1(sha1(utf8(password))));
     }
 
-    /** A {@code caching_sha2_password} user's stored form: {@code $5$rounds=5000$<16-char salt>$<hash>}. */
+    /**
+     * A {@code caching_sha2_password} user's stored form: {@code $5$rounds=5000$<16-char salt>$<hash>}.
+     *
+     * @throws IllegalArgumentException for a password over 4096 UTF-8 bytes (commons-codec's limit)
+     */
     public static String sha2Hash(String password) {
         StringBuilder salt = new StringBuilder("$5$rounds=5000$");
         for (int i = 0; i < 16; i++) {
@@ -101,8 +107,14 @@ public final class MyAuth {
         if (!looksSha2(stored) || cleartext == null) {
             return false;
         }
-        // given a whole crypt string as the salt, Sha2Crypt takes rounds and salt from it
-        String again = Sha2Crypt.sha256Crypt(utf8(cleartext), stored);
+        String again;
+        try {
+            // given a whole crypt string as the salt, Sha2Crypt takes rounds and salt from it
+            again = Sha2Crypt.sha256Crypt(utf8(cleartext), stored);
+        } catch (IllegalArgumentException e) {
+            // a password over commons-codec's 4096-byte limit: no stored secret can have been made from it
+            return false;
+        }
         return MessageDigest.isEqual(again.getBytes(StandardCharsets.US_ASCII), stored.getBytes(StandardCharsets.US_ASCII));
     }
 

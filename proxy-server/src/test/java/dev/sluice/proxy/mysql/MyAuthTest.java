@@ -81,6 +81,7 @@ class MyAuthTest {
         assertFalse(MyAuth.verifySha2Full(stored, "sluice-pw "));
         assertFalse(MyAuth.verifySha2Full(stored, ""));
         assertFalse(MyAuth.verifySha2Full(stored, null));
+        assertFalse(MyAuth.verifySha2Full(stored, "x".repeat(100_000)), "over the library's key limit: false, not an exception");
     }
 
     @Test
@@ -109,6 +110,10 @@ class MyAuthTest {
         assertFalse(MyAuth.looksSha2("$6$saltstring$5B8vYYiY.CVt1RlTTf8KbXBH3hsxY/GNooZaBBGWEc5"), "SHA-512-crypt");
         assertFalse(MyAuth.looksSha2("$5$saltstring$5B8vYYiY.CVt1RlTTf8KbXBH3hsxY/GNooZaBBGWEc"), "short hash");
         assertFalse(MyAuth.looksSha2("$5$rounds=999999999$salt$5B8vYYiY.CVt1RlTTf8KbXBH3hsxY/GNooZaBBGWEc5"), "absurd rounds");
+        assertFalse(MyAuth.looksSha2("$5$rounds=1000001$salt$5B8vYYiY.CVt1RlTTf8KbXBH3hsxY/GNooZaBBGWEc5"), "over the library's ceiling");
+        assertFalse(MyAuth.looksSha2("$5$rounds=999$salt$5B8vYYiY.CVt1RlTTf8KbXBH3hsxY/GNooZaBBGWEc5"), "under crypt's minimum");
+        assertTrue(MyAuth.looksSha2("$5$rounds=1000000$salt$5B8vYYiY.CVt1RlTTf8KbXBH3hsxY/GNooZaBBGWEc5"));
+        assertTrue(MyAuth.looksSha2("$5$rounds=1000$salt$5B8vYYiY.CVt1RlTTf8KbXBH3hsxY/GNooZaBBGWEc5"));
         assertFalse(MyAuth.looksSha2(MyAuth.nativeHash("x")));
         assertFalse(MyAuth.looksNative(MyAuth.sha2Hash("x")));
         assertFalse(MyAuth.verifySha2Full(MyAuth.nativeHash("x"), "x"));

@@ -147,6 +147,7 @@ class MyClientAuthTest {
         assertDenied("sha", true, login(server(false), "sha", "wrong", MyAuth.SHA2, false, false));
         assertEquals(List.of("full", "key"), wire);
         assertDenied("sha", true, login(server(false), "sha", "wrong", MyAuth.SHA2, true, true));
+        assertDenied("sha", true, login(server(false), "sha", "x".repeat(100_000), MyAuth.SHA2, true, true));
         assertTrue(cache.isEmpty(), "failures cache nothing");
         // with the right password cached, a wrong one is asked for in full and then denied
         assertOk("sha", login(server(false), "sha", "sha-pw", MyAuth.SHA2, true, true));
