@@ -117,6 +117,25 @@ final class Handshake {
         }
     }
 
+    /** COM_CHANGE_USER: the new user, its token, database and collation. */
+    record ChangeUser(String user, byte[] authResponse, String database, int collation, String plugin) {
+        static ChangeUser decode(ByteBuf frame, int caps) {
+            ByteBuf b = frame.duplicate().skipBytes(5);
+            String user = My.readNulString(b);
+            byte[] auth;
+            if ((caps & My.SECURE_CONNECTION) != 0) {
+                auth = new byte[b.readUnsignedByte()];
+                b.readBytes(auth);
+            } else {
+                auth = My.readNulString(b).getBytes(StandardCharsets.UTF_8);
+            }
+            String db = b.isReadable() ? My.readNulString(b) : null;
+            int collation = b.readableBytes() >= 2 ? b.readUnsignedShortLE() : -1;
+            String plugin = (caps & My.PLUGIN_AUTH) != 0 && b.isReadable() ? My.readNulString(b) : null;
+            return new ChangeUser(user, auth, db == null || db.isEmpty() ? null : db, collation, plugin);
+        }
+    }
+
     /** Connection attributes naming the proxy, for the backend's performance_schema / processlist. */
     static byte[] proxyAttrs() {
         io.netty.buffer.ByteBuf b = io.netty.buffer.Unpooled.buffer();

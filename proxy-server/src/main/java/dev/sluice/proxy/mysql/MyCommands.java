@@ -40,6 +40,7 @@ final class MyCommands {
     private final Session session;
     private final MyStatements statements;
     private final MyState state;
+    final MyChangeUser changeUser;
 
     MyCommands(MySession s, Router router, Session session, MyStatements statements, MyState state) {
         this.s = s;
@@ -47,6 +48,7 @@ final class MyCommands {
         this.session = session;
         this.statements = statements;
         this.state = state;
+        this.changeUser = new MyChangeUser(s, this, state);
     }
 
     void handle(ByteBuf cmd) {
@@ -118,11 +120,7 @@ final class MyCommands {
                 cmd.release();
                 kill(id, false);
             }
-            case My.COM_CHANGE_USER -> {
-                cmd.release();
-                s.error(1, My.ER_NOT_SUPPORTED, "42000", "COM_CHANGE_USER is not supported by the Sluice proxy; open a new connection "
-                        + "as the other user");
-            }
+            case My.COM_CHANGE_USER -> changeUser.start(cmd);
             default -> {
                 cmd.release();
                 s.error(1, My.ER_UNKNOWN_COM, "08S01", "Unknown command 0x" + Integer.toHexString(c) + " (not relayed by the Sluice proxy)");
@@ -463,7 +461,7 @@ final class MyCommands {
         s.ok(1);
     }
 
-    private void resetSession() {
+    void resetSession() {
         statements.clear();
         state.clear(s.proxy().database());
         if (session.inTransaction()) {

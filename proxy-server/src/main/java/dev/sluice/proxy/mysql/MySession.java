@@ -30,12 +30,13 @@ final class MySession extends ChannelInboundHandlerAdapter {
     private static final int MAX_QUEUED = 16;
 
     final int id;
-    final String user;
+    String user;
     private final MySqlProxy proxy;
     private final Channel client;
     private final Router router;
     private final Session session;
-    private final MySqlProxy.PoolKey poolKey;
+    private final int caps;
+    private MySqlProxy.PoolKey poolKey;
     private final MyState state;
     private final MyStatements statements = new MyStatements();
     private final Map<String, MyBackend> held = new HashMap<>(4);
@@ -59,6 +60,7 @@ final class MySession extends ChannelInboundHandlerAdapter {
         this.user = user;
         this.router = proxy.router();
         this.session = router.newSession();
+        this.caps = caps;
         this.poolKey = new MySqlProxy.PoolKey(caps & My.RELAY_CAPS, collation);
         this.state = new MyState(database);
         this.commands = new MyCommands(this, router, session, statements, state);
@@ -71,6 +73,10 @@ final class MySession extends ChannelInboundHandlerAdapter {
         ByteBuf frame = (ByteBuf) msg;
         if (closed) {
             frame.release();
+            return;
+        }
+        if (commands.changeUser.active()) {
+            commands.changeUser.packet(frame);
             return;
         }
         if (infile && active != null) {
@@ -96,7 +102,7 @@ final class MySession extends ChannelInboundHandlerAdapter {
 
     /** Runs queued commands while no reply is outstanding; pauses reading from the client when many wait. */
     void drain() {
-        while (!busy && !closed && active == null && !queue.isEmpty()) {
+        while (!busy && !closed && active == null && !queue.isEmpty() && !commands.changeUser.active()) {
             ByteBuf cmd = queue.poll();
             if (My.payloadLength(cmd) == My.MAX_PAYLOAD) {
                 cmd.release();
@@ -131,6 +137,27 @@ final class MySession extends ChannelInboundHandlerAdapter {
 
     MySqlProxy proxy() {
         return proxy;
+    }
+
+    int caps() {
+        return caps;
+    }
+
+    /** The client's connection is TLS. */
+    boolean secure() {
+        return (caps & My.SSL) != 0;
+    }
+
+    String clientHost() {
+        return client.remoteAddress() instanceof java.net.InetSocketAddress a ? a.getAddress().getHostAddress() : "unknown";
+    }
+
+    /** COM_CHANGE_USER succeeded (the session was reset): another user, maybe another character set. */
+    void changedUser(String newUser, int collation) {
+        user = newUser;
+        if (collation > 0) {
+            poolKey = new MySqlProxy.PoolKey(poolKey.caps(), collation & 0xff);
+        }
     }
 
     Map<String, MyBackend> held() {
