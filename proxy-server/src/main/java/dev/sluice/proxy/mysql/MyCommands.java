@@ -53,6 +53,12 @@ final class MyCommands {
 
     void handle(ByteBuf cmd) {
         int c = My.first(cmd);
+        try {
+            checkLength(c, cmd);
+        } catch (IllegalArgumentException e) {
+            cmd.release();
+            throw e;
+        }
         switch (c) {
             case My.COM_QUIT -> {
                 cmd.release();
@@ -77,6 +83,11 @@ final class MyCommands {
                 MyStatements.Stmt st = statements.of(cmd);
                 if (st == null) {
                     cmd.release(); // no reply to this command, by the protocol; the execute will report the unknown id
+                } else if (statements.longDataBytes() + cmd.readableBytes() > s.proxy().maxMessageBytes()) {
+                    // kept until the execute (only then is the node known): held to the limit, as one message would be
+                    cmd.release();
+                    s.protocolError(My.ER_NET_PACKET_TOO_LARGE, "long data of prepared statements over max-message-bytes "
+                            + s.proxy().maxMessageBytes() + " (COM_STMT_SEND_LONG_DATA)");
                 } else {
                     st.longDataBytes += cmd.readableBytes();
                     st.longData.add(cmd);
@@ -125,6 +136,23 @@ final class MyCommands {
                 cmd.release();
                 s.error(1, My.ER_UNKNOWN_COM, "08S01", "Unknown command 0x" + Integer.toHexString(c) + " (not relayed by the Sluice proxy)");
             }
+        }
+    }
+
+    /**
+     * The fixed fields a command's handling reads are there (a statement id or thread id: 4 bytes, an option: 2):
+     * a truncated command is a protocol error that says so, not an index out of bounds.
+     */
+    static void checkLength(int command, ByteBuf cmd) {
+        int need = switch (command) {
+            case My.COM_STMT_EXECUTE, My.COM_STMT_SEND_LONG_DATA, My.COM_STMT_CLOSE, My.COM_STMT_RESET, My.COM_STMT_FETCH,
+                 My.COM_PROCESS_KILL -> 5;
+            case My.COM_SET_OPTION -> 3;
+            default -> 0;
+        };
+        if (My.payloadLength(cmd) < need) {
+            throw new IllegalArgumentException("command 0x" + Integer.toHexString(command) + " of " + My.payloadLength(cmd)
+                    + " bytes (at least " + need + " expected)");
         }
     }
 
@@ -352,7 +380,14 @@ final class MyCommands {
             s.error(1, My.ER_UNKNOWN_STMT, "HY000", "Unknown prepared statement handler (" + id + ") given to mysqld_stmt_execute");
             return;
         }
-        if (MyStatements.carriesTypes(st, cmd)) {
+        boolean newTypes;
+        try {
+            newTypes = MyStatements.carriesTypes(st, cmd);
+        } catch (IllegalArgumentException e) {
+            cmd.release();
+            throw e;
+        }
+        if (newTypes) {
             for (MyBackend be : s.held().values()) {
                 be.typesSent.remove(st.id); // new types: every other connection must be sent them with its next execute
             }
@@ -422,9 +457,10 @@ final class MyCommands {
         }
         MyBackend be = st == null ? null : st.lastOn;
         if (be == null || !be.usable() || s.held().get(be.node) != be || !be.statements.containsKey(st.id)) {
+            long id = MyStatements.idIn(cmd);
             cmd.release();
             if (st == null) {
-                s.error(1, My.ER_UNKNOWN_STMT, "HY000", "Unknown prepared statement handler (" + MyStatements.idIn(cmd) + ")");
+                s.error(1, My.ER_UNKNOWN_STMT, "HY000", "Unknown prepared statement handler (" + id + ")");
             } else if (c == My.COM_STMT_RESET) {
                 s.ok(1); // nothing ran anywhere yet: nothing to reset but the long data
             } else {

@@ -322,8 +322,12 @@ final class MySession extends ChannelInboundHandlerAdapter {
     // ---- errors, close ----
 
     void protocolError(String message) {
+        protocolError(My.ER_HANDSHAKE, message);
+    }
+
+    void protocolError(int code, String message) {
         log.info("{}: closing client {}: {}", user, client.remoteAddress(), message);
-        client.writeAndFlush(My.err(client.alloc(), lastSeq + 1, My.ER_HANDSHAKE, "08S01", message)).addListener(f -> client.close());
+        client.writeAndFlush(My.err(client.alloc(), lastSeq + 1, code, "08S01", message)).addListener(f -> client.close());
         closed = true;
     }
 

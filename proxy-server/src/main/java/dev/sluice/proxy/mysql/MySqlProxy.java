@@ -181,6 +181,10 @@ public final class MySqlProxy implements AutoCloseable {
         return settings.tlsRequired();
     }
 
+    int maxMessageBytes() {
+        return settings.maxMessageBytes();
+    }
+
     int authTimeoutMs() {
         return settings.authTimeoutMs();
     }

@@ -75,6 +75,15 @@ final class MyStatements {
         return frame.getUnsignedIntLE(frame.readerIndex() + 5);
     }
 
+    /** Long data held for all statements (until their executes). */
+    long longDataBytes() {
+        long n = 0;
+        for (Stmt s : byId.values()) {
+            n += s.longDataBytes;
+        }
+        return n;
+    }
+
     Stmt remove(int id) {
         Stmt s = byId.remove(id);
         if (s != null) {
@@ -108,6 +117,9 @@ final class MyStatements {
         }
         if (exec.getByte(bound) != 1) {
             return false;
+        }
+        if (My.payloadLength(exec) < bound - exec.readerIndex() - 4 + 1 + 2 * s.numParams) {
+            throw new IllegalArgumentException("COM_STMT_EXECUTE too short for the types of " + s.numParams + " parameters");
         }
         byte[] t = new byte[2 * s.numParams];
         exec.getBytes(bound + 1, t);
