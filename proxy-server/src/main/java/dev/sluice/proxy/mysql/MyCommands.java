@@ -163,7 +163,13 @@ final class MyCommands {
         Matcher k = KILL.matcher(sql);
         if (k.matches()) {
             cmd.release();
-            kill(Integer.parseInt(k.group(2)), k.group(1) != null && k.group(1).toUpperCase(java.util.Locale.ROOT).startsWith("QUERY"));
+            java.math.BigInteger id = new java.math.BigInteger(k.group(2));
+            if (id.bitLength() > 31) {
+                // no connection has such an id (they are positive ints); was: NumberFormatException, the client cut off
+                s.error(1, My.ER_NO_SUCH_THREAD, "HY000", "Unknown thread id: " + k.group(2));
+                return;
+            }
+            kill(id.intValue(), k.group(1) != null && k.group(1).toUpperCase(java.util.Locale.ROOT).startsWith("QUERY"));
             return;
         }
         route(() -> session.route(sql), sql, cmd, d -> new Running() {
