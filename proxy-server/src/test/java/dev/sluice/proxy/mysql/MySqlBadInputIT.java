@@ -168,6 +168,7 @@ class MySqlBadInputIT {
             }
             assertEquals("1", raw.query("SELECT 1").value(), "the session goes on");
         }
+        selectOne(server);
     }
 
     // ---- a client gone mid-query ----
@@ -238,7 +239,7 @@ class MySqlBadInputIT {
     void aClientGoneMidQueryOutsideATransaction() throws Exception {
         RawMy raw = loggedIn();
         try (Connection c = cluster.connectAdmin(cluster.primary())) {
-            // a write, so it runs on the primary where sleepers() looks
+            // a locking read: routed to the primary, where the PROCESSLIST is looked at
             raw.command(My.COM_QUERY, "SELECT SLEEP(30) FROM sluice.bad FOR UPDATE".getBytes(StandardCharsets.US_ASCII));
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
             while (count(c, "SELECT SLEEP(30) FROM sluice.bad FOR UPDATE") == 0) {
