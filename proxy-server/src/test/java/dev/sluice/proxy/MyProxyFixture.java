@@ -75,7 +75,7 @@ public final class MyProxyFixture implements AutoCloseable {
             ProxyServer s = new ProxyServer(ProxyConfig.load(cfgFile));
             MyProxyFixture f;
             try {
-                f = new MyProxyFixture(c, s, cfgFile, listenAddress(s));
+                f = new MyProxyFixture(c, s, cfgFile, s.address());
             } catch (RuntimeException | Error e) {
                 s.close();
                 throw e;
@@ -127,20 +127,6 @@ public final class MyProxyFixture implements AutoCloseable {
             }
         }
         c.waitForReplication(Duration.ofSeconds(30));
-    }
-
-    /**
-     * The proxy's client listener: {@code ProxyServer.address()}, which arrives with the MySQL proxy (for both
-     * engines). Called reflectively so this compiles before then; call it directly once it exists.
-     */
-    private static InetSocketAddress listenAddress(ProxyServer s) {
-        try {
-            return (InetSocketAddress) ProxyServer.class.getMethod("address").invoke(s);
-        } catch (NoSuchMethodException e) {
-            throw new AssertionError("ProxyServer.address() does not exist: the MySQL proxy has not landed", e);
-        } catch (ReflectiveOperationException e) {
-            throw new IllegalStateException(e);
-        }
     }
 
     /** Waits until the router knows the primary and {@code replicas} replicas in its read set. */
