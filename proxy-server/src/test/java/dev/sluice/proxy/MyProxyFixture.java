@@ -38,6 +38,12 @@ public final class MyProxyFixture implements AutoCloseable {
     /** The client user and password every test logs in with. */
     public static final String USER = "app";
     public static final String PASSWORD = "app-secret";
+    /** A user with a caching_sha2_password secret (SHA-256-crypt), for the full/fast authentication paths. */
+    public static final String SHA2_USER = "app2";
+    public static final String SHA2_PASSWORD = "app2-secret";
+    /** A second mysql_native_password user (COM_CHANGE_USER between two users). */
+    public static final String OTHER_USER = "ops";
+    public static final String OTHER_PASSWORD = "ops-secret";
     public static final String DIRECT_PROPERTY = "sluice.mysqlDirect";
 
     public final DbCluster cluster;
@@ -101,19 +107,16 @@ public final class MyProxyFixture implements AutoCloseable {
         }
         y.append("proxy:\n  listen: 127.0.0.1:0\n  admin-listen: 127.0.0.1:0\n  admin-token: test-token\n  users:\n")
                 .append("    - { name: ").append(USER).append(", password: \"").append(nativePasswordHash(PASSWORD)).append("\" }\n")
+                .append("    - { name: ").append(SHA2_USER).append(", password: \"").append(dev.sluice.proxy.mysql.MyAuth.sha2Hash(SHA2_PASSWORD))
+                .append("\" }\n")
+                .append("    - { name: ").append(OTHER_USER).append(", password: \"").append(nativePasswordHash(OTHER_PASSWORD)).append("\" }\n")
                 .append(proxyExtra == null ? "" : proxyExtra);
         return y.toString();
     }
 
     /** mysql_native_password's stored form, as MariaDB's PASSWORD() prints it: "*" + HEX(SHA1(SHA1(password))). */
     public static String nativePasswordHash(String password) {
-        try {
-            var sha1 = java.security.MessageDigest.getInstance("SHA-1");
-            byte[] once = sha1.digest(password.getBytes(StandardCharsets.UTF_8));
-            return "*" + java.util.HexFormat.of().withUpperCase().formatHex(sha1.digest(once));
-        } catch (java.security.NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
+        return dev.sluice.proxy.mysql.MyAuth.nativeHash(password);
     }
 
     /** Direct mode: the client user on the servers, made from the same hash the proxy is configured with. */
