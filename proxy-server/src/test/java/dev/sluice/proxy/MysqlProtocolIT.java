@@ -181,4 +181,30 @@ class MysqlProtocolIT {
         assertTrue(r.out().contains("Uptime:") && r.out().contains("Threads:"), r.out());
         assertTrue(r.out().contains("MariaDB"), "the greeting shows the backend's version: " + r.out());
     }
+
+    @Test
+    void loadDataLocalInfileStreamsThroughTheProxyToThePrimary(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+        StringBuilder csv = new StringBuilder();
+        for (int i = 1; i <= 5000; i++) {
+            csv.append(i).append(",row ").append(i).append('\n');
+        }
+        java.nio.file.Path file = dir.resolve("rows.csv");
+        java.nio.file.Files.writeString(file, csv);
+        ProxyFixture.Run r = MyProxyFixture.run(List.of("mariadb", "--no-defaults", "--local-infile=1", "-N", "-B", "-h", "127.0.0.1",
+                "-P", String.valueOf(f.port()), "-u", MyProxyFixture.USER, f.database(), "-e",
+                "CREATE TABLE IF NOT EXISTS loaded (id INT PRIMARY KEY, v VARCHAR(20));"
+                        + " LOAD DATA LOCAL INFILE '" + file + "' INTO TABLE loaded FIELDS TERMINATED BY ',';"
+                        + " BEGIN; SELECT count(*), @@port FROM loaded; COMMIT;"), f.cliEnv(), null, Duration.ofSeconds(60));
+        assertEquals(0, r.exit(), r.err());
+        String[] row = r.lines().get(0).split("\t");
+        assertEquals("5000", row[0], r.out());
+        f.assertOnPrimary(Integer.parseInt(row[1]), "the count in a transaction");
+        f.cluster.waitForReplication(Duration.ofSeconds(30));
+        try (Connection c = connectorJ(MyProxyFixture.USER, MyProxyFixture.PASSWORD, ""); Statement s = c.createStatement();
+             ResultSet rs = s.executeQuery("SELECT count(*), @@port FROM loaded")) {
+            rs.next();
+            assertEquals(5000, rs.getInt(1), "replicated");
+            f.assertOnReadNode(rs.getInt(2), "a read of the loaded rows");
+        }
+    }
 }
