@@ -207,4 +207,35 @@ class MysqlProtocolIT {
             f.assertOnReadNode(rs.getInt(2), "a read of the loaded rows");
         }
     }
+
+    @Test
+    void metricsAndStatusCoverTheMysqlProxy() throws Exception {
+        var http = java.net.http.HttpClient.newHttpClient();
+        java.util.function.Supplier<Exposition> scrape = () -> {
+            try {
+                return new Exposition(http.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:"
+                        + f.server.adminAddress().getPort() + "/metrics")).GET().build(), java.net.http.HttpResponse.BodyHandlers.ofString()).body());
+            } catch (Exception e) {
+                throw new AssertionError(e);
+            }
+        };
+        Exposition before = scrape.get();
+        try (Connection c = connectorJ(MyProxyFixture.USER, MyProxyFixture.PASSWORD, ""); Statement s = c.createStatement()) {
+            for (int i = 0; i < 10; i++) {
+                s.executeQuery("SELECT id FROM proto WHERE id = " + (i + 1)).close();
+            }
+            Exposition during = scrape.get();
+            assertTrue(during.value("sluice_client_connections") >= 1, "a client is connected");
+            double backends = f.replicaNames().stream().mapToDouble(n -> during.value("sluice_backend_connections", "node", n)).sum();
+            assertTrue(backends >= 1, "backend connections to the replicas: " + backends);
+        }
+        Exposition after = scrape.get();
+        double cycles = f.replicaNames().stream().mapToDouble(n -> after.value("sluice_statement_duration_seconds_count", "node", n)
+                - before.value("sluice_statement_duration_seconds_count", "node", n)).sum();
+        assertTrue(cycles >= 10, "statement latencies recorded on the replicas: " + cycles);
+        var status = http.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:"
+                + f.server.adminAddress().getPort() + "/api/status")).GET().build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+        assertEquals(200, status.statusCode());
+        assertTrue(status.body().contains(f.primaryName()) && status.body().contains("mariadb"), status.body());
+    }
 }
