@@ -10,6 +10,7 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.Map;
+import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
@@ -111,7 +112,9 @@ class MysqlReplicaKilledIT {
             assertTrue(fl.atNanos() >= killedAt.get(), "no failure before the kill: " + fl);
             assertTrue(fl.atNanos() - killedAt.get() < TimeUnit.SECONDS.toNanos(2), "failures only right at the kill: " + fl);
         }
-        assertTrue(failures.size() <= THREADS, "at most the statements in flight on the dead node failed: " + failures);
+        // a read in flight on the dead replica had not been answered yet (SLEEP answers at the end): the proxy runs it
+        // again on the survivor, so no autocommit read fails at all
+        assertEquals(List.of(), List.copyOf(failures), "autocommit reads that failed");
         Set<String> readersAfter = okAfter.keySet();
         assertTrue(f.readNodes().containsAll(readersAfter), "reads stayed on the read nodes: " + okAfter);
         assertTrue(!readersAfter.contains(victim), "nothing read from the dead replica: " + okAfter);

@@ -191,7 +191,13 @@ final class MyCommands {
 
     private void routed(RouteDecision d, String text, ByteBuf cmd, java.util.function.Function<RouteDecision, Running> running, boolean retried) {
         s.logRoute(d, text);
-        s.withBackend(d.node(), be -> send(be, cmd, running.apply(d)), err -> {
+        s.withBackend(d.node(), be -> {
+            if (!retried && d.classification().kind() == StatementKind.READ && !session.inTransaction()
+                    && !d.node().equals(router.topology().primary())) {
+                s.keepForResend(cmd); // before any rewrite: the copy carries the client's own statement id
+            }
+            send(be, cmd, running.apply(d));
+        }, err -> {
             if (!retried && d.classification().kind() == StatementKind.READ && !session.inTransaction()) {
                 // a read may go elsewhere: the failure took this node out of routing
                 try {
