@@ -68,6 +68,8 @@ class ClusterModeSessionIT {
         long refusedAfter = (System.nanoTime() - cutAt) / 1_000_000;
         System.out.printf("[cluster-mode] ZooKeeper cut -> writes refused after %d ms (session %d ms, grace %d ms)%n",
                 refusedAfter, SESSION_MS, GRACE_MS);
+        assertEquals(503, health(c), "/health tells a load balancer to send clients elsewhere");
+        assertEquals(200, health(a));
         SQLException refused = assertThrows(SQLException.class, () -> writeVia(c));
         assertTrue(refused.getMessage().contains("ZooKeeper"), refused.getMessage());
         assertTrue(c.clusterStatus().events().stream().anyMatch(e -> e.type().equals("writes-refused")), "event");
@@ -92,11 +94,25 @@ class ClusterModeSessionIT {
                         && newPrimary.equals(c.router().topology().primary()),
                 () -> "c reconnects, reads epoch " + (epoch + 1) + " and follows it" + h.describe());
         assertEquals(newPort, writeVia(c));
+        assertEquals(200, health(c));
         assertTrue(c.clusterStatus().events().stream().anyMatch(e -> e.type().equals("zookeeper-resynced")), "event");
         await(5000, () -> a.clusterStatus().coordination().instances().stream()
                         .anyMatch(i -> i.name().equals("c") && i.epoch() == epoch + 1),
                 () -> "c registered again with the current epoch: " + a.clusterStatus().coordination());
         h.db.kill(oldPrimary); // fenced and read-only now; a clean stop of it would only slow the teardown
+    }
+
+    /** The admin API's /health of one instance, as HAProxy's check would see it. */
+    private static int health(ClusterRuntime rt) throws Exception {
+        dev.sluice.admin.AdminServer api = new dev.sluice.admin.AdminServer(new java.net.InetSocketAddress("127.0.0.1", 0), null, rt);
+        api.start();
+        try {
+            java.net.http.HttpResponse<String> r = java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(
+                    java.net.URI.create("http://127.0.0.1:" + api.port() + "/health")).build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+            return r.statusCode();
+        } finally {
+            api.close();
+        }
     }
 
     @Test
