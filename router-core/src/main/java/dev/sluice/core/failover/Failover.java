@@ -352,6 +352,10 @@ public final class Failover implements HealthMonitor.RoundListener, AutoCloseabl
      * another node: the epoch is already spent on this one).
      */
     FailoverResult finishPromotion(SharedTopology s) {
+        if (config.nodes().stream().noneMatch(n -> n.name().equals(s.primary()))) {
+            router.events().add(null, "failover-aborted", "shared primary " + s.primary() + " is not a node of this instance's config");
+            return new FailoverResult(false, null, router.epoch(), "unknown shared primary " + s.primary(), List.of());
+        }
         if (!running.compareAndSet(false, true)) {
             return new FailoverResult(false, null, router.epoch(), "a promotion is already running", List.of());
         }
