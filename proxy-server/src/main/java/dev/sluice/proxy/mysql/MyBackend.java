@@ -88,8 +88,16 @@ final class MyBackend extends PooledConnection {
         return pending.isEmpty();
     }
 
-    /** Sends a command; its reply is relayed to the owner, or swallowed when {@code silent}. Does not flush. */
+    /**
+     * Sends a command; its reply is relayed to the owner, or swallowed when {@code silent}. Does not flush (a
+     * flush from the caller's thread runs after this write: Netty keeps one thread's tasks in order).
+     */
     void send(ByteBuf command, ReplyTracker.Kind kind, boolean silent, Consumer<ReplyTracker> done) {
+        if (!channel.eventLoop().inEventLoop()) {
+            // the reply bookkeeping belongs to this connection's thread (a session on another loop got it from a full pool)
+            channel.eventLoop().execute(() -> send(command, kind, silent, done));
+            return;
+        }
         if (kind != null) {
             boolean wasIdle = pending.isEmpty();
             pending.add(new Pending(kind, silent, done));
@@ -198,6 +206,10 @@ final class MyBackend extends PooledConnection {
      */
     void resetAndRelease(boolean clean) {
         owner = null;
+        if (channel != null && !channel.eventLoop().inEventLoop()) {
+            channel.eventLoop().execute(() -> resetAndRelease(clean));
+            return;
+        }
         if (!clean || !usable() || !pending.isEmpty()) {
             close();
             return;

@@ -21,6 +21,10 @@ import org.slf4j.LoggerFactory;
 final class MyCommands {
     private static final Logger log = LoggerFactory.getLogger(MyCommands.class);
     private static final Pattern KILL = Pattern.compile("(?is)\\s*KILL\\s+(?:(?:HARD|SOFT)\\s+)?(QUERY\\s+(?:ID\\s+)?|CONNECTION\\s+)?(\\d+)\\s*;?\\s*");
+    /** Session-wide read-only switches (what MariaDB Connector/J's and Connector/J's setReadOnly send). */
+    private static final Pattern READ_ONLY = Pattern.compile(
+            "(?is)\\s*SET\\s+(?:SESSION\\s+TRANSACTION\\s+(?:ISOLATION\\s+LEVEL\\s+[A-Z ]+?\\s*,\\s*)?READ\\s+(ONLY|WRITE)"
+                    + "|(?:@@)?SESSION\\.?\\s*(?:tx|transaction)_read_only\\s*=\\s*(1|0|ON|OFF|TRUE|FALSE))\\s*;?\\s*");
     private static final Pattern USE = Pattern.compile("(?is)\\s*USE\\s+`?([^`;\\s]+)`?\\s*;?\\s*");
 
     /** A command in flight: relayed packets pass {@link #onPacket}; {@link #done} runs when the reply ends. */
@@ -221,7 +225,13 @@ final class MyCommands {
 
     private void routed(RouteDecision d, String text, ByteBuf cmd, java.util.function.Function<RouteDecision, Running> running, boolean retried) {
         s.logRoute(d, text);
-        s.withBackend(d.node(), be -> send(be, cmd, running.apply(d)), err -> {
+        s.withBackend(d.node(), be -> {
+            if (!retried && d.classification().kind() == StatementKind.READ && !session.inTransaction()
+                    && !d.node().equals(router.topology().primary())) {
+                s.keepForResend(cmd); // before any rewrite: the copy carries the client's own statement id
+            }
+            send(be, cmd, running.apply(d));
+        }, err -> {
             if (!retried && d.classification().kind() == StatementKind.READ && !session.inTransaction()) {
                 // a read may go elsewhere: the failure took this node out of routing
                 try {
@@ -246,6 +256,12 @@ final class MyCommands {
             session.executed(d);
             if (d.allConnections() && sql != null) {
                 Matcher u = USE.matcher(sql);
+                Matcher ro = READ_ONLY.matcher(sql);
+                if (ro.matches()) {
+                    // as the driver's setReadOnly: transactions (and autocommit-off statements) may then run on a replica
+                    String v = (ro.group(1) != null ? ro.group(1) : ro.group(2)).toUpperCase(java.util.Locale.ROOT);
+                    session.setReadOnly(v.equals("ONLY") || v.equals("1") || v.equals("ON") || v.equals("TRUE"));
+                }
                 if (u.matches()) {
                     changedDatabase(be, u.group(1));
                 } else {

@@ -76,6 +76,11 @@ final class MyFrontend extends ChannelInboundHandlerAdapter {
                 }));
     }
 
+    /** The client's SSLRequest was taken and TLS put in front (MyTlsStart): the next packet comes encrypted. */
+    void tlsStarted() {
+        tls = true;
+    }
+
     private void greet(ChannelHandlerContext ctx) {
         auth = proxy.newAuth(source(ctx) == null ? "unknown" : source(ctx).getHostAddress());
         int caps = (My.SERVER_CAPS & (proxy.serverCaps() | My.CONNECT_ATTRS | My.PLUGIN_AUTH_LENENC))
@@ -96,13 +101,8 @@ final class MyFrontend extends ChannelInboundHandlerAdapter {
             if (response == null) {
                 Handshake.Response r = Handshake.Response.decode(frame);
                 if (r.sslRequest()) {
-                    if (proxy.sslContext() == null || tls) {
-                        refuse(ctx, seq + 1, My.ER_HANDSHAKE, "08S01", "Bad handshake: SSL requested but not offered");
-                        return;
-                    }
-                    // the client sends nothing more until TLS is up: the handler goes in before the next byte
-                    ctx.pipeline().addFirst("tls", proxy.sslContext().newHandler(ctx.alloc()));
-                    tls = true;
+                    // with a certificate configured, MyTlsStart takes the request off the raw stream before this
+                    refuse(ctx, seq + 1, My.ER_HANDSHAKE, "08S01", "Bad handshake: SSL requested but not offered");
                     return;
                 }
                 if (proxy.tlsRequired() && !tls) {

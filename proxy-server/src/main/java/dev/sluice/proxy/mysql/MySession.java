@@ -52,6 +52,8 @@ final class MySession extends ChannelInboundHandlerAdapter {
     private int lastSeq;
     private long cycleStart;
     private String txLost;
+    /** The running command, when it is an autocommit read on a replica: run again elsewhere if the replica dies first. */
+    private ByteBuf resend;
 
     MySession(MySqlProxy proxy, Channel client, int id, String user, int caps, int collation, String database) {
         this.proxy = proxy;
@@ -261,9 +263,15 @@ final class MySession extends ChannelInboundHandlerAdapter {
             frame.release();
             return;
         }
+        dropResend(); // the server has started answering: no running it again from here on
         lastSeq = My.seq(frame);
         running.onPacket(frame);
         client.write(frame);
+        if (!client.isWritable()) {
+            // the client reads slower than the server sends (a big result): stop reading this backend until the
+            // client's socket drains (channelWritabilityChanged), so the server waits instead of the proxy buffering
+            be.channel().config().setAutoRead(false);
+        }
         if (be.tracker.awaitingInfile()) {
             infile = true;
             client.flush();
@@ -279,6 +287,27 @@ final class MySession extends ChannelInboundHandlerAdapter {
             }
             r.done(be, end);
             drain();
+        }
+    }
+
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+        if (client.isWritable()) {
+            held.values().forEach(be -> be.channel().config().setAutoRead(true));
+        }
+        ctx.fireChannelWritabilityChanged();
+    }
+
+    /** Keeps a copy of the command about to run: an autocommit read on a replica, safe to run again. */
+    void keepForResend(ByteBuf cmd) {
+        dropResend();
+        resend = cmd.copy();
+    }
+
+    private void dropResend() {
+        if (resend != null) {
+            resend.release();
+            resend = null;
         }
     }
 
@@ -302,6 +331,18 @@ final class MySession extends ChannelInboundHandlerAdapter {
         boolean txHere = be.node.equals(session.transactionNode());
         if (txHere) {
             session.endTransaction(false);
+        }
+        if (be == active && resend != null) {
+            // an autocommit read whose replica died before sending a byte of its answer: run it again wherever
+            // routing sends it now (the lost node is out of routing), as if it had just arrived
+            log.debug("{}: connection to node {} lost before it answered a read; running the read again", user, be.node);
+            active = null;
+            running = null;
+            router.finished(be.node);
+            queue.addFirst(resend);
+            resend = null;
+            drain();
+            return;
         }
         if (be == active) {
             active = null;
@@ -364,6 +405,7 @@ final class MySession extends ChannelInboundHandlerAdapter {
         proxy.sessionClosed(this);
         queue.forEach(ByteBuf::release);
         queue.clear();
+        dropResend();
         statements.clear();
         if (active != null) {
             // the client left mid-statement: stop it now, so its locks go and its transaction rolls back at once

@@ -126,7 +126,11 @@ public final class MySqlProxy implements AutoCloseable {
                         @Override
                         protected void initChannel(SocketChannel ch) {
                             MyFrameDecoder decoder = new MyFrameDecoder(settings.maxMessageBytes(), true);
-                            ch.pipeline().addLast("frames", decoder).addLast("handshake", new MyFrontend(MySqlProxy.this, decoder));
+                            MyFrontend frontend = new MyFrontend(MySqlProxy.this, decoder);
+                            if (settings.ssl() != null) {
+                                ch.pipeline().addLast("tls-start", new MyTlsStart(settings.ssl(), frontend));
+                            }
+                            ch.pipeline().addLast("frames", decoder).addLast("handshake", frontend);
                         }
                     })
                     .bind(settings.listen()).sync().channel();
