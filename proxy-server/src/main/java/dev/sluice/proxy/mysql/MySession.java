@@ -324,13 +324,18 @@ final class MySession extends ChannelInboundHandlerAdapter {
         if (held.get(be.node) == be) {
             held.remove(be.node);
         }
-        proxy.backendLost(be, cause);
+        boolean nodeGone = proxy.backendLost(be, cause);
         if (closed) {
             return;
         }
         boolean txHere = be.node.equals(session.transactionNode());
         if (txHere) {
             session.endTransaction(false);
+        }
+        if (be == active && resend != null && !nodeGone) {
+            // the node is still in routing (it sent garbage, or an ERR before closing): running the read again would
+            // send it back there, and round again; the client gets the error instead
+            dropResend();
         }
         if (be == active && resend != null) {
             // an autocommit read whose replica died before sending a byte of its answer: run it again wherever

@@ -350,15 +350,17 @@ public final class MySqlProxy implements AutoCloseable {
         probeSoon.run();
     }
 
-    /** A backend connection died under a session. */
-    void backendLost(MyBackend be, Throwable cause) {
+    /** A backend connection died under a session. Returns true when that took the node out of routing. */
+    boolean backendLost(MyBackend be, Throwable cause) {
         // an ERR the server sent before closing (KILL CONNECTION, wait_timeout) says nothing about the node;
         // silence (crash, kill -9, network) or a shutdown does
         String fatal = be.fatalReason();
-        if (fatal == null || fatal.contains("1053") || fatal.contains("shutdown")) {
+        boolean nodeGone = fatal == null || fatal.contains("1053") || fatal.contains("shutdown");
+        if (nodeGone) {
             router.connectionFailed(be.node, cause);
         }
         probeSoon.run();
+        return nodeGone;
     }
 
     @Override
