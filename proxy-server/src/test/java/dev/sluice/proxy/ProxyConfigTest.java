@@ -48,7 +48,7 @@ class ProxyConfigTest {
     @Test
     void errorsNameTheKey() {
         assertTrue(error("  auth: trust\n  lisen: 1.2.3.4:5\n").contains("proxy.lisen: unknown option"));
-        assertTrue(error("  auth: kerberos\n").contains("proxy.auth: expected scram-sha-256, md5 or trust, got 'kerberos'"));
+        assertTrue(error("  auth: kerberos\n").contains("proxy.auth: expected scram-sha-256, md5, trust for a postgresql cluster, got 'kerberos'"));
         assertTrue(error("  auth: md5\n").contains("proxy.users: auth is md5 but no users"));
         assertTrue(error("  auth: trust\n  listen: nowhere\n").contains("proxy.listen: expected host:port"));
         assertTrue(error("  auth: trust\n  tls-required: true\n").contains("tls-required: true but no tls-cert"));
@@ -64,9 +64,18 @@ class ProxyConfigTest {
     }
 
     @Test
-    void onlyPostgresClustersCanBeProxied() {
-        String msg = assertThrows(ConfigException.class, () -> load(CLUSTER.replace("postgresql", "mariadb") + "proxy:\n  auth: trust\n")).getMessage();
-        assertTrue(msg.contains("the proxy speaks the PostgreSQL protocol"), msg);
+    void mysqlClustersGetTheMysqlDefaultsAndSecrets() throws Exception {
+        String maria = CLUSTER.replace("postgresql", "mariadb");
+        ProxyConfig c = load(maria + "proxy:\n  users:\n    - { name: app, password: \"" + dev.sluice.proxy.mysql.MyAuth.nativeHash("pw") + "\" }\n");
+        assertEquals("password", c.auth());
+        assertEquals(6033, c.listen().getPort());
+        assertEquals(6432, load(CLUSTER + "proxy:\n  auth: trust\n").listen().getPort());
+        String msg = assertThrows(ConfigException.class, () -> load(maria + "proxy:\n  auth: scram-sha-256\n")).getMessage();
+        assertTrue(msg.contains("proxy.auth: expected password, trust for a mariadb cluster, got 'scram-sha-256'"), msg);
+        msg = assertThrows(ConfigException.class, () -> load(maria + "proxy:\n  users:\n    - { name: app, password: \""
+                + dev.sluice.proxy.pg.PgProxy.scramVerifier("pw") + "\" }\n")).getMessage();
+        assertTrue(msg.contains("(app).password: expected a mysql_native_password hash"), msg);
+        assertTrue(!msg.contains("SCRAM-SHA-256$"), "the secret is not echoed: " + msg);
     }
 
     @Test
