@@ -26,14 +26,14 @@ public record MergePlan(int hiddenColumns, List<SortKey> order, boolean grouped,
     public record SortKey(int column, boolean descending, boolean nullsFirst, int weight) {
         @Override
         public String toString() {
-            return "col" + column + (descending ? " desc" : "") + (nullsFirst ? " nulls-first" : "") + (weight != 0 ? " w" + weight : "");
+            return col(column) + (descending ? " desc" : "") + (nullsFirst ? " nulls-first" : "") + (weight != 0 ? " w" + col(weight) : "");
         }
     }
 
     public record GroupKey(int column, int weight) {
         @Override
         public String toString() {
-            return "col" + column + (weight != 0 ? " w" + weight : "");
+            return col(column) + (weight != 0 ? " w" + col(weight) : "");
         }
     }
 
@@ -43,9 +43,14 @@ public record MergePlan(int hiddenColumns, List<SortKey> order, boolean grouped,
     public record Aggregate(Fn fn, int column, int count, int weight) {
         @Override
         public String toString() {
-            return fn.name().toLowerCase(java.util.Locale.ROOT) + "(col" + column + (count != 0 ? "/col" + count : "") + ")"
-                    + (weight != 0 ? " w" + weight : "");
+            return fn.name().toLowerCase(java.util.Locale.ROOT) + "(" + col(column) + (count != 0 ? "/" + col(count) : "") + ")"
+                    + (weight != 0 ? " w" + col(weight) : "");
         }
+    }
+
+    /** {@code c3} for result column 3, {@code h2} for the second hidden column. */
+    static String col(int c) {
+        return c > 0 ? "c" + c : "h" + -c;
     }
 
     /** A compact, stable description used by the golden tests and the debug log. */

@@ -64,6 +64,8 @@ public final class ShardRouter {
                 p = analyse(sql);
             } catch (ShardingException e) {
                 p = e.getMessage();
+            } catch (RuntimeException e) { // a parser-model surprise: refuse clearly rather than guess a route
+                p = "the statement cannot be analysed for sharding (" + e + "); prefix it with /* sluice:shard=NAME */ to run it on one shard";
             }
             if (sql.length() <= 16 * 1024) {
                 cache.put(sql, p);
@@ -252,7 +254,7 @@ public final class ShardRouter {
         scope.add(ins.getTable());
         StatementScope.Ref target = scope.refs.isEmpty() ? null : scope.refs.get(0);
         Subqueries sub = new Subqueries(map);
-        boolean values = ins.getValues() != null;
+        boolean values = ins.getSelect() instanceof net.sf.jsqlparser.statement.select.Values;
         if (!values && ins.getSelect() != null) {
             sub.refuseSharded(ins.getSelect(), "INSERT … SELECT");
         }

@@ -257,6 +257,16 @@ final class StatementScope {
             boolean plain = (s.getPrefix() == null || s.getPrefix().isEmpty()) && s.getValue().indexOf('\\') < 0;
             return plain ? new ValueRef.Literal(s.getValue().replace("''", "'")) : null;
         }
+        if (e instanceof net.sf.jsqlparser.expression.DateTimeLiteralExpression d
+                && d.getType() == net.sf.jsqlparser.expression.DateTimeLiteralExpression.DateTime.DATE) {
+            String v = d.getValue();
+            return new ValueRef.Literal(v.length() >= 2 && v.startsWith("'") ? v.substring(1, v.length() - 1) : v);
+        }
+        if (e instanceof net.sf.jsqlparser.expression.CastExpression c && c.getLeftExpression() != null) {
+            // DATE '2024-06-01', CAST(? AS date), ?::int: the value inside; coercing it to the key type later either
+            // gives what the cast gives or nothing (then all shards), never a different shard
+            return value(c.getLeftExpression());
+        }
         if (e instanceof DateValue d) {
             return new ValueRef.Literal(d.getValue().toLocalDate());
         }

@@ -62,9 +62,30 @@ final class Subqueries {
         }
     }
 
+    /**
+     * Checks the subqueries inside an expression. (JSqlParser's TablesNamesFinder would also count column
+     * qualifiers of an expression as tables, so the subqueries are collected here first.)
+     */
     void scanExpression(Expression e) {
-        if (e != null) {
-            refuseSharded(e, "a subquery");
+        if (e == null) {
+            return;
+        }
+        List<net.sf.jsqlparser.statement.select.Select> found = new ArrayList<>();
+        e.accept(new net.sf.jsqlparser.expression.ExpressionVisitorAdapter<Void>() {
+            @Override
+            public <S> Void visit(net.sf.jsqlparser.statement.select.ParenthesedSelect s, S ctx) {
+                found.add(s);
+                return null;
+            }
+
+            @Override
+            public <S> Void visit(net.sf.jsqlparser.statement.select.Select s, S ctx) {
+                found.add(s);
+                return null;
+            }
+        }, null);
+        for (net.sf.jsqlparser.statement.select.Select s : found) {
+            refuseSharded(s, "a subquery");
         }
     }
 
