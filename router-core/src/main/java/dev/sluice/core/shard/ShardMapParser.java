@@ -22,6 +22,23 @@ public final class ShardMapParser {
     private ShardMapParser() {
     }
 
+    /**
+     * The sharded database {@code name} of a whole configuration tree (its {@code databases:} section), whose shards
+     * name clusters of {@code clusters}.
+     */
+    public static ShardMap fromRoot(Object root, String name, Collection<String> clusters, String source) {
+        Object dbs = root instanceof Map<?, ?> m ? m.get("databases") : null;
+        if (dbs == null) {
+            throw new ConfigException(source + ": has no databases: section, so there is no sharded database '" + name + "'");
+        }
+        Map<String, ShardMap> all = databases(dbs, clusters, source + ": databases");
+        ShardMap db = all.get(name);
+        if (db == null) {
+            throw new ConfigException("URL parameter database: '" + name + "' is not under databases: in " + source + " (has " + all.keySet() + ")");
+        }
+        return db;
+    }
+
     /** Every database of {@code tree} (the value of {@code databases:}); shards must name one of {@code clusters}. */
     public static Map<String, ShardMap> databases(Object tree, Collection<String> clusters, String where) {
         Map<String, Object> dbs = map(tree, where);
