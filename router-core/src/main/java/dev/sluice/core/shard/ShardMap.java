@@ -124,6 +124,36 @@ public final class ShardMap {
         return out;
     }
 
+    /**
+     * Where a key of a table lives, as {@code ./sluice shard-of TABLE KEY} prints it: the shard, its cluster and why
+     * (keyspace id and range for hash tables, the value range for range tables). Throws ShardingException for an
+     * unknown table or a key that is not a value of the table's key type.
+     */
+    public String describe(String tableName, String key) {
+        TableRule t = table(tableName);
+        if (t == null) {
+            throw new ShardingException("table " + tableName + " is not in the shard map of database " + database + " (tables: "
+                    + new java.util.TreeSet<>(tables.keySet()) + ")");
+        }
+        switch (t.kind()) {
+            case BROADCAST:
+                return t.table() + " -> every shard (broadcast table): " + String.join(", ", names(allShards()));
+            case HOME:
+                return t.table() + " -> shard " + shardName(t.home()) + " (cluster " + shards.get(t.home()).cluster() + "; home table: all its rows)";
+            default:
+                break;
+        }
+        Comparable<?> v = t.type().coerce(key);
+        if (v == null) {
+            throw new ShardingException("'" + key + "' is not a value of type " + t.type().key() + " (the shard key " + t.keyColumn() + " of " + t.table() + ")");
+        }
+        int s = shardOf(t, v);
+        String where = t.strategy() == TableRule.Strategy.HASH
+                ? String.format("keyspace id 0x%016x in %s", keyspaceId(t.type(), v), shards.get(s).keyspace())
+                : "range " + t.ranges().get(s);
+        return t.table() + " " + t.keyColumn() + "=" + v + " -> shard " + shardName(s) + " (cluster " + shards.get(s).cluster() + "; " + where + ")";
+    }
+
     static Comparator<Object> valueOrder(KeyType type) {
         return (a, b) -> type.compare((Comparable<?>) a, (Comparable<?>) b);
     }

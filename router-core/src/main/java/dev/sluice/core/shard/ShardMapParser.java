@@ -39,6 +39,12 @@ public final class ShardMapParser {
         return db;
     }
 
+    /** Every sharded database of a whole configuration tree (empty when it has no {@code databases:} section). */
+    public static Map<String, ShardMap> allFromRoot(Object root, Collection<String> clusters, String source) {
+        Object dbs = root instanceof Map<?, ?> m ? m.get("databases") : null;
+        return dbs == null ? Map.of() : databases(dbs, clusters, source + ": databases");
+    }
+
     /** Every database of {@code tree} (the value of {@code databases:}); shards must name one of {@code clusters}. */
     public static Map<String, ShardMap> databases(Object tree, Collection<String> clusters, String where) {
         Map<String, Object> dbs = map(tree, where);

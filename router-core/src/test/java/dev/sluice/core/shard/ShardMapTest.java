@@ -75,6 +75,20 @@ class ShardMapTest {
         }
     }
 
+    /** What {@code ./sluice shard-of} prints. */
+    @Test
+    void describesWhereAKeyLives() {
+        ShardMap m = TestShardMaps.map();
+        assertEquals("orders customer_id=42 -> shard s2 (cluster c2; keyspace id 0xa2c396223f8bdbdf in [0x5555555555555555,0xaaaaaaaaaaaaaaaa))",
+                m.describe("orders", "42"));
+        assertEquals("events id=1500 -> shard s2 (cluster c2; range [1000,5000))", m.describe("events", "1500"));
+        assertEquals("days day=2023-12-31 -> shard s1 (cluster c1; range [MIN,2024-01-01))", m.describe("days", "2023-12-31"));
+        assertEquals("settings -> shard s1 (cluster c1; home table: all its rows)", m.describe("settings", ""));
+        assertEquals("countries -> every shard (broadcast table): s1, s2, s3", m.describe("countries", ""));
+        assertEquals("'x' is not a value of type integer (the shard key customer_id of orders)",
+                assertThrows(ShardingException.class, () -> m.describe("orders", "x")).getMessage());
+    }
+
     @Test
     void explicitKeyspacesMustTileTheKeyspace() {
         Map<String, Object> db = database(List.of(
