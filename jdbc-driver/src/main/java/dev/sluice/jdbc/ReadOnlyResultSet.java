@@ -19,11 +19,38 @@ import java.util.Calendar;
 import java.util.Map;
 
 /**
- * The part of {@link ResultSet} a merged, forward-only, read-only result does not have: updaters, scrolling and
- * exotic getters. One line each (generated from the interface) so {@link MergedResultSet} holds only what works.
+ * The mechanical part of {@link ResultSet} for a merged, forward-only, read-only result: getters by label (the
+ * index getters after {@code findColumn}), and what it does not have (updaters, scrolling, exotic getters). One
+ * line each (generated from the interface) so {@link MergedResultSet} holds only the real work.
  */
 @SuppressWarnings("deprecation")
 abstract class ReadOnlyResultSet implements ResultSet {
+    // by label: the index getters of the subclass, after findColumn
+    @Override public Object getObject(String l) throws SQLException { return getObject(findColumn(l)); }
+    @Override public String getString(String l) throws SQLException { return getString(findColumn(l)); }
+    @Override public boolean getBoolean(String l) throws SQLException { return getBoolean(findColumn(l)); }
+    @Override public byte getByte(String l) throws SQLException { return getByte(findColumn(l)); }
+    @Override public short getShort(String l) throws SQLException { return getShort(findColumn(l)); }
+    @Override public int getInt(String l) throws SQLException { return getInt(findColumn(l)); }
+    @Override public long getLong(String l) throws SQLException { return getLong(findColumn(l)); }
+    @Override public float getFloat(String l) throws SQLException { return getFloat(findColumn(l)); }
+    @Override public double getDouble(String l) throws SQLException { return getDouble(findColumn(l)); }
+    @Override public BigDecimal getBigDecimal(String l) throws SQLException { return getBigDecimal(findColumn(l)); }
+    @Override @Deprecated public BigDecimal getBigDecimal(String l, int scale) throws SQLException { return getBigDecimal(findColumn(l), scale); }
+    @Override public byte[] getBytes(String l) throws SQLException { return getBytes(findColumn(l)); }
+    @Override public Date getDate(String l) throws SQLException { return getDate(findColumn(l)); }
+    @Override public Time getTime(String l) throws SQLException { return getTime(findColumn(l)); }
+    @Override public Timestamp getTimestamp(String l) throws SQLException { return getTimestamp(findColumn(l)); }
+    @Override public Date getDate(String l, Calendar cal) throws SQLException { return getDate(findColumn(l)); }
+    @Override public Time getTime(String l, Calendar cal) throws SQLException { return getTime(findColumn(l)); }
+    @Override public Timestamp getTimestamp(String l, Calendar cal) throws SQLException { return getTimestamp(findColumn(l)); }
+    @Override public String getNString(String l) throws SQLException { return getString(findColumn(l)); }
+    @Override public java.io.Reader getCharacterStream(String l) throws SQLException { return getCharacterStream(findColumn(l)); }
+    @Override public java.io.Reader getNCharacterStream(String l) throws SQLException { return getCharacterStream(findColumn(l)); }
+    @Override public java.io.InputStream getBinaryStream(String l) throws SQLException { return getBinaryStream(findColumn(l)); }
+    @Override public Object getObject(String l, Map<String, Class<?>> map) throws SQLException { return getObject(findColumn(l)); }
+    @Override public <T> T getObject(String l, Class<T> type) throws SQLException { return getObject(findColumn(l), type); }
+
     private static SQLException unsupported(String what) {
         return new SQLFeatureNotSupportedException("Sluice: " + what + " is not supported on a result merged from several shards "
                 + "(forward-only, read-only)", ShardedConnection.NOT_SUPPORTED);

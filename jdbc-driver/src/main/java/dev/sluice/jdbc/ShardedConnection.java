@@ -1,7 +1,6 @@
 package dev.sluice.jdbc;
 
 import dev.sluice.core.sql.Classification;
-import dev.sluice.core.sql.StatementKind;
 import java.sql.CallableStatement;
 import java.sql.Connection;
 import java.sql.DatabaseMetaData;
@@ -23,21 +22,14 @@ import java.util.concurrent.Executor;
  * routing session, replicas and pools), created up front because they hold no backend connection until used.
  * JDBC settings apply to all of them. Statements route by shard key ({@link ShardedStatement}).
  *
- * <p>Transactions stay on one shard: the first statement of a transaction pins it to the shard it ran on, and a
- * statement that would touch another shard fails with SQLState {@code 0A000} naming both, before it runs —
- * Sluice never commits one transaction on several shards (that would not be atomic). A {@code BEGIN} sent as
- * SQL is held back and sent to the shard of the transaction's first statement.
+ * <p>Transactions stay on one shard ({@link ShardTransaction}).
  */
 final class ShardedConnection implements Connection, SluiceSharded {
     static final String NOT_SUPPORTED = "0A000";
 
     final ShardedRuntime rt;
     private final SluiceConnection[] shards;
-    private boolean autoCommit = true;
-    private boolean sqlTransaction; // BEGIN/START TRANSACTION ran as SQL with autocommit on
-    private String pendingBegin; // that BEGIN's text, until the transaction's shard is known
-    private int txShard = -1;
-    private List<String> lastShards = List.of();
+    private final ShardTransaction tx;
     private boolean closed;
 
     ShardedConnection(ShardedRuntime rt) {
@@ -46,6 +38,7 @@ final class ShardedConnection implements Connection, SluiceSharded {
         for (int i = 0; i < shards.length; i++) {
             shards[i] = new SluiceConnection(rt.shards.get(i));
         }
+        this.tx = new ShardTransaction(rt.map, shards);
     }
 
     SluiceConnection shard(int i) {
@@ -63,88 +56,20 @@ final class ShardedConnection implements Connection, SluiceSharded {
     }
 
     boolean inTransaction() {
-        return !autoCommit || sqlTransaction;
+        return tx.inTransaction();
     }
 
     /** Where a statement that any shard can answer goes: the transaction's shard, else the first one. */
     int anyShard() {
-        return txShard >= 0 ? txShard : 0;
+        return tx.anyShard();
     }
 
-    /**
-     * A statement is about to run on {@code mask}: inside a transaction the first one pins the shard (sending a
-     * held-back BEGIN there) and any other shard is refused. {@code pins}: false for statements any shard can
-     * answer (no table, broadcast reads), which do not choose the transaction's shard.
-     */
     void touch(long mask, boolean pins) throws SQLException {
-        lastShards = rt.map.names(mask);
-        if (!inTransaction()) {
-            return;
-        }
-        if (txShard < 0 && pins && Long.bitCount(mask) == 1) {
-            txShard = Long.numberOfTrailingZeros(mask);
-        }
-        if (txShard < 0 ? Long.bitCount(mask) > 1 : (mask & ~(1L << txShard)) != 0) {
-            List<String> others = rt.map.names(txShard < 0 ? mask : mask & ~(1L << txShard));
-            throw new SQLException("Sluice: this statement would touch shard(s) " + others + " inside a transaction "
-                    + (txShard < 0 ? "(a transaction cannot span shards)" : "pinned to shard " + rt.map.shardName(txShard))
-                    + ": a transaction stays on one shard, because a commit on several shards would not be atomic; "
-                    + "commit first, or keep the transaction's statements on one shard key", NOT_SUPPORTED);
-        }
-        if (pendingBegin != null && txShard >= 0) {
-            String begin = pendingBegin;
-            pendingBegin = null;
-            try (Statement s = shards[txShard].createStatement()) {
-                s.execute(begin);
-            }
-        }
+        tx.touch(mask, pins);
     }
 
-    /** BEGIN, COMMIT, ROLLBACK, SAVEPOINT … sent as SQL. */
     void transactionStatement(String sql, Classification c) throws SQLException {
-        StatementKind k = c.kind();
-        if (k == StatementKind.BEGIN || k == StatementKind.BEGIN_READ_ONLY || k == StatementKind.BEGIN_READ_WRITE) {
-            if (txShard >= 0 || pendingBegin != null) {
-                throw new SQLException("Sluice: a transaction is already open", "25001");
-            }
-            sqlTransaction = autoCommit;
-            pendingBegin = sql; // sent with the transaction's first statement, to that statement's shard
-            lastShards = List.of();
-            return;
-        }
-        if (k == StatementKind.COMMIT || k == StatementKind.ROLLBACK) {
-            int s = txShard;
-            endTransaction();
-            lastShards = s < 0 ? List.of() : List.of(rt.map.shardName(s));
-            if (s >= 0) {
-                try (Statement st = shards[s].createStatement()) {
-                    st.execute(sql);
-                }
-            }
-            return;
-        }
-        if (txShard >= 0) {
-            lastShards = List.of(rt.map.shardName(txShard));
-            try (Statement st = shards[txShard].createStatement()) {
-                st.execute(sql);
-            }
-        } else if (!inTransaction()) { // e.g. SET TRANSACTION for the next transaction: every shard's session
-            lastShards = rt.map.names(rt.map.allShards());
-            for (SluiceConnection shard : shards) {
-                try (Statement st = shard.createStatement()) {
-                    st.execute(sql);
-                }
-            }
-        } else {
-            throw new SQLException("Sluice: '" + sql.strip() + "' before the transaction has chosen its shard: run a statement "
-                    + "that touches the shard first", NOT_SUPPORTED);
-        }
-    }
-
-    private void endTransaction() {
-        txShard = -1;
-        pendingBegin = null;
-        sqlTransaction = false;
+        tx.statement(sql, c);
     }
 
     // ---- statements ----
@@ -231,26 +156,25 @@ final class ShardedConnection implements Connection, SluiceSharded {
         for (SluiceConnection c : shards) {
             c.setAutoCommit(on); // JDBC: turning autocommit on commits an open transaction
         }
-        autoCommit = on;
-        endTransaction();
+        tx.autoCommit(on);
     }
 
     @Override
     public boolean getAutoCommit() throws SQLException {
         checkOpen();
-        return autoCommit;
+        return tx.autoCommit();
     }
 
     @Override
     public void commit() throws SQLException {
         checkOpen();
-        int tx = txShard;
-        endTransaction();
-        if (tx >= 0) {
-            shards[tx].commit(); // the only shard this transaction wrote to
+        int pinned = tx.shard();
+        tx.end();
+        if (pinned >= 0) {
+            shards[pinned].commit(); // the only shard this transaction wrote to
         }
         for (int i = 0; i < shards.length; i++) { // reads any shard answers may have opened a (read-only) transaction
-            if (i != tx) {
+            if (i != pinned) {
                 shards[i].commit();
             }
         }
@@ -264,16 +188,16 @@ final class ShardedConnection implements Connection, SluiceSharded {
                 c.rollback();
             }
         } finally {
-            endTransaction();
+            tx.end();
         }
     }
 
     private SluiceConnection txConnection() throws SQLException {
         checkOpen();
-        if (txShard < 0) {
+        if (tx.shard() < 0) {
             throw new SQLException("Sluice: a savepoint needs the transaction's shard: run a statement that touches it first", NOT_SUPPORTED);
         }
-        return shards[txShard];
+        return shards[tx.shard()];
     }
 
     @Override
@@ -537,12 +461,12 @@ final class ShardedConnection implements Connection, SluiceSharded {
 
     @Override
     public String transactionShard() {
-        return txShard < 0 ? null : rt.map.shardName(txShard);
+        return tx.shard() < 0 ? null : rt.map.shardName(tx.shard());
     }
 
     @Override
     public List<String> lastShards() {
-        return new ArrayList<>(lastShards);
+        return new ArrayList<>(tx.lastShards());
     }
 
     @Override

@@ -169,12 +169,7 @@ final class ShardedPreparedStatement extends ShardedStatement implements Prepare
 
     @Override
     public int[] executeBatch() throws SQLException {
-        long[] counts = executeLargeBatch();
-        int[] out = new int[counts.length];
-        for (int i = 0; i < counts.length; i++) {
-            out[i] = (int) counts[i];
-        }
-        return out;
+        return java.util.Arrays.stream(executeLargeBatch()).mapToInt(c -> (int) c).toArray();
     }
 
     @Override
