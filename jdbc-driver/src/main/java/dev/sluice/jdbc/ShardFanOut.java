@@ -95,7 +95,7 @@ final class ShardFanOut {
     }
 
     /** Runs a batch split per shard, one batch per shard in parallel; counts come back in the original order. */
-    long[] batch(int[] shardOf, BatchTask task, ShardedStatement owner) throws SQLException {
+    long[] batch(int[] shardOf, BatchTask task, java.util.function.Consumer<List<String>> ranOn) throws SQLException {
         long mask = 0;
         Map<Integer, List<Integer>> rows = new LinkedHashMap<>();
         for (int i = 0; i < shardOf.length; i++) {
@@ -107,7 +107,7 @@ final class ShardFanOut {
             return out;
         }
         conn.touch(mask, true);
-        owner.lastShards(conn.rt.map.names(mask));
+        ranOn.accept(conn.rt.map.names(mask));
         Map<Integer, Object> counts = onShards(mask, (shard, read) -> task.run(shard, rows.get(shard)), false);
         for (Map.Entry<Integer, Object> e : counts.entrySet()) {
             long[] c = (long[]) e.getValue();

@@ -191,7 +191,7 @@ final class ShardedPreparedStatement extends ShardedStatement implements Prepare
                 ps.addBatch();
             }
             return ps.executeLargeBatch();
-        }, this);
+        }, shards -> lastShards = shards);
     }
 
     @Override

@@ -39,7 +39,7 @@ class ShardedStatement implements Statement, SluiceSharded {
     private Statement current; // the shard statement of the last single-shard execution
     private ResultSet result; // the merged result of the last scatter read
     private long updateCount = -1;
-    private List<String> lastShards = List.of();
+    List<String> lastShards = List.of();
     private boolean closed;
 
     ShardedStatement(ShardedConnection conn, Opener opener) {
@@ -253,11 +253,7 @@ class ShardedStatement implements Statement, SluiceSharded {
                 s.addBatch(sqls.get(r));
             }
             return s.executeLargeBatch();
-        }, this);
-    }
-
-    void lastShards(List<String> shards) {
-        lastShards = shards;
+        }, shards -> lastShards = shards);
     }
 
     // ---- results ----
