@@ -121,9 +121,9 @@ class ShardedStatement implements Statement, SluiceSharded {
             current = s;
             return single.run(s);
         }
-        if (plan.read()) {
+        if (plan.read() || plan.scatterError() != null) {
             if (plan.merge() == null) {
-                throw new SQLException("Sluice: this query needs shards " + lastShards + " and cannot be merged: " + plan.scatterError(),
+                throw new SQLException("Sluice: this statement needs shards " + lastShards + " and cannot be merged: " + plan.scatterError(),
                         ShardedConnection.NOT_SUPPORTED);
             }
             long limit = settings.maxRows() > 0 ? settings.maxRows() : -1;

@@ -338,7 +338,7 @@ public final class ShardRouter {
         sub.scanExpression(up.getWhere());
         joinConditions.add(up.getWhere());
         refuseBroadcastFromSharded(scope);
-        return place(scope, sub, joinConditions, up.getWhere(), false, null);
+        return returning(place(scope, sub, joinConditions, up.getWhere(), false, null), up.getReturningClause() != null);
     }
 
     private ShardPlan delete(Delete del) {
@@ -352,7 +352,16 @@ public final class ShardRouter {
         sub.scanExpression(del.getWhere());
         joinConditions.add(del.getWhere());
         refuseBroadcastFromSharded(scope);
-        return place(scope, sub, joinConditions, del.getWhere(), false, null);
+        return returning(place(scope, sub, joinConditions, del.getWhere(), false, null), del.getReturningClause() != null);
+    }
+
+    /** A write with RETURNING answers rows: fine on one shard, not merged from several (yet). */
+    private static ShardPlan returning(ShardPlan p, boolean returning) {
+        if (!returning) {
+            return p;
+        }
+        return new ShardPlan(p.kind(), p.read(), p.fixed(), p.table(), p.filter(), p.rowKeys(), null, null, null,
+                "RETURNING on several shards is not supported: give the shard key in WHERE", p.reason() + " returning");
     }
 
     /** A write to a broadcast table must be the same on every shard, so it cannot depend on one shard's rows. */

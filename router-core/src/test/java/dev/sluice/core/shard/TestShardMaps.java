@@ -20,6 +20,7 @@ final class TestShardMaps {
                         "days", Map.of("key", "day", "strategy", "range", "type", "date",
                                 "ranges", Map.of("s1", "[MIN,2024-01-01)", "s2", "[2024-01-01,2025-01-01)", "s3", "[2025-01-01,MAX)")),
                         "countries", Map.of("broadcast", true),
+                        "notes", Map.of("key", "k", "strategy", "hash"),
                         "settings", Map.of("home", "s1"),
                         "audit", Map.of("home", "s2")));
     }
