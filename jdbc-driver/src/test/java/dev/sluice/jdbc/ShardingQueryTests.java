@@ -128,6 +128,24 @@ abstract class ShardingQueryTests extends AbstractShardingIT {
         }
     }
 
+    /** SET reaches every shard's session; {@code /* sluice:shard=NAME *&#47;} runs a statement on that shard. */
+    @Test
+    void sessionStateReachesEveryShard() throws Exception {
+        boolean pg = SHARDS.get(0).cluster().engine() == dev.sluice.testsupport.Engine.POSTGRESQL;
+        try (Connection c = sluice(); Statement st = c.createStatement()) {
+            st.execute(pg ? "SET application_name = 'sluice-shard-test'" : "SET @sluice_marker = 'sluice-shard-test'");
+            assertEquals(List.of("s1", "s2", "s3"), st.unwrap(SluiceSharded.class).lastShards());
+            for (String shard : List.of("s1", "s2", "s3")) {
+                try (ResultSet rs = st.executeQuery("/* sluice:shard=" + shard + " */ SELECT "
+                        + (pg ? "current_setting('application_name'), current_database()" : "@sluice_marker, DATABASE()"))) {
+                    assertTrue(rs.next());
+                    assertEquals("sluice-shard-test", rs.getString(1), "session state on " + shard);
+                    assertEquals(SHARDS.get(Integer.parseInt(shard.substring(1)) - 1).database(), rs.getString(2), "the hint's shard");
+                }
+            }
+        }
+    }
+
     @Test
     void shapesThatCannotBeAnsweredFailClearly() throws Exception {
         try (Connection c = sluice()) {
@@ -138,6 +156,10 @@ abstract class ShardingQueryTests extends AbstractShardingIT {
             assertRefused(c, "UPDATE orders SET customer_id = 1 WHERE customer_id = 2", "would change the shard key");
             assertRefused(c, "INSERT INTO notes (id, k, body) VALUES (1, 1, 'a'), (2, 2, 'b'), (3, 3, 'c')", "multi-row INSERT");
             assertRefused(c, "SELECT * FROM nowhere", "not in the shard map");
+            assertRefused(c, "DELETE FROM notes WHERE k IN (SELECT customer_id FROM orders)", "cross-shard subquery");
+            if (SHARDS.get(0).cluster().engine() == dev.sluice.testsupport.Engine.POSTGRESQL) {
+                assertRefused(c, "DELETE FROM notes WHERE id > 0 RETURNING id", "RETURNING on several shards");
+            }
             // but the same HAVING on one shard is fine: the shard answers it whole
             assertSameAsUnsharded("SELECT status, count(*) FROM orders WHERE customer_id IN (5) GROUP BY status HAVING count(*) >= 1 ORDER BY status");
         }
