@@ -33,14 +33,44 @@ public final class SluiceDriver implements Driver {
     }
 
     private final Map<String, ClusterRuntime> runtimes = new ConcurrentHashMap<>();
+    /** Sharded logical databases ({@code jdbc:sluice:file:…?database=NAME}), one per URL + properties. */
+    private final Map<String, ShardedRuntime> sharded = new ConcurrentHashMap<>();
 
     @Override
     public Connection connect(String url, Properties info) throws SQLException {
         if (!acceptsURL(url)) {
             return null; // JDBC contract: not ours, let DriverManager try the next driver
         }
+        boolean isSharded;
+        try {
+            isSharded = SluiceUrl.isSharded(url, info);
+        } catch (ConfigException e) {
+            throw new SQLException("Sluice: bad configuration: " + e.getMessage(), "08001", e);
+        }
+        if (isSharded) {
+            return new ShardedConnection(shardedRuntime(url, info));
+        }
         ClusterRuntime rt = runtime(url, info);
         return new SluiceConnection(rt);
+    }
+
+    ShardedRuntime shardedRuntime(String url, Properties info) throws SQLException {
+        String key = key(url, info);
+        ShardedRuntime rt = sharded.get(key);
+        if (rt != null) {
+            return rt;
+        }
+        YamlConfig.ShardedConfig cfg;
+        try {
+            cfg = SluiceUrl.parseSharded(url, info);
+        } catch (ConfigException e) {
+            throw new SQLException("Sluice: bad configuration: " + e.getMessage(), "08001", e);
+        }
+        try {
+            return sharded.computeIfAbsent(key, k -> new ShardedRuntime(cfg));
+        } catch (IllegalStateException | IllegalArgumentException | ConfigException | java.io.UncheckedIOException e) {
+            throw new SQLException("Sluice: " + e.getMessage(), "08001", e);
+        }
     }
 
     ClusterRuntime runtime(String url, Properties info) throws SQLException {
@@ -89,6 +119,10 @@ public final class SluiceDriver implements Driver {
                 if (rt != null) {
                     rt.close();
                 }
+                ShardedRuntime srt = s.sharded.remove(key(url, info));
+                if (srt != null) {
+                    srt.close();
+                }
             }
         }
     }
@@ -99,6 +133,8 @@ public final class SluiceDriver implements Driver {
             if (d instanceof SluiceDriver s) {
                 s.runtimes.values().forEach(ClusterRuntime::close);
                 s.runtimes.clear();
+                s.sharded.values().forEach(ShardedRuntime::close);
+                s.sharded.clear();
             }
         }
     }

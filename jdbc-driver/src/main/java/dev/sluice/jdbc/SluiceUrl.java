@@ -33,7 +33,11 @@ final class SluiceUrl {
         return url != null && url.regionMatches(true, 0, PREFIX, 0, PREFIX.length());
     }
 
-    static ClusterConfig parse(String url, Properties info) {
+    /** A URL taken apart: what follows the prefix, Sluice options, driver.* properties, ?cluster= and ?database=. */
+    private record Parts(String rest, Map<String, String> options, Map<String, String> driverProps, String cluster, String database) {
+    }
+
+    private static Parts parts(String url, Properties info) {
         String rest = url.substring(PREFIX.length());
         String query = "";
         int q = rest.indexOf('?');
@@ -58,14 +62,46 @@ final class SluiceUrl {
         Map<String, String> driverProps = new LinkedHashMap<>();
         Map<String, String> options = new LinkedHashMap<>();
         String clusterName = null;
+        String database = null;
         for (Map.Entry<String, String> e : params.entrySet()) {
             if (e.getKey().startsWith("driver.")) {
                 driverProps.put(e.getKey().substring("driver.".length()), e.getValue());
             } else if (e.getKey().equals("cluster")) {
                 clusterName = e.getValue();
+            } else if (e.getKey().equals("database")) {
+                database = e.getValue();
             } else {
                 options.put(e.getKey(), e.getValue());
             }
+        }
+        return new Parts(rest, options, driverProps, clusterName, database);
+    }
+
+    /** Whether the URL selects a sharded logical database: {@code jdbc:sluice:file:/path.yaml?database=NAME}. */
+    static boolean isSharded(String url, Properties info) {
+        return parts(url, info).database() != null;
+    }
+
+    /** The sharded database a {@code jdbc:sluice:file:…?database=NAME} URL selects (docs/sharding.md). */
+    static YamlConfig.ShardedConfig parseSharded(String url, Properties info) {
+        Parts p = parts(url, info);
+        if (!p.rest().regionMatches(true, 0, "file:", 0, 5)) {
+            throw new ConfigException("URL parameter database: only valid with jdbc:sluice:file: (a sharded database is defined in YAML)");
+        }
+        if (p.cluster() != null) {
+            throw new ConfigException("URL parameters cluster and database: give one (database selects a sharded database, cluster one cluster)");
+        }
+        return YamlConfig.loadSharded(Path.of(p.rest().substring(5)), p.database(), p.options(), p.driverProps());
+    }
+
+    static ClusterConfig parse(String url, Properties info) {
+        Parts p = parts(url, info);
+        String rest = p.rest();
+        Map<String, String> options = p.options();
+        Map<String, String> driverProps = p.driverProps();
+        String clusterName = p.cluster();
+        if (p.database() != null) {
+            throw new ConfigException("URL parameter database: selects a sharded database; not valid here");
         }
         if (rest.regionMatches(true, 0, "file:", 0, 5)) {
             return YamlConfig.load(Path.of(rest.substring(5)), clusterName, options, driverProps);

@@ -7,7 +7,7 @@ import picocli.CommandLine.Command;
 @Command(name = "sluice", mixinStandardHelpOptions = true, version = "sluice 0.1.0",
         description = "Replication-aware routing for PostgreSQL and MySQL/MariaDB.",
         subcommands = {DemoCommand.class, ProxyCommand.class, PasswdCommand.class, ClusterCommands.Status.class, ClusterCommands.Promote.class,
-                ClusterCommands.Switchover.class, ClusterCommands.Drain.class, ClusterCommands.Undrain.class})
+                ClusterCommands.Switchover.class, ClusterCommands.Drain.class, ClusterCommands.Undrain.class, ShardOfCommand.class})
 public final class SluiceCli implements Runnable {
     @Override
     public void run() {

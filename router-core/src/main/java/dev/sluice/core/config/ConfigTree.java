@@ -32,9 +32,10 @@ public final class ConfigTree {
     public static Map<String, ClusterConfig> clusters(Object root, String source) {
         Map<String, Object> top = map(root, source + ": top level");
         for (String k : top.keySet()) {
-            // "proxy" belongs to the proxy server (it reads it itself); the driver ignores it
-            if (!k.equals("clusters") && !k.equals("proxy") && !k.equals("coordination")) {
-                throw new ConfigException(source + ": unknown key '" + k + "' at top level (expected: clusters, proxy, coordination)");
+            // "proxy" belongs to the proxy server (it reads it itself); the driver ignores it. "databases" (sharded
+            // logical databases over these clusters) is read by dev.sluice.core.shard.ShardMapParser#fromRoot
+            if (!k.equals("clusters") && !k.equals("proxy") && !k.equals("coordination") && !k.equals("databases")) {
+                throw new ConfigException(source + ": unknown key '" + k + "' at top level (expected: clusters, databases, proxy, coordination)");
             }
         }
         // a top-level coordination: section applies to every cluster (a cluster's own section wins, key by key)

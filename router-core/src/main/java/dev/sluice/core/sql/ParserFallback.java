@@ -1,33 +1,21 @@
 package dev.sluice.core.sql;
 
-import java.util.concurrent.ScheduledFuture;
-import java.util.concurrent.ScheduledThreadPoolExecutor;
-import java.util.concurrent.TimeUnit;
-import net.sf.jsqlparser.parser.CCJSqlParser;
-import net.sf.jsqlparser.parser.StringProvider;
 import net.sf.jsqlparser.statement.Statement;
 import net.sf.jsqlparser.statement.select.Select;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Last resort for statements whose leading keyword the fast path does not know. Calls the JSqlParser grammar
- * directly ({@code CCJSqlParserUtil.parse} would start a thread per call) with complex parsing off, and only
- * for small, balanced input. It only decides the broad shape; query details are then read from the tokens
- * by {@link QueryRules}.
- *
- * <p>Why a watchdog: the grammar's lookahead is exponential on some failing inputs even with complex parsing
- * off (measured: an 8-deep nested CASE with a syntax error inside takes ~90 s). Size and nesting limits
- * cannot rule that out, so each parse gets a deadline after which the parser's own {@code interrupted} flag is
- * raised, which makes it give up promptly. The watchdog is one daemon thread per instance, started on first
- * use and stopped when idle, so a classifier that never falls back never starts a thread.
+ * Last resort for statements whose leading keyword the fast path does not know. Parses with JSqlParser (complex
+ * parsing off, under {@link BoundedParser}'s deadline) and only small, balanced input. It only decides the broad
+ * shape; query details are then read from the tokens by {@link QueryRules}.
  */
 final class ParserFallback {
 
     /** Larger statements are not worth the parser's worst case; they become UNPARSED (primary). */
     static final int MAX_CHARS = 4096;
     /** Parenthesis nesting beyond this is not real-world SQL and is where the grammar gets slow or recursive. */
-    static final int MAX_PAREN_DEPTH = 32;
+    static final int MAX_PAREN_DEPTH = BoundedParser.MAX_PAREN_DEPTH;
     /** Deadline for one fallback parse; a normal statement takes well under a millisecond. */
     static final long TIMEOUT_MILLIS = 100;
 
@@ -36,11 +24,10 @@ final class ParserFallback {
     /** Broad shape of a parsed statement. */
     enum Shape { QUERY, WRITE, DDL, UNKNOWN }
 
-    private final boolean mysql;
-    private volatile ScheduledThreadPoolExecutor watchdog;
+    private final BoundedParser parser;
 
     ParserFallback(Dialect dialect) {
-        this.mysql = dialect == Dialect.MYSQL;
+        this.parser = new BoundedParser(dialect, TIMEOUT_MILLIS);
     }
 
     Shape parse(StatementTokens st) {
@@ -51,44 +38,12 @@ final class ParserFallback {
         if (depth < 0 || depth > MAX_PAREN_DEPTH) { // unbalanced input cannot parse: skip the parser's worst case
             return Shape.UNKNOWN;
         }
-        String text = st.text();
-        CCJSqlParser parser = new CCJSqlParser(new StringProvider(text))
-                .withAllowComplexParsing(false)
-                .withBackslashEscapeCharacter(mysql);
-        ScheduledFuture<?> deadline = watchdog().schedule(() -> {
-            parser.interrupted = true;
-        }, TIMEOUT_MILLIS, TimeUnit.MILLISECONDS);
-        try {
-            Statement s = parser.Statement();
-            return parser.interrupted ? Shape.UNKNOWN : shapeOf(s);
-        } catch (Exception | StackOverflowError e) {
-            // ParseException and TokenMgrException are expected for unknown syntax; anything else is a parser bug.
-            LOG.trace("JSqlParser fallback failed for statement of {} chars: {}", text.length(), e.toString());
+        BoundedParser.Result r = parser.parse(st.text(), false);
+        if (r.statement() == null) {
+            LOG.trace("JSqlParser fallback failed for statement of {} chars: {}", st.textLength(), r.error());
             return Shape.UNKNOWN;
-        } finally {
-            deadline.cancel(false);
         }
-    }
-
-    private ScheduledThreadPoolExecutor watchdog() {
-        ScheduledThreadPoolExecutor w = watchdog;
-        if (w == null) {
-            synchronized (this) {
-                w = watchdog;
-                if (w == null) {
-                    w = new ScheduledThreadPoolExecutor(1, r -> {
-                        Thread t = new Thread(r, "sluice-sql-parser-watchdog");
-                        t.setDaemon(true);
-                        return t;
-                    });
-                    w.setRemoveOnCancelPolicy(true);
-                    w.setKeepAliveTime(10, TimeUnit.SECONDS);
-                    w.allowCoreThreadTimeOut(true);
-                    watchdog = w;
-                }
-            }
-        }
-        return w;
+        return shapeOf(r.statement());
     }
 
     private static Shape shapeOf(Statement s) {
