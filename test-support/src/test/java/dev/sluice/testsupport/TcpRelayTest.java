@@ -106,6 +106,27 @@ class TcpRelayTest {
     }
 
     @Test
+    void injectedBytesReachTheClientOnceAheadOfTheAnswer() {
+        assertTimeoutPreemptively(BOUND, () -> {
+            try (Socket a = connect(); Socket b = connect()) {
+                assertEquals("plain", roundTrip(a, "plain"));
+                assertEquals("plain", roundTrip(b, "plain"));
+                assertEquals(2, relay.openConnections());
+                relay.injectAfter("POISON".getBytes(StandardCharsets.UTF_8), "garbage!".getBytes(StandardCharsets.UTF_8));
+                assertEquals("clean", roundTrip(b, "clean"), "no marker, nothing injected");
+                b.getOutputStream().write("xPOISONx".getBytes(StandardCharsets.UTF_8));
+                assertEquals("garbage!xPOISONx", read(b, 16), "injected ahead of the echo");
+                assertEquals("POISON", roundTrip(a, "POISON"), "once only");
+            }
+            long deadline = System.nanoTime() + BOUND.toNanos();
+            while (relay.openConnections() > 0 && System.nanoTime() < deadline) {
+                Thread.sleep(10);
+            }
+            assertEquals(0, relay.openConnections(), "closed connections are no longer counted");
+        });
+    }
+
+    @Test
     void latencyIsAddedEachWay() {
         assertTimeoutPreemptively(BOUND, () -> {
             try (Socket s = connect()) {
