@@ -232,6 +232,9 @@ final class BackendConnection extends ChannelInboundHandlerAdapter {
      */
     void resetAndRelease(boolean clean) {
         owner = null;
+        if (channel != null) {
+            channel.config().setAutoRead(true); // a slow client's session may have paused it
+        }
         if (!clean || !usable() || txStatus != 'I' || silentCycles > 0) {
             close();
             return;

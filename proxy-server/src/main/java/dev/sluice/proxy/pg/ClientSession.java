@@ -350,6 +350,19 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             default -> { }
         }
         client.write(frame);
+        if (!client.isWritable()) {
+            // the client reads slower than the server sends (a big result): stop reading this backend until the
+            // client's socket drains (channelWritabilityChanged), so the server waits instead of the proxy buffering
+            be.channel().config().setAutoRead(false);
+        }
+    }
+
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+        if (client.isWritable()) {
+            held.values().forEach(be -> be.channel().config().setAutoRead(true));
+        }
+        ctx.fireChannelWritabilityChanged();
     }
 
     void backendReadComplete(BackendConnection be) {
