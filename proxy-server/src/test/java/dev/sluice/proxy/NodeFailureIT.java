@@ -96,6 +96,45 @@ class NodeFailureIT {
     }
 
     @Test
+    void anAutocommitReadInFlightOnAKilledReplicaRunsAgainOnAnother() throws Exception {
+        f = ProxyFixture.start("fail-read-retry-pg", 2, null, null);
+        try (Connection c = DriverManager.getConnection(f.jdbcUrl(), ProxyFixture.USER, ProxyFixture.PASSWORD)) {
+            ExecutorService ex = Executors.newSingleThreadExecutor();
+            try {
+                var result = ex.submit(() -> {
+                    try (Statement st = c.createStatement();
+                         ResultSet rs = st.executeQuery("SELECT inet_server_port() FROM pg_sleep(1.5) /* retried read */")) {
+                        rs.next();
+                        return f.node(rs.getInt(1));
+                    }
+                });
+                String ranOn = null;
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+                while (ranOn == null && System.nanoTime() < deadline) {
+                    for (String r : f.replicaNames()) {
+                        try (Connection a = f.cluster.connectAdmin(node(f, r)); Statement st = a.createStatement();
+                             ResultSet rs = st.executeQuery("SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%/* retried read */'"
+                                     + " AND pid <> pg_backend_pid()")) {
+                            rs.next();
+                            if (rs.getInt(1) > 0) {
+                                ranOn = r;
+                            }
+                        }
+                    }
+                    Thread.sleep(10);
+                }
+                assertTrue(ranOn != null, "the read runs on a replica");
+                f.cluster.kill(node(f, ranOn)); // before it answered
+                String answeredBy = result.get(30, TimeUnit.SECONDS); // no exception: the client never sees the loss
+                assertNotEquals(ranOn, answeredBy);
+                assertTrue(f.replicaNames().contains(answeredBy), "still a replica's read: " + answeredBy);
+            } finally {
+                ex.shutdownNow();
+            }
+        }
+    }
+
+    @Test
     void transactionNodeKilledGives08006AndTheSessionGoesOn() throws Exception {
         f = ProxyFixture.start("fail-tx-pg", 2, null, null);
         try (Connection c = DriverManager.getConnection(f.jdbcUrl(), ProxyFixture.USER, ProxyFixture.PASSWORD)) {

@@ -72,6 +72,24 @@ final class Batch {
         return !statements.isEmpty();
     }
 
+    /**
+     * A copy to send again elsewhere (marked retried): the messages are retained duplicates, so sending this
+     * batch (which releases its messages) leaves the copy intact. Release the copy when it is not needed.
+     */
+    Batch copyForRetry() {
+        Batch c = new Batch();
+        for (int i = 0; i < messages.size(); i++) {
+            c.add(messages.get(i).retainedDuplicate(), decoded.get(i));
+        }
+        c.statements.addAll(statements);
+        c.texts.addAll(texts);
+        c.endsCycle = endsCycle;
+        c.retried = true;
+        c.parsedHere = parsedHere;
+        c.boundHere = boundHere;
+        return c;
+    }
+
     void release() {
         messages.forEach(ReferenceCountUtil::release);
         messages.clear();

@@ -55,6 +55,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     private boolean closed;
     private char txStatus = 'I';
     private String txLost;
+    private Batch resend; // the cycle's autocommit read, kept to run elsewhere if its replica dies before answering
 
     ClientSession(PgProxy proxy, Channel client, String user, Map<String, String> startupParams, int cancelPid, int cancelKey) {
         this.proxy = proxy;
@@ -273,6 +274,10 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             router.started(be.node);
             cycleStartNanos = System.nanoTime();
             errorInCycle = false;
+            if (b.endsCycle && !b.retried && b.onlyReads() && txStatus == 'I' && !session.inTransaction()
+                    && !be.node.equals(router.topology().primary())) {
+                resend = b.copyForRetry(); // a replica's read: safe to run again (see backendLost)
+            }
         }
         active = be;
         openCycle = !b.endsCycle;
@@ -302,6 +307,10 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         if (be.silentCycles > 0) {
             be.silentReply(frame, t, user);
             return;
+        }
+        if (be == active && resend != null) {
+            resend.release(); // the server has started answering: no running it again from here on
+            resend = null;
         }
         if (be != active) {
             // a held backend spoke while not running anything: notifications reach the client
@@ -371,6 +380,10 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
 
     private void cycleDone(BackendConnection be, char status) {
         active = null;
+        if (resend != null) {
+            resend.release();
+            resend = null;
+        }
         openCycle = false;
         copyIn = false;
         router.finished(be.node);
@@ -421,6 +434,20 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             return;
         }
         boolean txHere = be.node.equals(session.transactionNode());
+        if (be == active && resend != null) {
+            // an autocommit read whose replica died before sending a byte of its answer: run it again wherever
+            // routing sends it now (the lost node is out of routing), as if it had just arrived
+            log.debug("{}: connection to node {} lost before it answered a read; running the read again: {}", user, be.node,
+                    cause.getMessage());
+            Batch again = resend;
+            resend = null;
+            active = null;
+            router.finished(be.node);
+            routing.clear();
+            queue.addFirst(again);
+            drain();
+            return;
+        }
         if (be == active) {
             active = null;
             copyIn = false;
@@ -497,6 +524,10 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         batches.release();
         queue.forEach(Batch::release);
         queue.clear();
+        if (resend != null) {
+            resend.release();
+            resend = null;
+        }
         if (active != null) {
             // the client left mid-statement: stop the statement now rather than when it next writes a row, so
             // its locks go and its transaction rolls back at once (closing alone is seen only at the next write)
