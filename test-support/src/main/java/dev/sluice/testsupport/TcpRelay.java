@@ -147,6 +147,11 @@ public final class TcpRelay implements AutoCloseable {
         injection = new Injection(marker.clone(), bytes.clone());
     }
 
+    /** True while an {@link #injectAfter} waits for its marker. */
+    public boolean injectionPending() {
+        return injection != null;
+    }
+
     /** Relayed connections currently open (both directions still up). */
     public int openConnections() {
         return pairs.size();
