@@ -20,6 +20,13 @@ import java.util.function.LongSupplier;
  * A connection opened before the node last went DOWN is never reused: the server may have restarted.
  */
 final class NodePool {
+    /**
+     * Logins in progress at once per node; more wait in line. A thousand clients arriving together would otherwise
+     * fork a thousand server processes at once: every login then takes seconds and many time out, where one at a
+     * time in order they take milliseconds each (HikariCP opens its connections one by one for the same reason).
+     */
+    static final int MAX_CONCURRENT_LOGINS = 16;
+
     final String node;
     private final String host;
     private final int port;
@@ -35,6 +42,7 @@ final class NodePool {
     private final ArrayDeque<BackendConnection> idle = new ArrayDeque<>();
     private final ArrayDeque<Waiter> waiters = new ArrayDeque<>();
     private int open;
+    private int connecting;
 
     private record Waiter(EventLoop loop, BiConsumer<BackendConnection, Throwable> callback, ScheduledFuture<?> timeout) {
     }
@@ -75,12 +83,13 @@ final class NodePool {
         synchronized (this) {
             c = takeIdle(loop);
             if (c == null) {
-                if (open >= maxSize) {
+                if (open >= maxSize || connecting >= MAX_CONCURRENT_LOGINS) {
                     ScheduledFuture<?> t = loop.schedule(() -> timeout(callback), connectTimeoutMs, TimeUnit.MILLISECONDS);
                     waiters.add(new Waiter(loop, callback, t));
                     return;
                 }
                 open++;
+                connecting++;
             }
         }
         if (c != null) {
@@ -115,8 +124,18 @@ final class NodePool {
         return null;
     }
 
+    /** Opens a connection; the caller counted it in {@code open} and {@code connecting}. */
     private void connect(EventLoop loop, BiConsumer<BackendConnection, Throwable> callback) {
         BackendConnection c = new BackendConnection(this, new BackendLogin(user, password), generation.getAsLong());
+        java.util.concurrent.atomic.AtomicBoolean loginOver = new java.util.concurrent.atomic.AtomicBoolean();
+        Runnable loginDone = () -> {
+            if (loginOver.compareAndSet(false, true)) {
+                synchronized (this) {
+                    connecting--;
+                }
+                serveWaiter();
+            }
+        };
         Bootstrap b = new Bootstrap().group(loop).channel(channelType);
         if (channelType == io.netty.channel.epoll.EpollSocketChannel.class) {
             b.option(io.netty.channel.epoll.EpollChannelOption.EPOLL_MODE, io.netty.channel.epoll.EpollMode.LEVEL_TRIGGERED); // see PgProxy
@@ -132,6 +151,7 @@ final class NodePool {
                 })
                 .connect(host, port).addListener(f -> {
                     if (!f.isSuccess()) {
+                        loginDone.run();
                         slotFree(c);
                         callback.accept(null, new java.io.IOException("cannot connect to node " + node + " at " + host + ":" + port
                                 + ": " + f.cause().getMessage(), f.cause()));
@@ -145,6 +165,7 @@ final class NodePool {
         }, connectTimeoutMs, TimeUnit.MILLISECONDS);
         c.ready().whenComplete((ok, err) -> {
             loginTimeout.cancel(false);
+            loginDone.run();
             if (err != null) {
                 if (c.channel() == null) {
                     return; // the connect listener reported it
@@ -175,8 +196,11 @@ final class NodePool {
             removed = waiters.removeIf(w -> w.callback == callback);
         }
         if (removed) {
-            callback.accept(null, new TimeoutException("node " + node + ": all " + maxSize
-                    + " backend connections busy for " + connectTimeoutMs + " ms (pool-max-size)"));
+            int o = open();
+            callback.accept(null, new TimeoutException(o >= maxSize
+                    ? "node " + node + ": all " + maxSize + " backend connections busy for " + connectTimeoutMs + " ms (pool-max-size)"
+                    : "node " + node + ": waited " + connectTimeoutMs + " ms behind " + MAX_CONCURRENT_LOGINS
+                    + " logins in progress (connect-timeout-ms)"));
         }
     }
 
@@ -202,10 +226,11 @@ final class NodePool {
     private void serveWaiter() {
         Waiter w;
         synchronized (this) {
-            if (open >= maxSize || (w = waiters.poll()) == null) {
+            if (open >= maxSize || connecting >= MAX_CONCURRENT_LOGINS || (w = waiters.poll()) == null) {
                 return;
             }
             open++;
+            connecting++;
         }
         w.timeout.cancel(false);
         connect(w.loop, w.callback);
