@@ -20,6 +20,7 @@ final class Batch {
     final List<String> texts = new ArrayList<>(2);
     boolean endsCycle;
     boolean retried;
+    String failedOn; // a read that could not get a connection on this node (routed elsewhere on its retry)
     int bytes;
     private Map<String, String> parsedHere;
     private Map<String, String> boundHere;

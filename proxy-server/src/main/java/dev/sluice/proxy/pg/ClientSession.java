@@ -222,7 +222,10 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         routed(b, node);
     }
 
-    private void routed(Batch b, String node) {
+    private void routed(Batch b, String routedTo) {
+        String p = router.topology().primary();
+        // routed back to where it just could not get a connection: the primary serves any read
+        String node = routedTo.equals(b.failedOn) && p != null ? p : routedTo;
         BackendConnection be = held.get(node);
         if (be != null && be.usable()) {
             send(b, be);
@@ -246,7 +249,8 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
                 proxy.backendFailed(node, err);
                 routing.clear();
                 if (!b.retried && b.onlyReads() && !session.inTransaction()) {
-                    b.retried = true; // a read may go elsewhere: the failure took this node out of routing
+                    b.retried = true; // a read may go elsewhere: a refused node is out of routing now, and a
+                    b.failedOn = node; // slow or full one is avoided for this read (see routed)
                     route(b);
                 } else {
                     fail(b, Pg.CONNECTION_FAILURE, err.getMessage());
