@@ -25,12 +25,14 @@ public final class AdminEndpoints {
 
     AdminEndpoints(SluiceAdmin admin) {
         this.admin = admin;
-        byPath.put("/health", new Endpoint("GET", false, List.of(), q -> new Reply(200, "ok\n")));
+        byPath.put("/health", new Endpoint("GET", false, List.of(), q -> health()));
         byPath.put("/status", new Endpoint("GET", false, List.of(), q -> new Reply(200, admin.clusterStatus())));
         byPath.put("/drain", new Endpoint("POST", true, List.of("node"), q -> drain(q, true)));
         byPath.put("/undrain", new Endpoint("POST", true, List.of("node"), q -> drain(q, false)));
         byPath.put("/promote", new Endpoint("POST", true, List.of("node", "force"), this::promote));
         byPath.put("/switchover", new Endpoint("POST", true, List.of("to", "dryRun"), this::switchover));
+        byPath.put("/config", new Endpoint("POST", true, List.of("option", "value"), this::setOption));
+        byPath.put("/api/config", new Endpoint("GET", false, List.of(), q -> new Reply(200, Map.of("shared", admin.sharedConfig()))));
         byPath.putAll(ApiEndpoints.of(admin));
         byPath.putAll(StatusPage.assets());
     }
@@ -53,6 +55,34 @@ public final class AdminEndpoints {
     /** Adds (or replaces) the endpoint at {@code path}: for embedders such as the demo. */
     void put(String path, Endpoint endpoint) {
         byPath.put(path, endpoint);
+    }
+
+    /**
+     * 200 {@code ok}, or 503 while cluster mode's fail-safe refuses writes (ZooKeeper lost for longer than the
+     * grace period): a load balancer's health check then sends clients to an instance that can write.
+     */
+    private Reply health() {
+        dev.sluice.core.coord.CoordinationStatus c = admin.clusterStatus().coordination();
+        if (c != null && !c.writesAllowed()) {
+            return new Reply(503, "writes refused: " + c.writesRefusedReason() + "\n");
+        }
+        return new Reply(200, "ok\n");
+    }
+
+    /** Cluster mode: sets (or without {@code value} removes) a shared option, validated before it is published. */
+    private Reply setOption(QueryParams q) {
+        String option = q.required("option");
+        String value = q.optional("value");
+        Map<String, String> shared;
+        try {
+            shared = admin.setSharedOption(option, value);
+        } catch (dev.sluice.core.config.ConfigException e) {
+            throw new AdminHttpException(400, e.getMessage());
+        }
+        Map<String, Object> body = new LinkedHashMap<>();
+        body.put("shared", shared);
+        body.put("message", value == null ? "removed shared " + option : "shared " + option + " = " + value);
+        return new Reply(200, body);
     }
 
     private Reply drain(QueryParams q, boolean drained) {

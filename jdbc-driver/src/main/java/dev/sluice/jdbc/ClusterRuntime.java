@@ -3,7 +3,10 @@ package dev.sluice.jdbc;
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import dev.sluice.core.config.ClusterConfig;
+import dev.sluice.core.coord.Coordinator;
+import dev.sluice.core.failover.ClusterSync;
 import dev.sluice.core.failover.Failover;
+import dev.sluice.core.failover.FailoverIo;
 import dev.sluice.core.failover.FailoverResult;
 import dev.sluice.core.health.HealthMonitor;
 import dev.sluice.core.route.Router;
@@ -27,22 +30,37 @@ public final class ClusterRuntime implements AutoCloseable, SluiceAdmin {
     final Router router;
     final HealthMonitor monitor;
     final Failover failover;
+    final Coordinator coordinator;
+    private final ClusterSync sync;
     private final JdbcFailoverIo failoverIo;
     private final Map<String, HikariDataSource> pools = new ConcurrentHashMap<>();
     private volatile boolean closed;
     private volatile dev.sluice.admin.AdminServer statusServer;
 
     ClusterRuntime(ClusterConfig config) {
+        this(config, io -> io);
+    }
+
+    /**
+     * The one place a cluster's engine is wired. In cluster mode the coordinator joins before the first probe
+     * round, so the router starts with the shared primary and epoch.
+     *
+     * @param wrapIo tests wrap the failover I/O (e.g. to stop a leader in the middle of a promotion)
+     */
+    ClusterRuntime(ClusterConfig config, java.util.function.UnaryOperator<FailoverIo> wrapIo) {
         this.config = config;
-        this.router = new Router(config);
+        this.coordinator = Coordinators.create(config);
+        this.router = new Router(config, System::nanoTime, coordinator);
         this.monitor = new HealthMonitor(config, router, new JdbcProbeFactory(config));
         this.failoverIo = new JdbcFailoverIo(config);
-        this.failover = new Failover(config, router, monitor, failoverIo);
-        monitor.setListener(failover);
+        this.failover = new Failover(config, router, monitor, wrapIo.apply(failoverIo));
+        this.sync = new ClusterSync(config, router, monitor, failover);
+        monitor.setListener(sync);
         monitor.setConnectionCounter(node -> { // this runtime's pools; the proxy installs its own counter
             HikariDataSource ds = pools.get(node);
             return ds == null || ds.getHikariPoolMXBean() == null ? 0 : ds.getHikariPoolMXBean().getTotalConnections();
         });
+        coordinator.start(sync, sync);
         monitor.start();
         log.info("cluster '{}' topology: {}", config.name(), router.topology());
     }
@@ -83,16 +101,61 @@ public final class ClusterRuntime implements AutoCloseable, SluiceAdmin {
                     + e.getMessage(), e);
         }
         monitor.drain(node, drained); // here at once; other routers within a few heartbeats
+        if (coordinator.clustered()) {
+            coordinator.publishDrained(node, drained); // cluster mode: every instance, through the shared record
+        }
     }
 
+    /** In cluster mode a follower hands promotions to the leader, which runs them (one decision, one epoch). */
     @Override
     public FailoverResult switchover(String node, boolean dryRun) {
+        if (!coordinator.isLeader()) {
+            return coordinator.askLeader(new Coordinator.Request(Coordinator.Request.SWITCHOVER, node, dryRun));
+        }
         return failover.switchover(node, dryRun);
     }
 
     @Override
     public FailoverResult promote(String node, boolean force) {
+        if (!coordinator.isLeader()) {
+            return coordinator.askLeader(new Coordinator.Request(Coordinator.Request.PROMOTE, node, force));
+        }
         return failover.promote(node, force, "requested" + (force ? " (forced)" : ""));
+    }
+
+    @Override
+    public Map<String, String> sharedConfig() {
+        return coordinator.sharedOptions();
+    }
+
+    /**
+     * Cluster mode: sets ({@code value} non-null) or removes one shared option for every instance. The whole
+     * resulting config is validated here first; an invalid change is never published.
+     */
+    @Override
+    public Map<String, String> setSharedOption(String option, String value) {
+        if (!coordinator.clustered()) {
+            throw new IllegalStateException("cluster '" + config.name() + "': shared configuration needs cluster mode "
+                    + "(coordination-zookeeper-connect); change the file instead");
+        }
+        Map<String, String> next = new java.util.TreeMap<>(coordinator.sharedOptions());
+        if (value == null) {
+            next.remove(option);
+        } else {
+            next.put(option, value);
+        }
+        ClusterSync.validate(config, next); // ConfigException names the option and the bad value
+        coordinator.publishOptions(next);
+        return next;
+    }
+
+    /** The shared options this instance has applied (they reach it through ZooKeeper, like every other's). */
+    public Map<String, String> appliedSharedOptions() {
+        return sync.appliedOptions();
+    }
+
+    public Coordinator coordinator() {
+        return coordinator;
     }
 
     /**
@@ -171,6 +234,7 @@ public final class ClusterRuntime implements AutoCloseable, SluiceAdmin {
         }
         failover.close();
         monitor.close();
+        coordinator.close(); // leaves the election and deregisters: another instance leads at once
         pools.values().forEach(HikariDataSource::close);
     }
 }

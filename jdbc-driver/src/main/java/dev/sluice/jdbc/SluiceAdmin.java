@@ -21,4 +21,18 @@ public interface SluiceAdmin {
 
     /** Planned switchover to {@code node} (or the most advanced replica); {@code dryRun} only prints the plan. */
     dev.sluice.core.failover.FailoverResult switchover(String node, boolean dryRun);
+
+    /** Cluster mode: the option overrides shared by every instance (docs/cluster-mode.md); empty otherwise. */
+    default java.util.Map<String, String> sharedConfig() {
+        return java.util.Map.of();
+    }
+
+    /**
+     * Cluster mode: sets (or with a null value removes) one shared option, validated before it is published;
+     * returns the shared overrides now in force. Throws {@link dev.sluice.core.config.ConfigException} for an
+     * invalid change, {@link IllegalStateException} outside cluster mode.
+     */
+    default java.util.Map<String, String> setSharedOption(String option, String value) {
+        throw new IllegalStateException("shared configuration needs cluster mode");
+    }
 }

@@ -171,6 +171,16 @@ final class ClusterCommands {
             if (s.heartbeat() != null) {
                 out.println("heartbeat: " + s.heartbeat());
             }
+            dev.sluice.core.coord.CoordinationStatus c = s.coordination();
+            if (c != null && !"local".equals(c.mode())) { // cluster mode: who leads, and which epoch each instance routes by
+                out.printf("cluster mode (%s): leader %s, shared epoch %d, session %s%s%n", c.mode(),
+                        c.leader() == null ? "NONE" : c.leader(), c.epoch(), c.sessionState(),
+                        c.writesAllowed() ? "" : ", WRITES REFUSED: " + c.writesRefusedReason());
+                for (dev.sluice.core.coord.CoordinationStatus.Instance i : c.instances()) {
+                    out.printf("  instance %-24s %-8s epoch %-4d primary %s%s%n", i.name(), i.leader() ? "leader" : "follower",
+                            i.epoch(), i.primary(), i.writesAllowed() ? "" : " (writes refused)");
+                }
+            }
             return s.primary() != null ? 0 : 1;
         }
     }

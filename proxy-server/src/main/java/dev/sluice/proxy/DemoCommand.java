@@ -28,15 +28,22 @@ import picocli.CommandLine.Option;
 @Command(name = "demo", mixinStandardHelpOptions = true,
         description = "Start a local replicated cluster behind Sluice and show where each statement goes.")
 final class DemoCommand implements Callable<Integer> {
-    @Option(names = "--engine", defaultValue = "postgresql",
-            description = "postgresql (the proxy), mariadb (the JDBC driver) or both (default: ${DEFAULT-VALUE})")
+    @Option(names = "--engine", defaultValue = "both",
+            description = "postgresql or mariadb (that proxy), both (the two proxies), or driver (the JDBC driver's tour on MariaDB) "
+                    + "(default: ${DEFAULT-VALUE})")
     String engine;
 
-    @Option(names = "--port", defaultValue = "6432", description = "Proxy port (default: ${DEFAULT-VALUE}; 0 = any free port)")
+    @Option(names = "--port", defaultValue = "6432", description = "PostgreSQL proxy port (default: ${DEFAULT-VALUE}; 0 = any free port)")
     int port;
 
-    @Option(names = "--admin-port", defaultValue = "6480", description = "Admin API port (default: ${DEFAULT-VALUE}; 0 = any)")
+    @Option(names = "--admin-port", defaultValue = "6480", description = "PostgreSQL proxy's admin API port (default: ${DEFAULT-VALUE}; 0 = any)")
     int adminPort;
+
+    @Option(names = "--mysql-port", defaultValue = "6033", description = "MySQL proxy port (default: ${DEFAULT-VALUE}; 0 = any free port)")
+    int mysqlPort;
+
+    @Option(names = "--mysql-admin-port", defaultValue = "6481", description = "MySQL proxy's admin API port (default: ${DEFAULT-VALUE}; 0 = any)")
+    int mysqlAdminPort;
 
     @Option(names = "--exit", description = "Stop after the guided tour instead of running until Ctrl-C.")
     boolean exitAfterTour;
@@ -48,20 +55,61 @@ final class DemoCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         boolean pg = engine.equals("both") || engine.equals("postgresql");
         boolean maria = engine.equals("both") || engine.equals("mariadb");
-        if (!pg && !maria) {
-            System.err.println("--engine: expected postgresql, mariadb or both, got '" + engine + "'");
-            return 2;
-        }
-        if (maria) {
+        if (engine.equals("driver")) {
             try (DbCluster c = Clusters.startMariaDb("demo-maria", 2)) {
                 run(c, false);
                 SluiceDriver.closeAll(); // before the servers stop, so probes don't report them dying
             }
+            return 0;
         }
-        if (pg) {
-            new ProxyDemo(System.out, port, adminPort).run(exitAfterTour);
+        if (!pg && !maria) {
+            System.err.println("--engine: expected postgresql, mariadb, both or driver, got '" + engine + "'");
+            return 2;
         }
-        return 0;
+        List<ProxyDemo> demos = new java.util.ArrayList<>();
+        // Ctrl-C ends the JVM without unwinding this thread: clean up from a shutdown hook
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            synchronized (demos) {
+                demos.forEach(ProxyDemo::close);
+                if (!demos.isEmpty()) {
+                    System.out.println("sluice demo: proxies stopped, clusters removed");
+                }
+                demos.clear();
+            }
+        }, "sluice-demo-cleanup"));
+        try {
+            if (pg) {
+                ProxyDemo d = new ProxyDemo(true, System.out, port, adminPort);
+                synchronized (demos) {
+                    demos.add(d);
+                }
+                d.start();
+            }
+            if (maria) {
+                ProxyDemo d = new ProxyDemo(false, System.out, mysqlPort, mysqlAdminPort);
+                synchronized (demos) {
+                    demos.add(d);
+                }
+                d.start();
+            }
+            if (exitAfterTour) {
+                return 0;
+            }
+            System.out.println();
+            System.out.println("The proxies keep running.");
+            synchronized (demos) {
+                demos.forEach(ProxyDemo::printHints);
+            }
+            System.out.println("Every routing decision is logged below. Ctrl-C stops the proxies and removes the clusters.");
+            System.out.println();
+            Thread.currentThread().join();
+            return 0;
+        } finally {
+            synchronized (demos) {
+                demos.forEach(ProxyDemo::close);
+                demos.clear();
+            }
+        }
     }
 
     private void run(DbCluster c, boolean pg) throws Exception {

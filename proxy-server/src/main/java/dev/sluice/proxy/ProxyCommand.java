@@ -40,7 +40,8 @@ final class ProxyCommand implements Callable<Integer> {
             server.close();
             stop.countDown();
         }, "sluice-proxy-shutdown"));
-        System.out.println("sluice proxy: PostgreSQL clients connect to " + hostPort(server.pg().address())
+        System.out.println("sluice proxy: " + (server.pg() != null ? "PostgreSQL" : "MySQL/MariaDB") + " clients connect to "
+                + hostPort(server.address())
                 + (server.adminAddress() != null ? "; admin API " + (cfg.adminTls() ? "https" : "http") + "://" + hostPort(server.adminAddress()) + "/status" : ""));
         stop.await();
         return 0;

@@ -113,19 +113,19 @@ public record ProxyConfig(ClusterConfig cluster, InetSocketAddress listen, Strin
                 throw new ConfigException(where + ".cluster: '" + clusterName + "' is not in the file (has " + clusters.keySet() + ")");
             }
         }
-        if (cluster.engine() != dev.sluice.core.config.Engine.POSTGRESQL) {
-            throw new ConfigException(where + ".cluster: '" + cluster.name() + "' is " + cluster.engine().name().toLowerCase()
-                    + "; the proxy speaks the PostgreSQL protocol (the MySQL proxy is not built yet)");
-        }
+        boolean pg = cluster.engine() == dev.sluice.core.config.Engine.POSTGRESQL;
         if (!cluster.isSet(SluiceOption.FAILOVER)) {
             // the proxy is the one place that sees every client: automatic failover is on unless the file says otherwise
             cluster = cluster.withOverrides("proxy default", Map.of(SluiceOption.FAILOVER.key(), "auto"), Map.of());
         }
-        String auth = str(v, ProxyOption.AUTH).toLowerCase(java.util.Locale.ROOT);
-        if (!List.of("scram-sha-256", "md5", "trust").contains(auth)) {
-            throw new ConfigException(where + ".auth: expected scram-sha-256, md5 or trust, got '" + auth + "'");
+        String auth = v.get(ProxyOption.AUTH) == null ? (pg ? "scram-sha-256" : "password")
+                : String.valueOf(v.get(ProxyOption.AUTH)).toLowerCase(java.util.Locale.ROOT);
+        List<String> auths = pg ? List.of("scram-sha-256", "md5", "trust") : List.of("password", "trust");
+        if (!auths.contains(auth)) {
+            throw new ConfigException(where + ".auth: expected " + String.join(", ", auths) + " for a " + cluster.engine().name().toLowerCase()
+                    + " cluster, got '" + auth + "'");
         }
-        List<UserEntry> users = users(v.get(ProxyOption.USERS), where + ".users");
+        List<UserEntry> users = users(v.get(ProxyOption.USERS), where + ".users", pg);
         if (!auth.equals("trust") && users.isEmpty()) {
             throw new ConfigException(where + ".users: auth is " + auth + " but no users are configured");
         }
@@ -138,7 +138,8 @@ public record ProxyConfig(ClusterConfig cluster, InetSocketAddress listen, Strin
         if (tlsRequired && cert == null) {
             throw new ConfigException(where + ".tls-required: true but no tls-cert is configured");
         }
-        InetSocketAddress listen = address(str(v, ProxyOption.LISTEN), where + ".listen");
+        String listenAt = str(v, ProxyOption.LISTEN);
+        InetSocketAddress listen = address(listenAt != null ? listenAt : pg ? "127.0.0.1:6432" : "127.0.0.1:6033", where + ".listen");
         if (auth.equals("trust") && !loopback(listen)) {
             throw new ConfigException(where + ".auth: trust (no password) is only accepted when listen is a loopback address; "
                     + "listen is " + listen.getHostString() + ": use scram-sha-256 with users, or listen on 127.0.0.1");
@@ -244,7 +245,7 @@ public record ProxyConfig(ClusterConfig cluster, InetSocketAddress listen, Strin
     }
 
     @SuppressWarnings("unchecked")
-    private static List<UserEntry> users(Object raw, String where) {
+    private static List<UserEntry> users(Object raw, String where, boolean pg) {
         List<UserEntry> out = new ArrayList<>();
         if (raw == null || "".equals(raw)) {
             return out;
@@ -267,7 +268,11 @@ public record ProxyConfig(ClusterConfig cluster, InetSocketAddress listen, Strin
                 throw new ConfigException(where + "[" + i + "].name: missing");
             }
             String s = secret == null ? null : String.valueOf(secret);
-            if (s == null || !(s.startsWith("SCRAM-SHA-256$") || s.matches("md5[0-9a-f]{32}"))) {
+            if (!pg && (s == null || !(dev.sluice.proxy.mysql.MySqlProxy.validSecret(s)))) {
+                throw new ConfigException(where + "[" + i + "] (" + name + ").password: expected a mysql_native_password hash (* and 40 hex "
+                        + "digits) or a SHA-256-crypt string ($5$...) (plaintext passwords are not accepted; make one with ./sluice passwd --mysql)");
+            }
+            if (pg && (s == null || !(s.startsWith("SCRAM-SHA-256$") || s.matches("md5[0-9a-f]{32}")))) {
                 throw new ConfigException(where + "[" + i + "] (" + name + ").password: expected a SCRAM-SHA-256 verifier or an md5 hash"
                         + " (plaintext passwords are not accepted; make one with ./sluice passwd)");
             }

@@ -8,12 +8,12 @@ import java.util.Locale;
  * (Cluster options — nodes, credentials, lag, failover — are {@link dev.sluice.core.config.SluiceOption}.)
  */
 public enum ProxyOption {
-    LISTEN("listen", "127.0.0.1:6432", "Address the PostgreSQL proxy listens on, `host:port`."),
+    LISTEN("listen", null, "Address the proxy listens on, `host:port`; by default `127.0.0.1:6432` for a PostgreSQL cluster, `127.0.0.1:6033` for MySQL/MariaDB."),
     CLUSTER("cluster", null, "Which cluster of the file to serve; may be left out when the file has one."),
-    AUTH("auth", "scram-sha-256",
-            "How clients authenticate to the proxy: `scram-sha-256`, `md5` (users with a SCRAM verifier still get SCRAM, as in PostgreSQL) or `trust` (no password; for local testing, and accepted only when `listen` is a loopback address)."),
-    USERS("users", "", "Clients allowed in: a list of `{name, password}` where password is a SCRAM verifier (`SCRAM-SHA-256$…`, from `./sluice passwd` or pg_authid) or an md5 hash (`md5…`). Never plaintext."),
-    TLS_CERT("tls-cert", null, "PEM certificate (chain) for TLS. Without it SSLRequest is answered 'N' (no TLS)."),
+    AUTH("auth", null,
+            "How clients authenticate to the proxy. PostgreSQL: `scram-sha-256` (the default), `md5` (users with a SCRAM verifier still get SCRAM, as in PostgreSQL) or `trust`. MySQL/MariaDB: `password` (the default: each user by the plugin its secret is for) or `trust`. `trust` means no password: for local testing, and accepted only when `listen` is a loopback address."),
+    USERS("users", "", "Clients allowed in: a list of `{name, password}`. PostgreSQL: a SCRAM verifier (`SCRAM-SHA-256$…`, from `./sluice passwd` or pg_authid) or an md5 hash (`md5…`). MySQL/MariaDB: a mysql_native_password hash (`*` + 40 hex digits, as in mysql.user or from `./sluice passwd --mysql-native`) or a SHA-256-crypt string (`$5$…`, from `./sluice passwd --mysql`) for caching_sha2_password. Never plaintext."),
+    TLS_CERT("tls-cert", null, "PEM certificate (chain) for TLS. Without it a PostgreSQL SSLRequest is answered 'N', and the MySQL greeting does not offer SSL."),
     TLS_KEY("tls-key", null, "PEM private key (PKCS#8) of `tls-cert`."),
     TLS_REQUIRED("tls-required", "false", "Refuse clients that did not negotiate TLS."),
     AUTH_FAILURE_LIMIT("auth-failure-limit", "5", "Failed logins (wrong password or unknown user) one client IP address may have within `auth-failure-window-ms`; after that its logins are refused (SQLSTATE 28000) until the window has passed. 0 turns the limit off."),

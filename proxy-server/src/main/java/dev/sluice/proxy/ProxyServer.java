@@ -7,6 +7,7 @@ import dev.sluice.core.config.ConfigException;
 import dev.sluice.jdbc.ClusterRuntime;
 import dev.sluice.proxy.alert.Alerts;
 import dev.sluice.proxy.metrics.ProxyMetrics;
+import dev.sluice.proxy.mysql.MySqlProxy;
 import dev.sluice.proxy.pg.PgProxy;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
@@ -17,13 +18,15 @@ import org.slf4j.LoggerFactory;
 
 /**
  * One running proxy process, wired in one place: the cluster runtime (health, lag, failover), the
- * PostgreSQL proxy routing with it, and the admin HTTP API reading and steering it.
+ * PostgreSQL or MySQL proxy routing with it (by the cluster's engine), and the admin HTTP API reading and
+ * steering it.
  */
 public final class ProxyServer implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ProxyServer.class);
 
     private final ClusterRuntime runtime;
     private final PgProxy pg;
+    private final MySqlProxy mysql;
     private final AutoCloseable admin;
     private final java.net.InetSocketAddress adminAddress;
     private final ProxyMetrics metrics;
@@ -49,6 +52,7 @@ public final class ProxyServer implements AutoCloseable {
                         + ": " + e.getMessage());
             }
         }
+        boolean isPg = cfg.cluster().engine() == dev.sluice.core.config.Engine.POSTGRESQL;
         Map<String, String> users = new LinkedHashMap<>();
         cfg.users().forEach(u -> users.put(u.name(), u.secret()));
         // half the cores by default: on a 2-core machine shared with pgbench and PostgreSQL one event loop spent
@@ -63,11 +67,21 @@ public final class ProxyServer implements AutoCloseable {
                 metrics.bindAlerts(al);
             }
             this.alerts = al;
-            this.pg = new PgProxy(cfg.cluster(), runtime.router(), runtime::probeSoon, new PgProxy.Settings(cfg.listen(), cfg.auth(),
-                    users, ssl, cfg.tlsRequired(), cfg.maxClientConnections(), cfg.maxMessageBytes(), threads,
-                    cfg.authTimeoutMs(), logRoutes, cfg.authFailureLimit(), cfg.authFailureWindowMs()), metrics);
-            runtime.monitor().setConnectionCounter(pg::backendConnections); // the status shows the proxy's pools
-            metrics.bind(pg);
+            if (isPg) {
+                this.pg = new PgProxy(cfg.cluster(), runtime.router(), runtime::probeSoon, new PgProxy.Settings(cfg.listen(), cfg.auth(),
+                        users, ssl, cfg.tlsRequired(), cfg.maxClientConnections(), cfg.maxMessageBytes(), threads,
+                        cfg.authTimeoutMs(), logRoutes, cfg.authFailureLimit(), cfg.authFailureWindowMs()), metrics);
+                this.mysql = null;
+                runtime.monitor().setConnectionCounter(pg::backendConnections); // the status shows the proxy's pools
+                metrics.bind(pg::clientCount, pg::backendConnections);
+            } else {
+                this.pg = null;
+                this.mysql = new MySqlProxy(cfg.cluster(), runtime.router(), runtime::probeSoon, new MySqlProxy.Settings(cfg.listen(),
+                        cfg.auth().equals("trust"), users, ssl, cfg.tlsRequired(), cfg.maxClientConnections(), cfg.maxMessageBytes(),
+                        threads, cfg.authTimeoutMs(), logRoutes, cfg.authFailureLimit(), cfg.authFailureWindowMs()), metrics);
+                runtime.monitor().setConnectionCounter(mysql::backendConnections);
+                metrics.bind(mysql::clientCount, mysql::backendConnections);
+            }
             AdminServer a = null;
             if (cfg.adminListen() != null) {
                 a = new AdminServer(cfg.adminListen(), cfg.adminToken(), runtime);
@@ -91,11 +105,23 @@ public final class ProxyServer implements AutoCloseable {
             runtime.close();
             throw e;
         }
-        log.info("Sluice proxy up: PostgreSQL on {}, admin API on {}", pg.address(), adminAddress == null ? "off" : adminAddress);
+        log.info("Sluice proxy up: {} on {}, admin API on {}", isPg ? "PostgreSQL" : "MySQL", address(),
+                adminAddress == null ? "off" : adminAddress);
     }
 
+    /** The PostgreSQL proxy; null when the cluster is MySQL/MariaDB. */
     public PgProxy pg() {
         return pg;
+    }
+
+    /** The MySQL proxy; null when the cluster is PostgreSQL. */
+    public MySqlProxy mysql() {
+        return mysql;
+    }
+
+    /** Where clients connect (either protocol). */
+    public java.net.InetSocketAddress address() {
+        return pg != null ? pg.address() : mysql.address();
     }
 
     public ClusterRuntime runtime() {
@@ -114,7 +140,11 @@ public final class ProxyServer implements AutoCloseable {
 
     @Override
     public void close() {
-        pg.close();
+        if (pg != null) {
+            pg.close();
+        } else {
+            mysql.close();
+        }
         if (admin != null) {
             try {
                 admin.close();

@@ -162,6 +162,24 @@ function renderEvents(events) {
   if (!items.length) $("events").append(el("li", { class: "muted" }, "no events yet"));
 }
 
+/** Cluster mode: every instance with the epoch it routes by, the leader, this instance's ZooKeeper session. */
+function renderCoordination(c) {
+  if (!c) return;
+  $("coordination-summary").textContent = c.mode === "local"
+    ? "single instance (no cluster mode): epoch " + c.epoch
+    : "cluster mode (ZooKeeper) · this instance " + c.instance + " · leader " + (c.leader || "none elected")
+      + " · shared epoch " + c.epoch + " · session " + c.sessionState
+      + (c.writesAllowed ? "" : " · WRITES REFUSED: " + (c.writesRefusedReason || ""));
+  const rows = (c.instances || []).map(i => {
+    const tr = el("tr", { class: i.writesAllowed ? "" : "refused" },
+      el("td", {}, i.name + (i.name === c.instance ? " (this one)" : "")), el("td", {}, i.leader ? "leader" : "follower"),
+      el("td", { class: "num" }, i.epoch), el("td", {}, i.primary || "—"), el("td", {}, i.writesAllowed ? "allowed" : "refused"));
+    tr.dataset.instance = i.name;
+    return tr;
+  });
+  $("instances").tBodies[0].replaceChildren(...rows);
+}
+
 function render(st) {
   const now = Date.now();
   sluice.status = st;
@@ -176,6 +194,7 @@ function render(st) {
   $("unparsed").textContent = st.unparsed;
   renderCounts("unparsed-top", (st.unparsedTop || []).map(d => [d.digest, d.count]));
   renderEvents(st.events || []);
+  renderCoordination(st.coordination);
   const select = $("demo-node");
   const names = st.nodes.filter(n => n.role === "REPLICA").map(n => n.name);
   if (select.options.length !== names.length) select.replaceChildren(...names.map(n => el("option", { value: n }, n)));

@@ -6,7 +6,6 @@ import dev.sluice.core.route.NodeRole;
 import dev.sluice.core.route.NodeStatus;
 import dev.sluice.core.route.Router;
 import dev.sluice.proxy.pg.CycleTimer;
-import dev.sluice.proxy.pg.PgProxy;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Timer;
@@ -109,11 +108,11 @@ public final class ProxyMetrics implements CycleTimer {
     }
 
     /** Client and backend connection counts, once the proxy exists (it needs this as its cycle timer first). */
-    public void bind(PgProxy pg) {
-        Gauge.builder("sluice.client.connections", pg, PgProxy::clientCount)
+    public void bind(java.util.function.IntSupplier clients, java.util.function.Supplier<java.util.Map<String, Integer>> backends) {
+        Gauge.builder("sluice.client.connections", clients, java.util.function.IntSupplier::getAsInt)
                 .description("Client connections to the proxy now").register(registry);
         for (String node : latency.keySet()) {
-            Gauge.builder("sluice.backend.connections", pg, p -> p.backendConnections().getOrDefault(node, 0))
+            Gauge.builder("sluice.backend.connections", backends, b -> b.get().getOrDefault(node, 0))
                     .description("Backend connections open to the node (in use and idle)").tag("node", node).register(registry);
         }
     }

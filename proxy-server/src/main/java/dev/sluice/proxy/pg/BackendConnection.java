@@ -3,7 +3,6 @@ package dev.sluice.proxy.pg;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelInboundHandlerAdapter;
 import java.io.IOException;
 import java.util.ArrayDeque;
 import java.util.HashMap;
@@ -18,12 +17,11 @@ import org.slf4j.LoggerFactory;
  * server's parameters, the prepared statements created on it, and the responses the proxy itself asked
  * for and must not pass on (re-issued Parse/Close, replayed session state).
  */
-final class BackendConnection extends ChannelInboundHandlerAdapter {
+final class BackendConnection extends dev.sluice.proxy.net.PooledConnection {
     private static final Logger log = LoggerFactory.getLogger(BackendConnection.class);
 
-    final NodePool pool;
-    final String node;
-    final long generation;
+    final dev.sluice.proxy.net.NodePool<BackendConnection> pool;
+    private final Map<String, String> startupParams;
     final Map<String, String> params = new HashMap<>();
     /** Statement name → the client's Parse it was created from (identity tells a stale definition). */
     final Map<String, Messages.Parse> prepared = new HashMap<>();
@@ -33,8 +31,6 @@ final class BackendConnection extends ChannelInboundHandlerAdapter {
     final ArrayDeque<Boolean> closes = new ArrayDeque<>();
     /** Replies to queries the proxy sent itself (session-state replay), swallowed up to their ReadyForQuery. */
     int silentCycles;
-    /** Guarded by the pool's lock: the pool counted this connection's slot free already. */
-    boolean slotFreed;
     char txStatus = 'I';
     int pid;
     int key;
@@ -51,22 +47,26 @@ final class BackendConnection extends ChannelInboundHandlerAdapter {
     record PendingParse(Messages.Parse def, boolean swallow) {
     }
 
-    BackendConnection(NodePool pool, BackendLogin login, long generation) {
+    BackendConnection(dev.sluice.proxy.net.NodePool<BackendConnection> pool, Map<String, String> startupParams, BackendLogin login,
+                      long generation) {
+        super(pool.node, generation);
         this.pool = pool;
-        this.node = pool.node;
+        this.startupParams = startupParams;
         this.login = login;
-        this.generation = generation;
     }
 
-    CompletableFuture<BackendConnection> ready() {
+    @Override
+    public CompletableFuture<BackendConnection> ready() {
         return ready;
     }
 
-    Channel channel() {
+    @Override
+    public Channel channel() {
         return channel;
     }
 
-    boolean usable() {
+    @Override
+    public boolean usable() {
         return channel != null && channel.isActive() && fatal == null;
     }
 
@@ -77,7 +77,7 @@ final class BackendConnection extends ChannelInboundHandlerAdapter {
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
         channel = ctx.channel();
-        ctx.writeAndFlush(Pg.startup(ctx.alloc(), pool.startupParams()));
+        ctx.writeAndFlush(Pg.startup(ctx.alloc(), startupParams));
     }
 
     @Override
@@ -287,7 +287,8 @@ final class BackendConnection extends ChannelInboundHandlerAdapter {
         return fatal;
     }
 
-    void close() {
+    @Override
+    public void close() {
         owner = null;
         if (channel != null && channel.isOpen()) {
             channel.writeAndFlush(Pg.terminate(channel.alloc())).addListener(f -> channel.close());

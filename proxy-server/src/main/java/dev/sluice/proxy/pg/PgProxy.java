@@ -3,6 +3,7 @@ package dev.sluice.proxy.pg;
 import dev.sluice.core.config.ClusterConfig;
 import dev.sluice.core.config.NodeConfig;
 import dev.sluice.core.route.Router;
+import dev.sluice.proxy.net.NodePool;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
@@ -66,7 +67,7 @@ public final class PgProxy implements AutoCloseable {
     private final Map<String, ClientAuth.User> users = new java.util.HashMap<>();
     private final EventLoopGroup group;
     private final Class<? extends Channel> channelType;
-    private final Map<String, NodePool> pools = new LinkedHashMap<>();
+    private final Map<String, NodePool<BackendConnection>> pools = new LinkedHashMap<>();
     private final Map<Integer, ClientSession> byCancelPid = new ConcurrentHashMap<>();
     private final AtomicInteger clients = new AtomicInteger();
     private final SecureRandom random = new SecureRandom();
@@ -107,9 +108,19 @@ public final class PgProxy implements AutoCloseable {
         Map<String, String> startup = Map.of("user", config.user() == null ? "postgres" : config.user(),
                 "database", config.database(), "application_name", "sluice");
         for (NodeConfig n : config.nodes()) {
-            pools.put(n.name(), new NodePool(n.name(), n.host(), n.port(), config.poolMaxSize(), Math.max(250, config.connectTimeoutMs()),
-                    startup, config.user(), config.password(), settings.maxMessageBytes(), channelType,
-                    () -> router.generation(n.name())));
+            NodePool.Connector<BackendConnection> connector = new NodePool.Connector<>() {
+                @Override
+                public BackendConnection newConnection(NodePool<BackendConnection> pool, long generation) {
+                    return new BackendConnection(pool, startup, new BackendLogin(config.user(), config.password()), generation);
+                }
+
+                @Override
+                public void initChannel(Channel ch, BackendConnection c) {
+                    ch.pipeline().addLast(new PgFrameDecoder(settings.maxMessageBytes(), false), c);
+                }
+            };
+            pools.put(n.name(), new NodePool<>(n.name(), n.host(), n.port(), config.poolMaxSize(), Math.max(250, config.connectTimeoutMs()),
+                    connector, channelType, () -> router.generation(n.name())));
         }
         try {
             ServerBootstrap sb = new ServerBootstrap().group(group).channel(serverType);
@@ -155,7 +166,7 @@ public final class PgProxy implements AutoCloseable {
 
     /** Backend connections open to {@code node} (in use + idle). */
     public int backendConnections(String node) {
-        NodePool p = pools.get(node);
+        NodePool<BackendConnection> p = pools.get(node);
         return p == null ? 0 : p.open();
     }
 
@@ -199,8 +210,8 @@ public final class PgProxy implements AutoCloseable {
         return blocking;
     }
 
-    NodePool pool(String node) {
-        NodePool p = pools.get(node);
+    NodePool<BackendConnection> pool(String node) {
+        NodePool<BackendConnection> p = pools.get(node);
         if (p == null) {
             throw new IllegalStateException("no pool for node " + node);
         }
@@ -292,7 +303,7 @@ public final class PgProxy implements AutoCloseable {
 
     /** Sends the backend's own cancel key to its node, on a connection of its own (as the protocol wants). */
     void cancel(BackendConnection be) {
-        NodePool p = pool(be.node);
+        NodePool<BackendConnection> p = pool(be.node);
         new Bootstrap().group(group).channel(channelType)
                 .handler(new io.netty.channel.ChannelInboundHandlerAdapter())
                 .connect(p.host(), p.port()).addListener((io.netty.channel.ChannelFutureListener) f -> {

@@ -3,6 +3,7 @@ package dev.sluice.proxy.pg;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.sluice.proxy.net.NodePool;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.nio.NioIoHandler;
@@ -52,8 +53,19 @@ class NodePoolTest {
             acceptor.start();
 
             int n = 100;
-            NodePool pool = new NodePool("fake", "127.0.0.1", server.getLocalPort(), 200, 20_000, Map.of("user", "u", "database", "d"),
-                    "u", null, 1 << 20, NioSocketChannel.class, () -> 0);
+            NodePool.Connector<BackendConnection> connector = new NodePool.Connector<>() {
+                @Override
+                public BackendConnection newConnection(NodePool<BackendConnection> p, long generation) {
+                    return new BackendConnection(p, Map.of("user", "u", "database", "d"), new BackendLogin("u", null), generation);
+                }
+
+                @Override
+                public void initChannel(io.netty.channel.Channel ch, BackendConnection c) {
+                    ch.pipeline().addLast(new PgFrameDecoder(1 << 20, false), c);
+                }
+            };
+            NodePool<BackendConnection> pool = new NodePool<>("fake", "127.0.0.1", server.getLocalPort(), 200, 20_000, connector,
+                    NioSocketChannel.class, () -> 0);
             CountDownLatch done = new CountDownLatch(n);
             ConcurrentLinkedQueue<Throwable> errors = new ConcurrentLinkedQueue<>();
             for (int i = 0; i < n; i++) {

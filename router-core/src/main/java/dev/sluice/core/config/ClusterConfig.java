@@ -92,8 +92,33 @@ public final class ClusterConfig {
         if (!table.matches("[A-Za-z_][A-Za-z0-9_]*(\\.[A-Za-z_][A-Za-z0-9_]*)?")) {
             throw new ConfigException(where + ".heartbeat-table: expected table or schema.table of letters, digits and _, got '" + table + "'");
         }
+        if (opts.get(SluiceOption.COORDINATION_ZOOKEEPER_CONNECT) != null) {
+            validateCoordination(where, opts);
+        }
         return new ClusterConfig(name, engine, database == null ? "" : database, nodes, opts,
                 driverProps == null ? Map.of() : driverProps, rawOptions);
+    }
+
+    private static void validateCoordination(String where, Map<SluiceOption, Object> opts) {
+        if (((String) opts.get(SluiceOption.COORDINATION_ZOOKEEPER_CONNECT)).isBlank()) {
+            throw new ConfigException(where + ".coordination-zookeeper-connect: empty (expected host:port[,host:port...])");
+        }
+        String root = (String) opts.get(SluiceOption.COORDINATION_ZOOKEEPER_ROOT);
+        if (!root.matches("(/[A-Za-z0-9._-]+)+")) {
+            throw new ConfigException(where + ".coordination-zookeeper-root: expected an absolute ZooKeeper path like /sluice, got '" + root + "'");
+        }
+        // the fail-safe must stop this instance's writes before the ensemble hands leadership (and so failover)
+        // to another instance: that happens once the session has expired
+        int grace = (int) opts.get(SluiceOption.COORDINATION_SESSION_GRACE_MS);
+        int session = (int) opts.get(SluiceOption.COORDINATION_SESSION_TIMEOUT_MS);
+        if (grace >= session) {
+            throw new ConfigException(where + ".coordination-session-grace-ms: must be below coordination-session-timeout-ms ("
+                    + session + "), got " + grace);
+        }
+        String instance = (String) opts.get(SluiceOption.COORDINATION_INSTANCE_NAME);
+        if (instance != null && !instance.matches("[A-Za-z0-9._:-]{1,100}")) {
+            throw new ConfigException(where + ".coordination-instance-name: letters, digits and .-_: only (1 to 100), got '" + instance + "'");
+        }
     }
 
     /** This config with some options and driver properties replaced, validated like the original. */
@@ -291,6 +316,43 @@ public final class ClusterConfig {
 
     public String statusToken() {
         return (String) options.get(SluiceOption.STATUS_TOKEN);
+    }
+
+    /** ZooKeeper connect string, or null: no cluster mode. */
+    public String coordinationConnect() {
+        return (String) options.get(SluiceOption.COORDINATION_ZOOKEEPER_CONNECT);
+    }
+
+    public String coordinationRoot() {
+        return (String) options.get(SluiceOption.COORDINATION_ZOOKEEPER_ROOT);
+    }
+
+    public int coordinationSessionTimeoutMs() {
+        return (Integer) options.get(SluiceOption.COORDINATION_SESSION_TIMEOUT_MS);
+    }
+
+    public int coordinationSessionGraceMs() {
+        return (Integer) options.get(SluiceOption.COORDINATION_SESSION_GRACE_MS);
+    }
+
+    /** The configured instance name, or host name and process id. */
+    public String coordinationInstanceName() {
+        String n = (String) options.get(SluiceOption.COORDINATION_INSTANCE_NAME);
+        if (n != null) {
+            return n;
+        }
+        String host;
+        try {
+            host = java.net.InetAddress.getLocalHost().getHostName();
+        } catch (java.io.IOException e) {
+            host = "localhost";
+        }
+        return (host + "-" + ProcessHandle.current().pid()).replaceAll("[^A-Za-z0-9._:-]", "_");
+    }
+
+    /** The options as given (file, URL, overrides), secrets included: for building a changed copy. */
+    public Map<String, String> rawOptions() {
+        return rawOptions;
     }
 
     /** For logs and the status page: everything but secrets. */

@@ -33,9 +33,14 @@ public final class ConfigTree {
         Map<String, Object> top = map(root, source + ": top level");
         for (String k : top.keySet()) {
             // "proxy" belongs to the proxy server (it reads it itself); the driver ignores it
-            if (!k.equals("clusters") && !k.equals("proxy")) {
-                throw new ConfigException(source + ": unknown key '" + k + "' at top level (expected: clusters, proxy)");
+            if (!k.equals("clusters") && !k.equals("proxy") && !k.equals("coordination")) {
+                throw new ConfigException(source + ": unknown key '" + k + "' at top level (expected: clusters, proxy, coordination)");
             }
+        }
+        // a top-level coordination: section applies to every cluster (a cluster's own section wins, key by key)
+        Map<String, String> shared = new LinkedHashMap<>();
+        if (top.get("coordination") != null) {
+            flatten(top.get("coordination"), "coordination", "coordination", shared);
         }
         Map<String, Object> clusters = map(top.get("clusters"), source + ": clusters");
         if (clusters.isEmpty()) {
@@ -43,17 +48,39 @@ public final class ConfigTree {
         }
         Map<String, ClusterConfig> out = new LinkedHashMap<>();
         for (Map.Entry<String, Object> e : clusters.entrySet()) {
-            out.put(e.getKey(), cluster(e.getKey(), e.getValue(), "clusters." + e.getKey()));
+            out.put(e.getKey(), cluster(e.getKey(), e.getValue(), "clusters." + e.getKey(), shared));
         }
         return out;
     }
 
+    /**
+     * {@code coordination: {zookeeper: {connect: x}, session-grace-ms: 500}} → the flat option keys
+     * {@code coordination-zookeeper-connect}, {@code coordination-session-grace-ms}; each must be an option.
+     */
+    private static void flatten(Object v, String key, String where, Map<String, String> out) {
+        if (v instanceof Map<?, ?>) {
+            for (Map.Entry<String, Object> e : map(v, where).entrySet()) {
+                flatten(e.getValue(), key + "-" + e.getKey(), where + "." + e.getKey(), out);
+            }
+            return;
+        }
+        if (SluiceOption.byKey(key) == null) {
+            throw new ConfigException(where + ": unknown key (coordination keys: zookeeper.connect, zookeeper.root, "
+                    + "session-timeout-ms, session-grace-ms, instance-name)");
+        }
+        out.put(key, scalar(v, where));
+    }
+
     static ClusterConfig cluster(String name, Object tree, String where) {
+        return cluster(name, tree, where, Map.of());
+    }
+
+    static ClusterConfig cluster(String name, Object tree, String where, Map<String, String> defaults) {
         Map<String, Object> m = map(tree, where);
         Engine engine = null;
         String database = null;
         List<NodeConfig> nodes = new ArrayList<>();
-        Map<String, String> options = new LinkedHashMap<>();
+        Map<String, String> options = new LinkedHashMap<>(defaults);
         Map<String, String> driver = new LinkedHashMap<>();
         for (Map.Entry<String, Object> e : m.entrySet()) {
             String k = e.getKey();
@@ -63,9 +90,10 @@ public final class ConfigTree {
                 case "database" -> database = scalar(v, where + ".database");
                 case "nodes" -> nodes = nodes(v, where + ".nodes");
                 case "driver" -> map(v, where + ".driver").forEach((dk, dv) -> driver.put(dk, scalar(dv, where + ".driver." + dk)));
+                case "coordination" -> flatten(v, "coordination", where + ".coordination", options);
                 default -> {
                     if (SluiceOption.byKey(k) == null) {
-                        throw new ConfigException(where + "." + k + ": unknown key (known: engine, database, nodes, driver, "
+                        throw new ConfigException(where + "." + k + ": unknown key (known: engine, database, nodes, driver, coordination, "
                                 + ClusterConfig.knownKeys() + ")");
                     }
                     options.put(k, v instanceof List<?> l ? String.join(",", l.stream().map(String::valueOf).toList())

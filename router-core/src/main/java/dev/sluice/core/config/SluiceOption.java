@@ -74,7 +74,17 @@ public enum SluiceOption {
     STATUS_LISTEN("status-listen", Type.STRING, null,
             "Driver: `host:port` where the application serves the status page and admin API (the proxy's, docs/admin-api.md; port 0 = any free port). Unauthenticated reads: keep it on loopback or a private network."),
     STATUS_TOKEN("status-token", Type.SECRET, null,
-            "Driver: bearer token the status page's actions (drain, promote, switchover) need; without it they are disabled. Never logged or shown.");
+            "Driver: bearer token the status page's actions (drain, promote, switchover) need; without it they are disabled. Never logged or shown."),
+    COORDINATION_ZOOKEEPER_CONNECT("coordination-zookeeper-connect", Type.STRING, null,
+            "Cluster mode (docs/cluster-mode.md): ZooKeeper connect string, e.g. `zk1:2181,zk2:2181,zk3:2181`. Set, every proxy and driver of the cluster shares one topology (primary, epoch, drained nodes) and config, and only the elected leader runs failovers. Unset (the default): a single instance, no external dependency. YAML: `coordination: { zookeeper: { connect: ... } }`."),
+    COORDINATION_ZOOKEEPER_ROOT("coordination-zookeeper-root", Type.STRING, "/sluice",
+            "ZooKeeper path under which Sluice keeps its znodes (`<root>/clusters/<cluster>/...`); separate Sluice deployments sharing an ensemble need different roots."),
+    COORDINATION_SESSION_TIMEOUT_MS("coordination-session-timeout-ms", Type.INT, "6000",
+            "ZooKeeper session timeout: how long the ensemble keeps a silent instance's session (its leadership, its registration) before giving them to others."),
+    COORDINATION_SESSION_GRACE_MS("coordination-session-grace-ms", Type.INT, "1000",
+            "Fail-safe: after losing its ZooKeeper connection an instance keeps routing writes for this long, then refuses them until it has reconnected and read the current epoch. Must be below `coordination-session-timeout-ms` (see docs/cluster-mode.md for the arithmetic)."),
+    COORDINATION_INSTANCE_NAME("coordination-instance-name", Type.STRING, null,
+            "This instance's name in cluster mode (status page, leader election). Defaults to host name and process id. Letters, digits and `.-_:` only; unique per cluster.");
 
     /** Value types, each with its own validation. */
     public enum Type { STRING, SECRET, BOOLEAN, INT, LONG, LIST, BALANCING, CHOICE }

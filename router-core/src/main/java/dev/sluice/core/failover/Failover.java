@@ -2,6 +2,8 @@ package dev.sluice.core.failover;
 
 import dev.sluice.core.config.ClusterConfig;
 import dev.sluice.core.config.NodeConfig;
+import dev.sluice.core.coord.Coordinator;
+import dev.sluice.core.coord.SharedTopology;
 import dev.sluice.core.health.HealthMonitor;
 import dev.sluice.core.health.ProbeResult;
 import dev.sluice.core.route.NodeRole;
@@ -39,7 +41,7 @@ public final class Failover implements HealthMonitor.RoundListener, AutoCloseabl
     private static final Logger log = LoggerFactory.getLogger(Failover.class);
     private static final int HOOK_TIMEOUT_SECONDS = 60;
 
-    private final ClusterConfig config;
+    private volatile ClusterConfig config; // replaced by a shared config change (cluster mode)
     private final Router router;
     private final HealthMonitor monitor;
     private final FailoverIo io;
@@ -64,8 +66,18 @@ public final class Failover implements HealthMonitor.RoundListener, AutoCloseabl
         });
     }
 
+    /** A changed configuration of the same cluster: failover options apply from the next round. */
+    public void reconfigure(ClusterConfig c) {
+        this.config = c;
+    }
+
     @Override
     public synchronized void afterRound(Topology t, Map<String, ProbeResult> results) {
+        if (router.designatedPrimary() != null) {
+            // cluster mode: the primary to watch is the shared one, even while a promotion to it is unfinished
+            // (then it is reachable but not writable: no death, so no second promotion; ClusterSync finishes it)
+            lastPrimary = router.designatedPrimary();
+        }
         if (t.primary() != null) {
             lastPrimary = t.primary();
             primaryFailures = 0;
@@ -85,7 +97,8 @@ public final class Failover implements HealthMonitor.RoundListener, AutoCloseabl
             return;
         }
         primaryFailures++;
-        if (config.failoverAuto() && primaryFailures >= config.failoverProbes() && !running.get()) {
+        // cluster mode: every instance counts, only the elected leader acts (and it re-checks the epoch by CAS)
+        if (config.failoverAuto() && primaryFailures >= config.failoverProbes() && !running.get() && router.coordinator().isLeader()) {
             String dead = lastPrimary;
             router.events().add(dead, "failover-detected", "primary failed " + primaryFailures + " probes in a row");
             worker.execute(() -> promote(null, false, "primary " + dead + " failed " + config.failoverProbes() + " probes"));
@@ -94,6 +107,9 @@ public final class Failover implements HealthMonitor.RoundListener, AutoCloseabl
 
     @Override
     public void fencedNodeWritable(String node) {
+        if (!router.coordinator().isLeader()) {
+            return; // cluster mode: the leader fences; a follower's view of the epoch may be a moment old
+        }
         long now = System.nanoTime();
         Long last = lastFenceAttempt.get(node);
         if (last != null && now - last < 5_000_000_000L) {
@@ -172,7 +188,7 @@ public final class Failover implements HealthMonitor.RoundListener, AutoCloseabl
             } catch (Exception e) {
                 step(steps, chosen.node.name(), "apply-incomplete", String.valueOf(e.getMessage()));
             }
-            long epoch = router.newEpoch(old, chosen.node.name());
+            long epoch = claimEpoch(old, chosen.node.name());
             step(steps, old, "epoch", "epoch " + epoch + ": " + old + " fenced from writes");
             io.promote(chosen.node);
             step(steps, chosen.node.name(), "promoted", "now primary (epoch " + epoch + ")");
@@ -263,7 +279,7 @@ public final class Failover implements HealthMonitor.RoundListener, AutoCloseabl
             step(steps, old, "read-only", "primary set read-only at position " + pos);
             io.waitForPosition(chosen.node, pos, Duration.ofSeconds(10));
             step(steps, chosen.node.name(), "caught-up", "applied " + pos);
-            long epoch = router.newEpoch(old, chosen.node.name());
+            long epoch = claimEpoch(old, chosen.node.name());
             io.promote(chosen.node);
             step(steps, chosen.node.name(), "promoted", "now primary (epoch " + epoch + ")");
             for (Candidate c : candidates) {
@@ -303,6 +319,90 @@ public final class Failover implements HealthMonitor.RoundListener, AutoCloseabl
                 router.releaseWrites();
             }
             running.set(false);
+        }
+    }
+
+    /**
+     * Starts the promotion's epoch. Cluster mode: by compare-and-set on the shared record, so of two instances
+     * that both decided to promote only one can; the loser stops here, before touching any server.
+     */
+    private long claimEpoch(String old, String newPrimary) {
+        Coordinator c = router.coordinator();
+        if (!c.clustered()) {
+            return router.newEpoch(old, newPrimary);
+        }
+        if (!c.isLeader()) {
+            throw new IllegalStateException("this instance is not the leader (any more): not promoting");
+        }
+        long expected = router.epoch();
+        SharedTopology t = c.tryPublishPromotion(expected, newPrimary);
+        if (t == null) {
+            SharedTopology now = c.current();
+            throw new IllegalStateException("the shared topology moved past epoch " + expected + " (now "
+                    + (now == null ? "unknown" : "epoch " + now.epoch() + ", primary " + now.primary())
+                    + ") or ZooKeeper is unreachable: not promoting");
+        }
+        router.adoptShared(t);
+        return t.epoch();
+    }
+
+    /**
+     * Cluster mode: the shared record names {@code s.primary()} for its epoch but that node is still a replica —
+     * the leader that published it died before promoting. Finish exactly that promotion (never choose
+     * another node: the epoch is already spent on this one).
+     */
+    FailoverResult finishPromotion(SharedTopology s) {
+        if (config.nodes().stream().noneMatch(n -> n.name().equals(s.primary()))) {
+            router.events().add(null, "failover-aborted", "shared primary " + s.primary() + " is not a node of this instance's config");
+            return new FailoverResult(false, null, router.epoch(), "unknown shared primary " + s.primary(), List.of());
+        }
+        if (!running.compareAndSet(false, true)) {
+            return new FailoverResult(false, null, router.epoch(), "a promotion is already running", List.of());
+        }
+        List<String> steps = new ArrayList<>();
+        NodeConfig target = config.node(s.primary());
+        try {
+            step(steps, target.name(), "failover-resumed", "epoch " + s.epoch() + " names " + target.name()
+                    + " (published by " + s.by() + "), still a replica: finishing that promotion");
+            try {
+                io.applyReceived(target, Duration.ofSeconds(10));
+            } catch (Exception e) {
+                step(steps, target.name(), "apply-incomplete", String.valueOf(e.getMessage()));
+            }
+            io.promote(target);
+            step(steps, target.name(), "promoted", "now primary (epoch " + s.epoch() + ")");
+            for (NodeStatus n : router.topology().nodes()) {
+                if (n.role() == NodeRole.REPLICA && !n.name().equals(target.name())) {
+                    try {
+                        step(steps, n.name(), "repointed", io.repoint(config.node(n.name()), target));
+                    } catch (Exception e) {
+                        step(steps, n.name(), "repoint-failed", String.valueOf(e.getMessage()));
+                    }
+                }
+            }
+            if (s.previous() != null) {
+                try {
+                    io.fence(config.node(s.previous()));
+                    step(steps, s.previous(), "fenced", "old primary set read-only");
+                } catch (Exception e) {
+                    step(steps, s.previous(), "fence-skipped", "unreachable or refused: " + e.getMessage() + " (fenced from routing by epoch)");
+                }
+            }
+            monitor.probeRound();
+            step(steps, target.name(), "failover-finished", "writes go to " + target.name());
+            runHook(steps, target.name(), s.previous(), s.epoch());
+            return new FailoverResult(true, target.name(), s.epoch(), "finished the promotion of " + target.name(), steps);
+        } catch (Exception e) {
+            return abort(steps, "finishing the promotion of " + target.name() + " failed: " + e.getMessage());
+        } finally {
+            running.set(false);
+        }
+    }
+
+    /** Runs {@link #finishPromotion} on the failover thread (the probe thread must not block on it). */
+    void finishPromotionSoon(SharedTopology s) {
+        if (!running.get()) {
+            worker.execute(() -> finishPromotion(s));
         }
     }
 

@@ -36,12 +36,13 @@ public final class HealthMonitor implements AutoCloseable {
     private final ClusterConfig config;
     private final Router router;
     private final ProbeFactory factory;
-    private final LagPolicy policy;
+    private volatile LagPolicy policy;
     private final Map<String, NodeProbe> probes = new LinkedHashMap<>();
     private final Map<String, Track> tracks = new LinkedHashMap<>();
     private final Set<String> drained = ConcurrentHashMap.newKeySet();
     private final Map<String, Future<ProbeResult>> running = new ConcurrentHashMap<>();
     private volatile Set<String> sharedDrained = Set.of(); // from the primary's drain table, via the heartbeat writer
+    private volatile Set<String> coordinatedDrained = Set.of(); // cluster mode: from the shared topology record
     private final ScheduledExecutorService scheduler;
     private final ExecutorService probeWorkers;
     private final AtomicBoolean probeQueued = new AtomicBoolean();
@@ -60,6 +61,19 @@ public final class HealthMonitor implements AutoCloseable {
 
     public void setListener(RoundListener l) {
         this.listener = l;
+    }
+
+    /** Cluster mode: the drained nodes of the shared record (applied at the next round, which this starts). */
+    public void setCoordinatedDrained(Set<String> nodes) {
+        if (!nodes.equals(coordinatedDrained)) {
+            coordinatedDrained = Set.copyOf(nodes);
+            probeSoon();
+        }
+    }
+
+    /** A changed configuration of the same cluster: lag thresholds apply from the next round. */
+    public void reconfigure(ClusterConfig c) {
+        this.policy = new LagPolicy(c.maxLagMs(), c.readmitLagMs(), c.lagHoldMs());
     }
 
     /** Per-node state the monitor carries from one probe to the next. Guarded by {@code this}. */
@@ -249,8 +263,8 @@ public final class HealthMonitor implements AutoCloseable {
             }
             tr.history.record(nowMillis, lag);
         }
-        LagPolicy.Verdict v = policy.decide(tr.state, tr.enteredNanos, now, drained.contains(node) || sharedDrained.contains(node), r,
-                router.circuitOpen(node), lag, unknown);
+        boolean isDrained = drained.contains(node) || sharedDrained.contains(node) || coordinatedDrained.contains(node);
+        LagPolicy.Verdict v = policy.decide(tr.state, tr.enteredNanos, now, isDrained, r, router.circuitOpen(node), lag, unknown);
         Long fencedSince = router.fencedSince(node);
         if (fencedSince != null && r.reachable() && r.role() == NodeRole.PRIMARY) {
             // a former primary back and writable: never routed (split-brain guard); fenced by the listener
@@ -258,6 +272,12 @@ public final class HealthMonitor implements AutoCloseable {
             if (listener != null) {
                 listener.fencedNodeWritable(node);
             }
+        } else if (r.reachable() && r.role() == NodeRole.PRIMARY && router.designatedPrimary() != null
+                && !node.equals(router.designatedPrimary())) {
+            // cluster mode: writes go only where the shared record says, so every instance agrees on one primary;
+            // the leader adopts or fences a node that turned primary behind Sluice's back (ClusterReconciler)
+            v = new LagPolicy.Verdict(NodeState.DOWN, "writable, but the shared primary of epoch " + router.epoch() + " is "
+                    + router.designatedPrimary());
         }
         if (v.state() != tr.state) {
             if (v.state() == NodeState.DOWN) {
@@ -368,7 +388,7 @@ public final class HealthMonitor implements AutoCloseable {
         }
         return new ClusterStatus(config.name(), config.engine().configName(), t.primary(), t.noPrimaryReason(), views,
                 router.fallbacks(), router.classifier().unparsedCount(), router.classifier().unparsedDigests().top(TOP_UNPARSED),
-                router.heartbeats().unknownReason(router.nanoTime()), router.events().snapshot());
+                router.heartbeats().unknownReason(router.nanoTime()), router.events().snapshot(), router.coordinator().status());
     }
 
     /** PostgreSQL replica: primary LSN minus replay LSN, both as last probed (approximate: two probes). */

@@ -24,7 +24,9 @@ import java.util.function.LongSupplier;
  * swapped whole.
  */
 public final class Router {
-    private final ClusterConfig config;
+    private volatile ClusterConfig config;
+    private final dev.sluice.core.coord.Coordinator coordinator;
+    private volatile String designatedPrimary; // cluster mode: the shared record's primary
     private final SqlClassifier classifier;
     private final InFlight inFlight;
     private final Balancer balancer;
@@ -44,7 +46,16 @@ public final class Router {
 
     /** @param nanoClock monotonic clock (tests pass a fake one) */
     public Router(ClusterConfig config, LongSupplier nanoClock) {
+        this(config, nanoClock, dev.sluice.core.coord.Coordinator.local(config.name()));
+    }
+
+    /**
+     * @param coordinator shares the topology with the cluster's other instances (cluster mode), or
+     *                    {@link dev.sluice.core.coord.Coordinator#local} for a single instance
+     */
+    public Router(ClusterConfig config, LongSupplier nanoClock, dev.sluice.core.coord.Coordinator coordinator) {
         this.config = config;
+        this.coordinator = coordinator;
         this.nanoClock = nanoClock;
         this.stats = new RouterStats(config.nodes().stream().map(NodeConfig::name).toList());
         this.classifier = new SqlClassifier(config.engine().dialect(), new HashSet<>(config.primaryFunctions()),
@@ -73,6 +84,22 @@ public final class Router {
 
     public ClusterConfig config() {
         return config;
+    }
+
+    /**
+     * Swaps in a changed configuration of the same cluster (shared config in cluster mode). Sessions read
+     * the routing options (hints, replica-reads, lag-fallback, read-your-writes) from here per statement;
+     * what is built once (balancer, breakers, classifier cache) keeps its start-up settings.
+     */
+    public void reconfigure(ClusterConfig c) {
+        if (!c.nodes().equals(config.nodes())) {
+            throw new IllegalArgumentException("cluster '" + config.name() + "': nodes cannot change at run time");
+        }
+        this.config = c;
+    }
+
+    public dev.sluice.core.coord.Coordinator coordinator() {
+        return coordinator;
     }
 
     public Topology topology() {
@@ -195,7 +222,7 @@ public final class Router {
      * A promotion is starting: a new epoch begins and {@code oldPrimary} becomes fenced — it never again
      * receives routed writes, even if it comes back writable, until Sluice itself promotes it.
      */
-    public long newEpoch(String oldPrimary, String newPrimary) {
+    public synchronized long newEpoch(String oldPrimary, String newPrimary) {
         long e = epoch.incrementAndGet();
         if (oldPrimary != null) {
             fenced.put(oldPrimary, e);
@@ -204,6 +231,39 @@ public final class Router {
             fenced.remove(newPrimary);
         }
         return e;
+    }
+
+    /**
+     * Cluster mode: applies the shared record. A newer epoch fences the previous primary (the one of the last
+     * record applied, or else the one probes found) exactly as {@link #newEpoch} does on the instance that
+     * promoted; an older epoch is ignored (records never go back). From then on only {@code t.primary()} can
+     * be this router's primary ({@link #designatedPrimary}).
+     *
+     * @return true when the epoch or primary changed
+     */
+    public synchronized boolean adoptShared(dev.sluice.core.coord.SharedTopology t) {
+        long mine = epoch.get();
+        if (t.epoch() < mine || (t.epoch() == mine && java.util.Objects.equals(t.primary(), designatedPrimary))) {
+            return false;
+        }
+        if (t.epoch() > mine) {
+            for (String old : new String[] {t.previous(), designatedPrimary, topology.primary()}) {
+                if (old != null && !old.equals(t.primary())) {
+                    fenced.put(old, t.epoch());
+                }
+            }
+            epoch.set(t.epoch());
+        }
+        if (t.primary() != null) {
+            fenced.remove(t.primary());
+        }
+        designatedPrimary = t.primary();
+        return true;
+    }
+
+    /** Cluster mode: the only node that may be primary (the shared record's); null when any may (local mode). */
+    public String designatedPrimary() {
+        return designatedPrimary;
     }
 
     /** The epoch in which {@code node} stopped being primary, or null when it is not fenced. */
@@ -296,6 +356,10 @@ public final class Router {
         String p = t.primary();
         if (p == null) {
             throw new NoRouteException("cluster '" + config.name() + "': no primary for " + why + ": " + t.noPrimaryReason());
+        }
+        if (!coordinator.writesAllowed()) { // cluster mode's fail-safe: another instance may be promoting by now
+            throw new NoRouteException("cluster '" + config.name() + "': writes refused (" + why + "): "
+                    + coordinator.writesRefusedReason());
         }
         return p;
     }

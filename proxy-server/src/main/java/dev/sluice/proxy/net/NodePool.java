@@ -1,4 +1,4 @@
-package dev.sluice.proxy.pg;
+package dev.sluice.proxy.net;
 
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;
@@ -8,69 +8,66 @@ import io.netty.channel.EventLoop;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.util.ArrayDeque;
 import java.util.Iterator;
-import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.BiConsumer;
 import java.util.function.LongSupplier;
 
 /**
- * Backend connections to one node, at most {@code maxSize}. Idle ones are handed out newest first and,
+ * Backend connections of one protocol to one node, at most {@code maxSize}. Idle ones are handed out newest first and,
  * when possible, from the caller's own event loop, so a session and its backends run on one thread.
  * A connection opened before the node last went DOWN is never reused: the server may have restarted.
  */
-final class NodePool {
+public final class NodePool<C extends PooledConnection> {
     /**
      * Logins in progress at once per node; more wait in line. A thousand clients arriving together would otherwise
      * fork a thousand server processes at once: every login then takes seconds and many time out, where one at a
      * time in order they take milliseconds each (HikariCP opens its connections one by one for the same reason).
      */
-    static final int MAX_CONCURRENT_LOGINS = 16;
+    public static final int MAX_CONCURRENT_LOGINS = 16;
 
-    final String node;
+    /** Makes the protocol's connections and their channel pipelines. */
+    public interface Connector<C extends PooledConnection> {
+        C newConnection(NodePool<C> pool, long generation);
+
+        /** Adds the frame decoder and {@code c} (last) to a new channel. */
+        void initChannel(Channel ch, C c);
+    }
+
+    public final String node;
     private final String host;
     private final int port;
     private final int maxSize;
     private final int connectTimeoutMs;
-    private final Map<String, String> startupParams;
-    private final String user;
-    private final String password;
-    private final int maxMessageBytes;
+    private final Connector<C> connector;
     private final Class<? extends Channel> channelType;
     private final LongSupplier generation;
 
-    private final ArrayDeque<BackendConnection> idle = new ArrayDeque<>();
-    private final ArrayDeque<Waiter> waiters = new ArrayDeque<>();
+    private final ArrayDeque<C> idle = new ArrayDeque<>();
+    private final ArrayDeque<Waiter<C>> waiters = new ArrayDeque<>();
     private int open;
     private int connecting;
 
-    private record Waiter(EventLoop loop, BiConsumer<BackendConnection, Throwable> callback, ScheduledFuture<?> timeout) {
+    private record Waiter<C>(EventLoop loop, BiConsumer<C, Throwable> callback, ScheduledFuture<?> timeout) {
     }
 
-    NodePool(String node, String host, int port, int maxSize, int connectTimeoutMs, Map<String, String> startupParams,
-             String user, String password, int maxMessageBytes, Class<? extends Channel> channelType, LongSupplier generation) {
+    public NodePool(String node, String host, int port, int maxSize, int connectTimeoutMs, Connector<C> connector,
+                    Class<? extends Channel> channelType, LongSupplier generation) {
         this.node = node;
         this.host = host;
         this.port = port;
         this.maxSize = maxSize;
         this.connectTimeoutMs = connectTimeoutMs;
-        this.startupParams = startupParams;
-        this.user = user;
-        this.password = password;
-        this.maxMessageBytes = maxMessageBytes;
+        this.connector = connector;
         this.channelType = channelType;
         this.generation = generation;
     }
 
-    Map<String, String> startupParams() {
-        return startupParams;
-    }
-
-    String host() {
+    public String host() {
         return host;
     }
 
-    int port() {
+    public int port() {
         return port;
     }
 
@@ -78,14 +75,14 @@ final class NodePool {
      * Hands a ready connection to {@code callback} (on any thread; the caller hops to its own), or an
      * error naming the node: connect failure, login failure, or the pool staying full past the timeout.
      */
-    void acquire(EventLoop loop, BiConsumer<BackendConnection, Throwable> callback) {
-        BackendConnection c;
+    public void acquire(EventLoop loop, BiConsumer<C, Throwable> callback) {
+        C c;
         synchronized (this) {
             c = takeIdle(loop);
             if (c == null) {
                 if (open >= maxSize || connecting >= MAX_CONCURRENT_LOGINS) {
                     ScheduledFuture<?> t = loop.schedule(() -> timeout(callback), connectTimeoutMs, TimeUnit.MILLISECONDS);
-                    waiters.add(new Waiter(loop, callback, t));
+                    waiters.add(new Waiter<>(loop, callback, t));
                     return;
                 }
                 open++;
@@ -99,11 +96,11 @@ final class NodePool {
         }
     }
 
-    private BackendConnection takeIdle(EventLoop loop) {
+    private C takeIdle(EventLoop loop) {
         long gen = generation.getAsLong();
-        BackendConnection other = null;
-        for (Iterator<BackendConnection> it = idle.descendingIterator(); it.hasNext(); ) {
-            BackendConnection c = it.next();
+        C other = null;
+        for (Iterator<C> it = idle.descendingIterator(); it.hasNext(); ) {
+            C c = it.next();
             if (!c.usable() || c.generation < gen) {
                 it.remove();
                 c.close(); // its slot frees when the channel closes
@@ -125,8 +122,8 @@ final class NodePool {
     }
 
     /** Opens a connection; the caller counted it in {@code open} and {@code connecting}. */
-    private void connect(EventLoop loop, BiConsumer<BackendConnection, Throwable> callback) {
-        BackendConnection c = new BackendConnection(this, new BackendLogin(user, password), generation.getAsLong());
+    private void connect(EventLoop loop, BiConsumer<C, Throwable> callback) {
+        C c = connector.newConnection(this, generation.getAsLong());
         java.util.concurrent.atomic.AtomicBoolean loginOver = new java.util.concurrent.atomic.AtomicBoolean();
         Runnable loginDone = () -> {
             if (loginOver.compareAndSet(false, true)) {
@@ -138,7 +135,8 @@ final class NodePool {
         };
         Bootstrap b = new Bootstrap().group(loop).channel(channelType);
         if (channelType == io.netty.channel.epoll.EpollSocketChannel.class) {
-            b.option(io.netty.channel.epoll.EpollChannelOption.EPOLL_MODE, io.netty.channel.epoll.EpollMode.LEVEL_TRIGGERED); // see PgProxy
+            // level-triggered: see PgProxy
+            b.option(io.netty.channel.epoll.EpollChannelOption.EPOLL_MODE, io.netty.channel.epoll.EpollMode.LEVEL_TRIGGERED);
         }
         b.option(ChannelOption.CONNECT_TIMEOUT_MILLIS, connectTimeoutMs)
                 .option(ChannelOption.TCP_NODELAY, true)
@@ -146,7 +144,7 @@ final class NodePool {
                 .handler(new ChannelInitializer<>() {
                     @Override
                     protected void initChannel(Channel ch) {
-                        ch.pipeline().addLast(new PgFrameDecoder(maxMessageBytes, false), c);
+                        connector.initChannel(ch, c);
                     }
                 })
                 .connect(host, port).addListener(f -> {
@@ -172,13 +170,13 @@ final class NodePool {
                 }
                 callback.accept(null, err);
             } else {
-                callback.accept(ok, null);
+                callback.accept(c, null);
             }
         });
     }
 
     /** Frees {@code c}'s slot, once, however it ended (connect failure, login failure, closed). */
-    private void slotFree(BackendConnection c) {
+    private void slotFree(C c) {
         synchronized (this) {
             if (c.slotFreed) {
                 return;
@@ -190,7 +188,7 @@ final class NodePool {
         serveWaiter();
     }
 
-    private void timeout(BiConsumer<BackendConnection, Throwable> callback) {
+    private void timeout(BiConsumer<C, Throwable> callback) {
         boolean removed;
         synchronized (this) {
             removed = waiters.removeIf(w -> w.callback == callback);
@@ -199,14 +197,14 @@ final class NodePool {
             int o = open();
             callback.accept(null, new TimeoutException(o >= maxSize
                     ? "node " + node + ": all " + maxSize + " backend connections busy for " + connectTimeoutMs + " ms (pool-max-size)"
-                    : "node " + node + ": waited " + connectTimeoutMs + " ms behind " + MAX_CONCURRENT_LOGINS
-                    + " logins in progress (connect-timeout-ms)"));
+                    : "node " + node + ": all " + MAX_CONCURRENT_LOGINS + " login slots busy for " + connectTimeoutMs
+                    + " ms (logins queue beyond that; connect-timeout-ms)"));
         }
     }
 
     /** A reset connection is free again: the oldest waiter gets it, else it goes idle. */
-    void release(BackendConnection c) {
-        Waiter w;
+    public void release(C c) {
+        Waiter<C> w;
         synchronized (this) {
             w = waiters.poll();
             if (w == null) {
@@ -219,12 +217,12 @@ final class NodePool {
     }
 
     /** A connection's channel closed: its slot is free. */
-    void closed(BackendConnection c) {
+    public void closed(C c) {
         slotFree(c);
     }
 
     private void serveWaiter() {
-        Waiter w;
+        Waiter<C> w;
         synchronized (this) {
             if (open >= maxSize || connecting >= MAX_CONCURRENT_LOGINS || (w = waiters.poll()) == null) {
                 return;
@@ -236,17 +234,17 @@ final class NodePool {
         connect(w.loop, w.callback);
     }
 
-    synchronized int open() {
+    public synchronized int open() {
         return open;
     }
 
-    synchronized int idle() {
+    public synchronized int idle() {
         return idle.size();
     }
 
-    void closeAll() {
+    public void closeAll() {
         synchronized (this) {
-            idle.forEach(BackendConnection::close);
+            idle.forEach(PooledConnection::close);
             idle.clear();
         }
     }

@@ -1,0 +1,492 @@
+package dev.sluice.proxy.mysql;
+
+import dev.sluice.core.route.NoRouteException;
+import dev.sluice.core.route.RouteDecision;
+import dev.sluice.core.route.Router;
+import dev.sluice.core.route.Session;
+import dev.sluice.core.sql.Classification;
+import dev.sluice.core.sql.StatementKind;
+import io.netty.buffer.ByteBuf;
+import java.util.Set;
+import java.util.function.Consumer;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * What each client command does: where it goes, what is rewritten on the way (statement ids), and what the
+ * session learns when its reply ends (transaction state from the status flags, session state to replay).
+ */
+final class MyCommands {
+    private static final Logger log = LoggerFactory.getLogger(MyCommands.class);
+    private static final Pattern KILL = Pattern.compile("(?is)\\s*KILL\\s+(?:(?:HARD|SOFT)\\s+)?(QUERY\\s+(?:ID\\s+)?|CONNECTION\\s+)?(\\d+)\\s*;?\\s*");
+    /** Session-wide read-only switches (what MariaDB Connector/J's and Connector/J's setReadOnly send). */
+    private static final Pattern READ_ONLY = Pattern.compile(
+            "(?is)\\s*SET\\s+(?:SESSION\\s+TRANSACTION\\s+(?:ISOLATION\\s+LEVEL\\s+[A-Z ]+?\\s*,\\s*)?READ\\s+(ONLY|WRITE)"
+                    + "|(?:@@)?SESSION\\.?\\s*(?:tx|transaction)_read_only\\s*=\\s*(1|0|ON|OFF|TRUE|FALSE))\\s*;?\\s*");
+    private static final Pattern USE = Pattern.compile("(?is)\\s*USE\\s+`?([^`;\\s]+)`?\\s*;?\\s*");
+
+    /** A command in flight: relayed packets pass {@link #onPacket}; {@link #done} runs when the reply ends. */
+    interface Running {
+        default boolean startsCycle() {
+            return true;
+        }
+
+        default void onPacket(ByteBuf frame) {
+        }
+
+        void done(MyBackend be, ReplyTracker.Outcome o);
+    }
+
+    private final MySession s;
+    private final Router router;
+    private final Session session;
+    private final MyStatements statements;
+    private final MyState state;
+    final MyChangeUser changeUser;
+
+    MyCommands(MySession s, Router router, Session session, MyStatements statements, MyState state) {
+        this.s = s;
+        this.router = router;
+        this.session = session;
+        this.statements = statements;
+        this.state = state;
+        this.changeUser = new MyChangeUser(s, this, state);
+    }
+
+    void handle(ByteBuf cmd) {
+        int c = My.first(cmd);
+        switch (c) {
+            case My.COM_QUIT -> {
+                cmd.release();
+                s.client().close();
+            }
+            case My.COM_PING -> {
+                cmd.release();
+                s.ok(1);
+            }
+            case My.COM_QUERY -> query(cmd);
+            case My.COM_INIT_DB -> {
+                String db = My.text(cmd);
+                onAnchor(cmd, ReplyTracker.Kind.SIMPLE, (be, o) -> {
+                    if (o.error() == null) {
+                        changedDatabase(be, db);
+                    }
+                });
+            }
+            case My.COM_STMT_PREPARE -> prepare(cmd);
+            case My.COM_STMT_EXECUTE -> execute(cmd);
+            case My.COM_STMT_SEND_LONG_DATA -> {
+                MyStatements.Stmt st = statements.of(cmd);
+                if (st == null) {
+                    cmd.release(); // no reply to this command, by the protocol; the execute will report the unknown id
+                } else {
+                    st.longDataBytes += cmd.readableBytes();
+                    st.longData.add(cmd);
+                }
+            }
+            case My.COM_STMT_CLOSE -> {
+                MyStatements.Stmt st = statements.of(cmd);
+                cmd.release();
+                if (st != null) {
+                    statements.remove(st.id);
+                    for (MyBackend be : s.held().values()) {
+                        Long bid = be.statements.remove(st.id);
+                        be.typesSent.remove(st.id);
+                        if (bid != null && be.usable()) {
+                            ByteBuf close = My.seal(My.start(be.channel().alloc(), 0).writeByte(My.COM_STMT_CLOSE).writeIntLE(bid.intValue()));
+                            be.send(close, null, true, null); // no reply
+                            be.channel().flush();
+                        }
+                    }
+                }
+            }
+            case My.COM_STMT_RESET, My.COM_STMT_FETCH -> onStatementBackend(cmd, c);
+            case My.COM_RESET_CONNECTION -> {
+                cmd.release();
+                resetSession();
+                s.ok(1);
+            }
+            case My.COM_SET_OPTION -> {
+                int option = cmd.getUnsignedShortLE(cmd.readerIndex() + 5);
+                onAnchor(cmd, ReplyTracker.Kind.SIMPLE, (be, o) -> {
+                    if (o.error() == null) {
+                        state.option = option;
+                        replayOnOthers(be, b -> My.seal(My.start(b.channel().alloc(), 0).writeByte(My.COM_SET_OPTION).writeShortLE(option)));
+                    }
+                });
+            }
+            case My.COM_FIELD_LIST -> onAnchor(cmd, ReplyTracker.Kind.FIELD_LIST, (be, o) -> { });
+            case My.COM_STATISTICS -> onAnchor(cmd, ReplyTracker.Kind.RAW_ONE, (be, o) -> { });
+            case My.COM_PROCESS_KILL -> {
+                int id = cmd.getIntLE(cmd.readerIndex() + 5);
+                cmd.release();
+                kill(id, false);
+            }
+            case My.COM_CHANGE_USER -> changeUser.start(cmd);
+            default -> {
+                cmd.release();
+                s.error(1, My.ER_UNKNOWN_COM, "08S01", "Unknown command 0x" + Integer.toHexString(c) + " (not relayed by the Sluice proxy)");
+            }
+        }
+    }
+
+    // ---- COM_QUERY ----
+
+    private void query(ByteBuf cmd) {
+        String sql = My.text(cmd);
+        Matcher k = KILL.matcher(sql);
+        if (k.matches()) {
+            cmd.release();
+            kill(Integer.parseInt(k.group(2)), k.group(1) != null && k.group(1).toUpperCase(java.util.Locale.ROOT).startsWith("QUERY"));
+            return;
+        }
+        route(() -> session.route(sql), sql, cmd, d -> new Running() {
+            @Override
+            public void done(MyBackend be, ReplyTracker.Outcome o) {
+                finished(be, o, d, sql);
+            }
+        });
+    }
+
+    /** Routes with {@code decide} (off the event loop while a switchover holds writes: it may block) and runs {@code cmd}. */
+    private void route(java.util.function.Supplier<RouteDecision> decide, String text, ByteBuf cmd,
+                       java.util.function.Function<RouteDecision, Running> running) {
+        if (router.writesHeld()) {
+            s.setBusy(true);
+            s.proxy().blocking().execute(() -> {
+                RouteDecision d = null;
+                RuntimeException err = null;
+                try {
+                    d = decide.get();
+                } catch (RuntimeException e) {
+                    err = e;
+                }
+                RouteDecision dd = d;
+                RuntimeException e = err;
+                s.onLoop(() -> {
+                    s.setBusy(false);
+                    if (e != null) {
+                        cmd.release();
+                        s.error(1, My.ER_CANNOT_CONNECT, "08001", e.getMessage());
+                    } else {
+                        routed(dd, text, cmd, running, false);
+                    }
+                    s.drain();
+                });
+            });
+            return;
+        }
+        RouteDecision d;
+        try {
+            d = decide.get();
+        } catch (NoRouteException e) {
+            cmd.release();
+            s.error(1, My.ER_CANNOT_CONNECT, "08001", e.getMessage());
+            return;
+        }
+        routed(d, text, cmd, running, false);
+    }
+
+    private void routed(RouteDecision d, String text, ByteBuf cmd, java.util.function.Function<RouteDecision, Running> running, boolean retried) {
+        s.logRoute(d, text);
+        s.withBackend(d.node(), be -> {
+            if (!retried && d.classification().kind() == StatementKind.READ && !session.inTransaction()
+                    && !d.node().equals(router.topology().primary())) {
+                s.keepForResend(cmd); // before any rewrite: the copy carries the client's own statement id
+            }
+            send(be, cmd, running.apply(d));
+        }, err -> {
+            if (!retried && d.classification().kind() == StatementKind.READ && !session.inTransaction()) {
+                // a read may go elsewhere: the failure took this node out of routing
+                try {
+                    routed(session.route(d.classification()), text, cmd, running, true);
+                    return;
+                } catch (NoRouteException e) {
+                    err = e;
+                }
+            }
+            cmd.release();
+            s.error(1, My.ER_CANNOT_CONNECT, "08S01", err.getMessage());
+        });
+    }
+
+    private static ReplyTracker.Kind kindOf(ByteBuf cmd) {
+        return My.first(cmd) == My.COM_STMT_PREPARE ? ReplyTracker.Kind.PREPARE : ReplyTracker.Kind.RESULT;
+    }
+
+    /** A routed statement's reply ended: the session learns the transaction state and what ran. */
+    private void finished(MyBackend be, ReplyTracker.Outcome o, RouteDecision d, String sql) {
+        if (o.error() == null) {
+            session.executed(d);
+            if (d.allConnections() && sql != null) {
+                Matcher u = USE.matcher(sql);
+                Matcher ro = READ_ONLY.matcher(sql);
+                if (ro.matches()) {
+                    // as the driver's setReadOnly: transactions (and autocommit-off statements) may then run on a replica
+                    String v = (ro.group(1) != null ? ro.group(1) : ro.group(2)).toUpperCase(java.util.Locale.ROOT);
+                    session.setReadOnly(v.equals("ONLY") || v.equals("1") || v.equals("ON") || v.equals("TRUE"));
+                }
+                if (u.matches()) {
+                    changedDatabase(be, u.group(1));
+                } else {
+                    if (!state.record(sql)) {
+                        log.warn("{}: more than 500 distinct session-state statements; not replaying: {}", s.user, sql);
+                    }
+                    replayOnOthers(be, b -> My.command(b.channel().alloc(), My.COM_QUERY, sql));
+                }
+            }
+        }
+        status(be, o);
+    }
+
+    /** Transaction and autocommit state from the reply's final status flags (none on an error or a prepare). */
+    private void status(MyBackend be, ReplyTracker.Outcome o) {
+        int st = o.status();
+        if (st < 0) {
+            if (o.error() != null && session.inTransaction() && (be.status & My.STATUS_IN_TRANS) == 0) {
+                session.endTransaction(false);
+            }
+            return;
+        }
+        boolean ac = (st & My.STATUS_AUTOCOMMIT) != 0;
+        if (ac != session.autoCommit()) {
+            session.setAutoCommit(ac);
+        }
+        boolean inTx = (st & My.STATUS_IN_TRANS) != 0;
+        if (inTx && !session.inTransaction()) {
+            session.transactionStarted(be.node);
+        } else if (!inTx && session.inTransaction()) {
+            session.endTransaction(o.error() == null);
+        }
+    }
+
+    private void changedDatabase(MyBackend ranOn, String db) {
+        state.database = db;
+        ranOn.database = db;
+        for (MyBackend other : s.held().values()) {
+            if (other != ranOn && other.usable()) {
+                other.send(My.command(other.channel().alloc(), My.COM_INIT_DB, db), ReplyTracker.Kind.SIMPLE, true, null);
+                other.database = db;
+                other.channel().flush();
+            }
+        }
+    }
+
+    private void replayOnOthers(MyBackend ranOn, java.util.function.Function<MyBackend, ByteBuf> command) {
+        for (MyBackend other : s.held().values()) {
+            if (other != ranOn && other.usable()) {
+                other.send(command.apply(other), ReplyTracker.Kind.RESULT, true, null);
+                other.channel().flush();
+            }
+        }
+    }
+
+    /** Where a command that runs no statement goes: wherever the session already is. */
+    private String anchor() {
+        if (session.transactionNode() != null) {
+            return session.transactionNode();
+        }
+        String p = router.topology().primary();
+        Set<String> held = s.held().keySet();
+        if (p != null && held.contains(p)) {
+            return p;
+        }
+        if (!held.isEmpty()) {
+            return held.iterator().next();
+        }
+        if (p != null) {
+            return p;
+        }
+        if (!router.topology().readCandidates().isEmpty()) {
+            return router.topology().readCandidates().get(0).name();
+        }
+        throw new NoRouteException("no node is available: " + router.topology().describe());
+    }
+
+    private void onAnchor(ByteBuf cmd, ReplyTracker.Kind kind, java.util.function.BiConsumer<MyBackend, ReplyTracker.Outcome> after) {
+        String node = anchor();
+        s.withBackend(node, be -> s.run(be, cmd, kind, new Running() {
+            @Override
+            public boolean startsCycle() {
+                return false;
+            }
+
+            @Override
+            public void done(MyBackend b, ReplyTracker.Outcome o) {
+                after.accept(b, o);
+                status(b, o);
+            }
+        }), err -> {
+            cmd.release();
+            s.error(1, My.ER_CANNOT_CONNECT, "08S01", err.getMessage());
+        });
+    }
+
+    // ---- prepared statements ----
+
+    private void prepare(ByteBuf cmd) {
+        String sql = My.text(cmd);
+        Classification c = router.classify(sql);
+        int id = statements.newId();
+        // prepared where it will likely run first: a read where reads go (outside transactions), else where the session is
+        java.util.function.Supplier<RouteDecision> where = () -> {
+            if (c.kind() == StatementKind.READ && !session.inTransaction() && session.pinnedBy() == null) {
+                return session.route(c);
+            }
+            return new RouteDecision(anchor(), false, "prepare", c);
+        };
+        route(where, sql, cmd, d -> new Running() {
+            @Override
+            public boolean startsCycle() {
+                return false;
+            }
+
+            @Override
+            public void onPacket(ByteBuf frame) {
+                if (My.first(frame) == 0x00 && My.payloadLength(frame) >= 12 && My.seq(frame) == 1) {
+                    MyStatements.withId(frame, id); // the client sees the proxy's id, whichever node prepared it
+                }
+            }
+
+            @Override
+            public void done(MyBackend be, ReplyTracker.Outcome o) {
+                if (o.error() == null) {
+                    statements.add(id, sql, c, o.numParams(), o.numColumns());
+                    be.statements.put(id, o.stmtId());
+                }
+            }
+        });
+    }
+
+    private void execute(ByteBuf cmd) {
+        MyStatements.Stmt st = statements.of(cmd);
+        if (st == null) {
+            long id = MyStatements.idIn(cmd);
+            cmd.release();
+            s.error(1, My.ER_UNKNOWN_STMT, "HY000", "Unknown prepared statement handler (" + id + ") given to mysqld_stmt_execute");
+            return;
+        }
+        if (MyStatements.carriesTypes(st, cmd)) {
+            for (MyBackend be : s.held().values()) {
+                be.typesSent.remove(st.id); // new types: every other connection must be sent them with its next execute
+            }
+        }
+        route(() -> session.route(st.classification), st.sql, cmd, d -> new Running() {
+            @Override
+            public void done(MyBackend be, ReplyTracker.Outcome o) {
+                st.lastOn = be;
+                finished(be, o, d, null);
+            }
+        });
+    }
+
+    /** Runs a routed command on {@code be}; an execute first gets its statement prepared there if it is not yet. */
+    private void send(MyBackend be, ByteBuf cmd, Running r) {
+        if (My.first(cmd) != My.COM_STMT_EXECUTE) {
+            s.run(be, cmd, kindOf(cmd), r);
+            return;
+        }
+        MyStatements.Stmt st = statements.of(cmd);
+        if (be.statements.containsKey(st.id)) {
+            sendExecute(be, st, cmd, r);
+            return;
+        }
+        // first execute on this connection: prepare the text here; the execute needs the id the node gives it
+        s.setBusy(true);
+        be.send(My.command(be.channel().alloc(), My.COM_STMT_PREPARE, st.sql), ReplyTracker.Kind.PREPARE, true, t -> {
+            ReplyTracker.Outcome o = t.outcome();
+            s.onLoop(() -> {
+                s.setBusy(false);
+                if (s.closed()) {
+                    cmd.release();
+                } else if (o.error() != null) {
+                    cmd.release();
+                    s.error(1, o.error().code(), o.error().sqlState(), o.error().message());
+                } else {
+                    be.statements.put(st.id, o.stmtId());
+                    sendExecute(be, st, cmd, r);
+                }
+                s.drain();
+            });
+        });
+        be.channel().flush();
+    }
+
+    private void sendExecute(MyBackend be, MyStatements.Stmt st, ByteBuf cmd, Running r) {
+        long bid = be.statements.get(st.id);
+        for (ByteBuf ld : st.longData) {
+            be.send(MyStatements.withId(ld, bid), null, true, null); // no reply, by the protocol
+        }
+        st.longData.clear();
+        st.longDataBytes = 0;
+        MyStatements.withId(cmd, bid);
+        if (st.numParams > 0 && !be.typesSent.contains(st.id)) {
+            if (!MyStatements.carriesTypes(st, cmd) && st.types != null) {
+                cmd = MyStatements.addTypes(be.channel().alloc(), st, cmd);
+            }
+            be.typesSent.add(st.id);
+        }
+        s.run(be, cmd, ReplyTracker.Kind.RESULT, r);
+    }
+
+    private void onStatementBackend(ByteBuf cmd, int c) {
+        MyStatements.Stmt st = statements.of(cmd);
+        if (c == My.COM_STMT_RESET && st != null) {
+            st.releaseLongData();
+        }
+        MyBackend be = st == null ? null : st.lastOn;
+        if (be == null || !be.usable() || s.held().get(be.node) != be || !be.statements.containsKey(st.id)) {
+            cmd.release();
+            if (st == null) {
+                s.error(1, My.ER_UNKNOWN_STMT, "HY000", "Unknown prepared statement handler (" + MyStatements.idIn(cmd) + ")");
+            } else if (c == My.COM_STMT_RESET) {
+                s.ok(1); // nothing ran anywhere yet: nothing to reset but the long data
+            } else {
+                s.error(1, 1421, "HY000", "The statement (" + st.id + ") has no open cursor");
+            }
+            return;
+        }
+        MyStatements.withId(cmd, be.statements.get(st.id));
+        s.run(be, cmd, c == My.COM_STMT_FETCH ? ReplyTracker.Kind.FETCH : ReplyTracker.Kind.SIMPLE, new Running() {
+            @Override
+            public void done(MyBackend b, ReplyTracker.Outcome o) {
+                status(b, o);
+            }
+        });
+    }
+
+    // ---- KILL, reset ----
+
+    private void kill(int id, boolean queryOnly) {
+        MySession target = s.proxy().session(id);
+        if (target == null) {
+            s.error(1, My.ER_NO_SUCH_THREAD, "HY000", "Unknown thread id: " + id);
+            return;
+        }
+        if (!target.user.equals(s.user)) {
+            s.error(1, 1095, "HY000", "You are not owner of thread " + id);
+            return;
+        }
+        if (queryOnly) {
+            target.killQuery();
+        } else {
+            target.kill();
+        }
+        s.ok(1);
+    }
+
+    void resetSession() {
+        statements.clear();
+        state.clear(s.proxy().database());
+        if (session.inTransaction()) {
+            session.endTransaction(false);
+        }
+        session.setAutoCommit(true);
+        for (MyBackend be : s.held().values()) {
+            be.resetAndRelease(true); // reset and back to the pool; the next statement takes a fresh one
+        }
+        s.held().clear();
+    }
+}

@@ -1,0 +1,367 @@
+package dev.sluice.proxy.mysql;
+
+import dev.sluice.core.config.ClusterConfig;
+import dev.sluice.core.config.NodeConfig;
+import dev.sluice.core.route.Router;
+import dev.sluice.proxy.net.NodePool;
+import dev.sluice.proxy.pg.AuthFailureLimiter;
+import dev.sluice.proxy.pg.CycleTimer;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoop;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.IoHandlerFactory;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.ServerChannel;
+import io.netty.channel.epoll.Epoll;
+import io.netty.channel.epoll.EpollChannelOption;
+import io.netty.channel.epoll.EpollIoHandler;
+import io.netty.channel.epoll.EpollMode;
+import io.netty.channel.epoll.EpollServerSocketChannel;
+import io.netty.channel.epoll.EpollSocketChannel;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.handler.ssl.SslContext;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.security.SecureRandom;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.BiConsumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The MySQL/MariaDB wire-protocol proxy: accepts clients, authenticates them, and routes their commands with
+ * the cluster's {@link Router} over per-node backend pools. Backend connections are pooled per set of
+ * reply-shaping client flags and collation, since their replies are relayed to clients byte for byte. Wired
+ * by constructor; owns its event loops, pools and connection ids, so two proxies in one JVM share nothing.
+ */
+public final class MySqlProxy implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(MySqlProxy.class);
+
+    /**
+     * @param users user name → stored secret: a mysql_native_password hash ({@code *HEX}) or a SHA-256-crypt
+     *              string ({@code $5$…}) for caching_sha2_password
+     */
+    public record Settings(InetSocketAddress listen, boolean trust, Map<String, String> users, SslContext ssl,
+                           boolean tlsRequired, int maxClients, int maxMessageBytes, int threads, int authTimeoutMs,
+                           boolean logRoutes, int authFailureLimit, int authFailureWindowMs) {
+    }
+
+    /** Backend connections are shared only between clients with the same reply-shaping flags and collation. */
+    record PoolKey(int caps, int collation) {
+    }
+
+    private final ClusterConfig config;
+    private final Router router;
+    private final CycleTimer cycleTimer;
+    private final Runnable probeSoon;
+    private final Settings settings;
+    private final Map<String, MyClientAuth.User> users = new HashMap<>();
+    private final Map<String, byte[]> fastAuthCache = new ConcurrentHashMap<>();
+    private final MyAuth.RsaKeys rsa;
+    private final EventLoopGroup group;
+    private final Class<? extends Channel> channelType;
+    private final Map<PoolKey, Map<String, NodePool<MyBackend>>> pools = new ConcurrentHashMap<>();
+    private final Map<Integer, MySession> byId = new ConcurrentHashMap<>();
+    private final AtomicInteger nextId = new AtomicInteger(1);
+    private final AtomicInteger clients = new AtomicInteger();
+    private final SecureRandom random = new SecureRandom();
+    private final ExecutorService blocking;
+    private final AuthFailureLimiter authFailures;
+    private final Channel server;
+    private volatile String serverVersion;
+    private volatile int serverCaps;
+
+    /** A mysql_native_password hash ({@code *HEX}) or a SHA-256-crypt string: what a configured user's password may be. */
+    public static boolean validSecret(String s) {
+        return MyAuth.looksNative(s) || MyAuth.looksSha2(s);
+    }
+
+    public MySqlProxy(ClusterConfig config, Router router, Runnable probeSoon, Settings settings) throws InterruptedException {
+        this(config, router, probeSoon, settings, CycleTimer.NONE);
+    }
+
+    /** As above, reporting every statement's round trip on a node to {@code cycleTimer} (metrics). */
+    public MySqlProxy(ClusterConfig config, Router router, Runnable probeSoon, Settings settings, CycleTimer cycleTimer)
+            throws InterruptedException {
+        this.cycleTimer = cycleTimer;
+        this.config = config;
+        this.router = router;
+        this.probeSoon = probeSoon;
+        this.settings = settings;
+        this.authFailures = new AuthFailureLimiter(settings.authFailureLimit(), settings.authFailureWindowMs());
+        settings.users().forEach((name, secret) -> users.put(name, new MyClientAuth.User(name, secret)));
+        this.rsa = MyAuth.RsaKeys.generate(random);
+        boolean epoll = Epoll.isAvailable();
+        IoHandlerFactory io = epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
+        this.group = new MultiThreadIoEventLoopGroup(settings.threads(), io);
+        this.channelType = epoll ? EpollSocketChannel.class : NioSocketChannel.class;
+        Class<? extends ServerChannel> serverType = epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
+        this.blocking = Executors.newCachedThreadPool(r -> {
+            Thread t = new Thread(r, "sluice-mysql-held-writes");
+            t.setDaemon(true);
+            return t;
+        });
+        try {
+            ServerBootstrap sb = new ServerBootstrap().group(group).channel(serverType);
+            if (epoll) {
+                sb.childOption(EpollChannelOption.EPOLL_MODE, EpollMode.LEVEL_TRIGGERED); // as in PgProxy
+            }
+            this.server = sb.childOption(ChannelOption.TCP_NODELAY, true)
+                    .childOption(ChannelOption.SO_KEEPALIVE, true)
+                    .childHandler(new ChannelInitializer<SocketChannel>() {
+                        @Override
+                        protected void initChannel(SocketChannel ch) {
+                            MyFrameDecoder decoder = new MyFrameDecoder(settings.maxMessageBytes(), true);
+                            MyFrontend frontend = new MyFrontend(MySqlProxy.this, decoder);
+                            if (settings.ssl() != null) {
+                                ch.pipeline().addLast("tls-start", new MyTlsStart(settings.ssl(), frontend));
+                            }
+                            ch.pipeline().addLast("frames", decoder).addLast("handshake", frontend);
+                        }
+                    })
+                    .bind(settings.listen()).sync().channel();
+        } catch (RuntimeException | InterruptedException e) {
+            group.shutdownGracefully();
+            throw e;
+        }
+        log.info("MySQL proxy for cluster '{}' listening on {} ({} transport)", config.name(), server.localAddress(),
+                epoll ? "epoll" : "nio");
+    }
+
+    public InetSocketAddress address() {
+        return (InetSocketAddress) server.localAddress();
+    }
+
+    public int clientCount() {
+        return clients.get();
+    }
+
+    /** Backend connections open per node (in use + idle, all pools). */
+    public Map<String, Integer> backendConnections() {
+        Map<String, Integer> m = new LinkedHashMap<>();
+        config.nodes().forEach(n -> m.put(n.name(), 0));
+        pools.values().forEach(byNode -> byNode.forEach((k, p) -> m.merge(k, p.open(), Integer::sum)));
+        return m;
+    }
+
+    /** Backend connections open to {@code node} (in use + idle, all pools). */
+    public int backendConnections(String node) {
+        return backendConnections().getOrDefault(node, 0);
+    }
+
+    // ---- for the sessions ----
+
+    Router router() {
+        return router;
+    }
+
+    CycleTimer cycleTimer() {
+        return cycleTimer;
+    }
+
+    boolean logRoutes() {
+        return settings.logRoutes();
+    }
+
+    SslContext sslContext() {
+        return settings.ssl();
+    }
+
+    boolean tlsRequired() {
+        return settings.tlsRequired();
+    }
+
+    int authTimeoutMs() {
+        return settings.authTimeoutMs();
+    }
+
+    AuthFailureLimiter authFailures() {
+        return authFailures;
+    }
+
+    ExecutorService blocking() {
+        return blocking;
+    }
+
+    String database() {
+        return config.database();
+    }
+
+    /** The backend's version string, shown to clients as the server's (drivers pick features by it); null until learned. */
+    String serverVersion() {
+        return serverVersion;
+    }
+
+    /** Capabilities the backends offer: clients are offered no more than these. */
+    int serverCaps() {
+        return serverCaps;
+    }
+
+    MyClientAuth newAuth(String host) {
+        return new MyClientAuth(users, settings.trust(), rsa, random, fastAuthCache, host);
+    }
+
+    NodePool<MyBackend> pool(PoolKey key, String node) {
+        Map<String, NodePool<MyBackend>> byNode = pools.computeIfAbsent(key, this::newPools);
+        NodePool<MyBackend> p = byNode.get(node);
+        if (p == null) {
+            throw new IllegalStateException("no pool for node " + node);
+        }
+        return p;
+    }
+
+    private Map<String, NodePool<MyBackend>> newPools(PoolKey key) {
+        Map<String, NodePool<MyBackend>> m = new LinkedHashMap<>();
+        int caps = My.BACKEND_BASE_CAPS | (key.caps() & My.RELAY_CAPS);
+        for (NodeConfig n : config.nodes()) {
+            NodePool.Connector<MyBackend> connector = new NodePool.Connector<>() {
+                @Override
+                public MyBackend newConnection(NodePool<MyBackend> pool, long generation) {
+                    return new MyBackend(pool, generation, caps, key.collation(),
+                            new MyBackendLogin(n.name(), config.user(), config.password(), config.database(), caps, key.collation()));
+                }
+
+                @Override
+                public void initChannel(Channel ch, MyBackend c) {
+                    ch.pipeline().addLast(new MyFrameDecoder(settings.maxMessageBytes(), false), c);
+                }
+            };
+            m.put(n.name(), new NodePool<>(n.name(), n.host(), n.port(), config.poolMaxSize(), Math.max(250, config.connectTimeoutMs()),
+                    connector, channelType, () -> router.generation(n.name())));
+        }
+        return m;
+    }
+
+    /** A backend connection to any node (primary first), e.g. to learn the server's version before the first greeting. */
+    void acquireAny(PoolKey key, EventLoop loop, BiConsumer<MyBackend, Throwable> callback) {
+        LinkedHashSet<String> nodes = new LinkedHashSet<>();
+        if (router.topology().primary() != null) {
+            nodes.add(router.topology().primary());
+        }
+        router.topology().readCandidates().forEach(n -> nodes.add(n.name()));
+        config.nodes().forEach(n -> nodes.add(n.name()));
+        acquireFirst(key, loop, List.copyOf(nodes), 0, null, callback);
+    }
+
+    private void acquireFirst(PoolKey key, EventLoop loop, List<String> nodes, int i, Throwable last, BiConsumer<MyBackend, Throwable> callback) {
+        if (i >= nodes.size()) {
+            callback.accept(null, new IOException("no node accepted a connection" + (last == null ? "" : ": " + last.getMessage()), last));
+            return;
+        }
+        String node = nodes.get(i);
+        pool(key, node).acquire(loop, (c, err) -> {
+            if (err == null) {
+                learned(c);
+                callback.accept(c, null);
+            } else {
+                backendFailed(node, err);
+                acquireFirst(key, loop, nodes, i + 1, err, callback);
+            }
+        });
+    }
+
+    void learned(MyBackend c) {
+        if (serverVersion == null && c.serverVersion != null) {
+            serverCaps = c.serverCaps;
+            serverVersion = c.serverVersion;
+        }
+    }
+
+    boolean admitClient() {
+        if (clients.incrementAndGet() > settings.maxClients()) {
+            clients.decrementAndGet();
+            return false;
+        }
+        return true;
+    }
+
+    void clientGone() {
+        clients.decrementAndGet();
+    }
+
+    /** A connection id for a new client: what it sees as its thread id, and what KILL takes. */
+    int newConnectionId() {
+        while (true) {
+            int id = nextId.getAndIncrement() & 0x7fffffff;
+            if (id != 0 && !byId.containsKey(id)) {
+                return id;
+            }
+        }
+    }
+
+    void register(MySession s) {
+        byId.put(s.id, s);
+    }
+
+    void sessionClosed(MySession s) {
+        if (byId.remove(s.id, s)) {
+            clients.decrementAndGet();
+        }
+    }
+
+    MySession session(int id) {
+        return byId.get(id);
+    }
+
+    /** KILL QUERY for a backend's running statement, on a connection of its own (the busy one cannot take it). */
+    void killQuery(MyBackend be) {
+        PoolKey key = new PoolKey(be.caps & My.RELAY_CAPS, be.collation);
+        NodePool<MyBackend> p = pool(key, be.node);
+        p.acquire(group.next(), (c, err) -> {
+            if (err != null) {
+                log.warn("could not kill a query on node {}: {}", be.node, err.getMessage());
+                return;
+            }
+            c.channel().eventLoop().execute(() -> {
+                c.send(My.command(c.channel().alloc(), My.COM_QUERY, "KILL QUERY " + be.threadId), ReplyTracker.Kind.RESULT, true, t -> {
+                    if (t.error != null) {
+                        log.info("KILL QUERY {} on node {}: {}", be.threadId, be.node, t.error);
+                    }
+                    c.resetAndRelease(true);
+                });
+                c.channel().flush();
+            });
+        });
+    }
+
+    /** A connect or login to {@code node} failed: it leaves routing now if the failure means the node is gone. */
+    void backendFailed(String node, Throwable err) {
+        if (err instanceof IOException || err instanceof java.util.concurrent.TimeoutException && !String.valueOf(err.getMessage()).contains("busy")) {
+            router.connectionFailed(node, err);
+        }
+        probeSoon.run();
+    }
+
+    /** A backend connection died under a session. */
+    void backendLost(MyBackend be, Throwable cause) {
+        // an ERR the server sent before closing (KILL CONNECTION, wait_timeout) says nothing about the node;
+        // silence (crash, kill -9, network) or a shutdown does
+        String fatal = be.fatalReason();
+        if (fatal == null || fatal.contains("1053") || fatal.contains("shutdown")) {
+            router.connectionFailed(be.node, cause);
+        }
+        probeSoon.run();
+    }
+
+    @Override
+    public void close() {
+        server.close().syncUninterruptibly();
+        pools.values().forEach(m -> m.values().forEach(NodePool::closeAll));
+        group.shutdownGracefully(0, 2, java.util.concurrent.TimeUnit.SECONDS).syncUninterruptibly();
+        blocking.shutdownNow();
+    }
+}
