@@ -55,7 +55,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     private boolean closed;
     private char txStatus = 'I';
     private String txLost;
-    private Batch resend; // the cycle's autocommit read, kept to run elsewhere if its replica dies before answering
+    private Batch resend; // the cycle's autocommit read (or prepare), kept to run elsewhere if its node dies before answering
 
     ClientSession(PgProxy proxy, Channel client, String user, Map<String, String> startupParams, int cancelPid, int cancelKey) {
         this.proxy = proxy;
@@ -278,9 +278,11 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             router.started(be.node);
             cycleStartNanos = System.nanoTime();
             errorInCycle = false;
-            if (b.endsCycle && !b.retried && b.onlyReads() && txStatus == 'I' && !session.inTransaction()
-                    && !be.node.equals(router.topology().primary())) {
-                resend = b.copyForRetry(); // a replica's read: safe to run again (see backendLost)
+            if (b.endsCycle && !b.retried && txStatus == 'I' && !session.inTransaction()
+                    && (b.statements.isEmpty() || b.onlyReads() && !be.node.equals(router.topology().primary()))) {
+                // a replica's read, or a batch that runs no statement (Parse/Describe/Sync: a prepare): safe to
+                // run again elsewhere if the connection dies before the answer (see backendLost)
+                resend = b.copyForRetry();
             }
         }
         active = be;
@@ -311,10 +313,6 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         if (be.silentCycles > 0) {
             be.silentReply(frame, t, user);
             return;
-        }
-        if (be == active && resend != null) {
-            resend.release(); // the server has started answering: no running it again from here on
-            resend = null;
         }
         if (be != active) {
             // a held backend spoke while not running anything: notifications reach the client
@@ -361,6 +359,10 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
                 return;
             }
             default -> { }
+        }
+        if (resend != null) {
+            resend.release(); // the client has part of the answer now: no running it again from here on
+            resend = null;
         }
         client.write(frame);
         if (!client.isWritable()) {
@@ -439,8 +441,8 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         }
         boolean txHere = be.node.equals(session.transactionNode());
         if (be == active && resend != null) {
-            // an autocommit read whose replica died before sending a byte of its answer: run it again wherever
-            // routing sends it now (the lost node is out of routing), as if it had just arrived
+            // an autocommit read (or a prepare) whose node died before the client got any of its answer: run it
+            // again wherever routing sends it now (the lost node is out of routing), as if it had just arrived
             log.debug("{}: connection to node {} lost before it answered a read; running the read again: {}", user, be.node,
                     cause.getMessage());
             Batch again = resend;
@@ -453,6 +455,8 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             return;
         }
         if (be == active) {
+            log.debug("{}: connection to node {} lost mid-cycle, not run again (not an autocommit read before its answer)",
+                    user, be.node);
             active = null;
             copyIn = false;
             router.finished(be.node);
