@@ -47,6 +47,7 @@ public final class NodePool<C extends PooledConnection> {
     private final ArrayDeque<Waiter<C>> waiters = new ArrayDeque<>();
     private int open;
     private int connecting;
+    private long lastLoginNanos; // System.nanoTime() of the last successful login, 0 before the first
 
     private record Waiter<C>(EventLoop loop, BiConsumer<C, Throwable> callback, ScheduledFuture<?> timeout) {
     }
@@ -81,7 +82,7 @@ public final class NodePool<C extends PooledConnection> {
             c = takeIdle(loop);
             if (c == null) {
                 if (open >= maxSize || connecting >= MAX_CONCURRENT_LOGINS) {
-                    ScheduledFuture<?> t = loop.schedule(() -> timeout(callback), connectTimeoutMs, TimeUnit.MILLISECONDS);
+                    ScheduledFuture<?> t = loop.schedule(() -> timeout(loop, callback), connectTimeoutMs, TimeUnit.MILLISECONDS);
                     waiters.add(new Waiter<>(loop, callback, t));
                     return;
                 }
@@ -163,6 +164,11 @@ public final class NodePool<C extends PooledConnection> {
         }, connectTimeoutMs, TimeUnit.MILLISECONDS);
         c.ready().whenComplete((ok, err) -> {
             loginTimeout.cancel(false);
+            if (err == null) {
+                synchronized (this) {
+                    lastLoginNanos = System.nanoTime();
+                }
+            }
             loginDone.run();
             if (err != null) {
                 if (c.channel() == null) {
@@ -188,17 +194,31 @@ public final class NodePool<C extends PooledConnection> {
         serveWaiter();
     }
 
-    private void timeout(BiConsumer<C, Throwable> callback) {
+    /**
+     * A waiter's connect-timeout-ms is up. One waiting for a free connection (the pool full) fails. One waiting in
+     * the login line waits on while the line moves (a login succeeded within connect-timeout-ms): a thousand
+     * clients arriving together wait their turn instead of failing behind logins that are all going fine; a line
+     * that has not moved for connect-timeout-ms (the node stuck) fails it.
+     */
+    private void timeout(EventLoop loop, BiConsumer<C, Throwable> callback) {
         boolean removed;
         synchronized (this) {
+            if (waiters.stream().noneMatch(w -> w.callback == callback)) {
+                return; // served meanwhile
+            }
+            long sinceLoginMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - lastLoginNanos);
+            if (open < maxSize && lastLoginNanos != 0 && sinceLoginMs < connectTimeoutMs) {
+                loop.schedule(() -> timeout(loop, callback), connectTimeoutMs - sinceLoginMs, TimeUnit.MILLISECONDS);
+                return;
+            }
             removed = waiters.removeIf(w -> w.callback == callback);
         }
         if (removed) {
             int o = open();
             callback.accept(null, new TimeoutException(o >= maxSize
                     ? "node " + node + ": all " + maxSize + " backend connections busy for " + connectTimeoutMs + " ms (pool-max-size)"
-                    : "node " + node + ": all " + MAX_CONCURRENT_LOGINS + " login slots busy for " + connectTimeoutMs
-                    + " ms (logins queue beyond that; connect-timeout-ms)"));
+                    : "node " + node + ": all " + MAX_CONCURRENT_LOGINS + " login slots busy and no login finished for "
+                    + connectTimeoutMs + " ms (connect-timeout-ms)"));
         }
     }
 

@@ -55,6 +55,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     private boolean closed;
     private char txStatus = 'I';
     private String txLost;
+    private String noResend; // why the cycle on `active` would not be run again (debug log only)
     private Batch resend; // the cycle's autocommit read (or prepare), kept to run elsewhere if its node dies before answering
 
     ClientSession(PgProxy proxy, Channel client, String user, Map<String, String> startupParams, int cancelPid, int cancelKey) {
@@ -283,6 +284,10 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
                 // a replica's read, or a batch that runs no statement (Parse/Describe/Sync: a prepare): safe to
                 // run again elsewhere if the connection dies before the answer (see backendLost)
                 resend = b.copyForRetry();
+                noResend = null;
+            } else if (log.isDebugEnabled()) {
+                noResend = "ends cycle " + b.endsCycle + ", retried " + b.retried + ", tx " + txStatus + "/" + session.inTransaction()
+                        + ", only reads " + b.onlyReads() + ", on " + be.node;
             }
         }
         active = be;
@@ -363,6 +368,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         if (resend != null) {
             resend.release(); // the client has part of the answer now: no running it again from here on
             resend = null;
+            noResend = log.isDebugEnabled() ? "the client got part of the answer ('" + (char) t + "')" : null;
         }
         client.write(frame);
         if (!client.isWritable()) {
@@ -455,8 +461,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             return;
         }
         if (be == active) {
-            log.debug("{}: connection to node {} lost mid-cycle, not run again (not an autocommit read before its answer)",
-                    user, be.node);
+            log.debug("{}: connection to node {} lost mid-cycle, not run again: {}", user, be.node, noResend);
             active = null;
             copyIn = false;
             router.finished(be.node);
