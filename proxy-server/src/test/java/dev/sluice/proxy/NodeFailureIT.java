@@ -96,6 +96,86 @@ class NodeFailureIT {
     }
 
     @Test
+    void anAutocommitReadInFlightOnAKilledReplicaRunsAgainOnAnother() throws Exception {
+        f = ProxyFixture.start("fail-read-retry-pg", 2, null, null);
+        try (Connection c = DriverManager.getConnection(f.jdbcUrl(), ProxyFixture.USER, ProxyFixture.PASSWORD)) {
+            ExecutorService ex = Executors.newSingleThreadExecutor();
+            try {
+                var result = ex.submit(() -> {
+                    try (Statement st = c.createStatement();
+                         ResultSet rs = st.executeQuery("SELECT inet_server_port() FROM pg_sleep(1.5) /* retried read */")) {
+                        rs.next();
+                        return f.node(rs.getInt(1));
+                    }
+                });
+                String ranOn = null;
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+                while (ranOn == null && System.nanoTime() < deadline) {
+                    for (String r : f.replicaNames()) {
+                        try (Connection a = f.cluster.connectAdmin(node(f, r)); Statement st = a.createStatement();
+                             ResultSet rs = st.executeQuery("SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%/* retried read */'"
+                                     + " AND pid <> pg_backend_pid()")) {
+                            rs.next();
+                            if (rs.getInt(1) > 0) {
+                                ranOn = r;
+                            }
+                        }
+                    }
+                    Thread.sleep(10);
+                }
+                assertTrue(ranOn != null, "the read runs on a replica");
+                f.cluster.kill(node(f, ranOn)); // before it answered
+                String answeredBy = result.get(30, TimeUnit.SECONDS); // no exception: the client never sees the loss
+                assertNotEquals(ranOn, answeredBy);
+                assertTrue(f.replicaNames().contains(answeredBy), "still a replica's read: " + answeredBy);
+            } finally {
+                ex.shutdownNow();
+            }
+        }
+    }
+
+    @Test
+    void aReadThatCannotGetAReplicaConnectionInTimeGoesToThePrimary() throws Exception {
+        // two backend connections per node; two long reads hold both of the replica's
+        f = ProxyFixture.start("fail-read-full-pg", 1, "    connect-timeout-ms: 1000\n", null,
+                y -> y.replace("pool-max-size: 40", "pool-max-size: 2"));
+        String replica = f.replicaNames().get(0);
+        ExecutorService ex = Executors.newFixedThreadPool(2);
+        try (Connection c = DriverManager.getConnection(f.jdbcUrl(), ProxyFixture.USER, ProxyFixture.PASSWORD);
+             Statement st = c.createStatement()) {
+            // psql, not pgjdbc: pgjdbc's connection set-up runs a SET, which would take one of the primary's two
+            for (int i = 0; i < 2; i++) {
+                ex.submit(() -> ProxyFixture.run(List.of("psql", "-X", "-At", f.conninfo(null), "-c", "SELECT pg_sleep(8) /* holder */"),
+                        f.pgEnv(), null, java.time.Duration.ofSeconds(60)));
+            }
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+            while (holdersRunning(f, replica) < 2 && System.nanoTime() < deadline) {
+                Thread.sleep(20);
+            }
+            assertEquals(2, holdersRunning(f, replica), "both of the replica's connections are busy");
+            for (int i = 0; i < 2; i++) { // each waits connect-timeout-ms for the replica, then runs on the primary
+                try (ResultSet rs = st.executeQuery("SELECT inet_server_port()")) {
+                    rs.next();
+                    assertEquals(f.primaryName(), f.node(rs.getInt(1)));
+                }
+            }
+            assertEquals("UP", f.server.runtime().router().topology().status(replica).state().name(),
+                    "a full pool says nothing about the node");
+        } finally {
+            ex.shutdown(); // the holders end after their 8 s
+        }
+    }
+
+    static int holdersRunning(ProxyFixture f, String node) throws SQLException {
+        try (Connection a = f.cluster.connectAdmin(node(f, node)); Statement st = a.createStatement();
+             ResultSet rs = st.executeQuery("SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%/* holder */'"
+                     + " AND state = 'active' AND pid <> pg_backend_pid()")) {
+            rs.next();
+            return rs.getInt(1);
+        }
+    }
+
+    @Test
     void transactionNodeKilledGives08006AndTheSessionGoesOn() throws Exception {
         f = ProxyFixture.start("fail-tx-pg", 2, null, null);
         try (Connection c = DriverManager.getConnection(f.jdbcUrl(), ProxyFixture.USER, ProxyFixture.PASSWORD)) {

@@ -64,9 +64,14 @@ final class RawPg implements AutoCloseable {
     }
 
     static byte[] startupPacket(Map<String, String> params) {
+        return startupPacket(196608, params);
+    }
+
+    /** A startup packet with any protocol code (major << 16 | minor) and the v3 parameter layout. */
+    static byte[] startupPacket(int code, Map<String, String> params) {
         ByteArrayOutputStream b = new ByteArrayOutputStream();
         writeInt(b, 0);
-        writeInt(b, 196608);
+        writeInt(b, code);
         params.forEach((k, v) -> {
             cstring(b, k);
             cstring(b, v);
@@ -139,7 +144,11 @@ final class RawPg implements AutoCloseable {
     /** Startup + md5 password exchange, up to the first ReadyForQuery. */
     void loginMd5(String database, String user, String password) throws IOException {
         send(startupPacket(Map.of("user", user, "database", database)));
-        Msg auth = read();
+        answerMd5(read(), user, password);
+    }
+
+    /** Answers the md5 password request {@code auth}, up to the first ReadyForQuery. */
+    void answerMd5(Msg auth, String user, String password) throws IOException {
         if (auth.type != 'R' || auth.authCode() != 5) {
             throw new AssertionError("expected an md5 password request, got " + auth);
         }

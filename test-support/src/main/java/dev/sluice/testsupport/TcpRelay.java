@@ -29,6 +29,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  *       connected to the target now, and after a cut the same port listens again.</li>
  *   <li>{@link #setLatency(Duration)}: one-way delay added to every chunk in both directions (so a round trip
  *       costs twice that), without limiting throughput.</li>
+ *   <li>{@link #injectAfter(byte[], byte[])}: a target that talks garbage. The next time a client sends bytes
+ *       containing a marker, the given bytes reach that client as if the target had sent them, ahead of the
+ *       target's own answer (which follows as usual).</li>
  * </ul>
  * All threads are daemons; {@link #close()} stops everything.
  */
@@ -47,6 +50,8 @@ public final class TcpRelay implements AutoCloseable {
     private final AtomicInteger accepted = new AtomicInteger();
     private volatile Mode mode = Mode.NORMAL;
     private volatile long latencyNanos;
+    private volatile Injection injection;
+    private final Set<Pair> pairs = ConcurrentHashMap.newKeySet();
     private ServerSocket server; // guarded by lock
     private Thread acceptor; // guarded by lock
 
@@ -128,6 +133,28 @@ public final class TcpRelay implements AutoCloseable {
             throw new IllegalArgumentException("negative latency " + d);
         }
         latencyNanos = d.toNanos();
+    }
+
+    /**
+     * Once: the next chunk a client sends that contains {@code marker} makes the relay send {@code bytes} to that
+     * client, as if from the target and ahead of the target's answer to it (the chunk itself is forwarded as usual).
+     * The marker must arrive within one read (a short query text does).
+     */
+    public void injectAfter(byte[] marker, byte[] bytes) {
+        if (marker.length == 0) {
+            throw new IllegalArgumentException("empty marker");
+        }
+        injection = new Injection(marker.clone(), bytes.clone());
+    }
+
+    /** True while an {@link #injectAfter} waits for its marker. */
+    public boolean injectionPending() {
+        return injection != null;
+    }
+
+    /** Relayed connections currently open (both directions still up). */
+    public int openConnections() {
+        return pairs.size();
     }
 
     @Override
@@ -247,6 +274,7 @@ public final class TcpRelay implements AutoCloseable {
                 return;
             }
             Pair pair = new Pair(client, upstream);
+            pairs.add(pair);
             pair.start(client, upstream, "c2s");
             pair.start(upstream, client, "s2c");
         } catch (IOException | InterruptedException e) {
@@ -260,14 +288,25 @@ public final class TcpRelay implements AutoCloseable {
         private final Socket a;
         private final Socket b;
         private final AtomicInteger open = new AtomicInteger(2);
+        /** What is written to the client (a), in order: the target's chunks and injected ones. */
+        private final BlockingQueue<Chunk> toClient = new LinkedBlockingQueue<>();
 
         Pair(Socket a, Socket b) {
             this.a = a;
             this.b = b;
         }
 
+        /** A chunk from the client: when it carries the armed marker, the injection goes into the client's queue. */
+        private void inspect(byte[] chunk) {
+            Injection inj = injection;
+            if (inj != null && indexOf(chunk, inj.marker) >= 0 && consume(inj)) {
+                toClient.add(new Chunk(inj.bytes, System.nanoTime()));
+            }
+        }
+
         void start(Socket from, Socket to, String dir) throws IOException {
-            BlockingQueue<Chunk> queue = new LinkedBlockingQueue<>();
+            boolean fromClient = from == a;
+            BlockingQueue<Chunk> queue = fromClient ? new LinkedBlockingQueue<>() : toClient;
             InputStream in = from.getInputStream();
             OutputStream out = to.getOutputStream();
             daemon(dir + "-read", () -> {
@@ -281,6 +320,9 @@ public final class TcpRelay implements AutoCloseable {
                         }
                         byte[] copy = new byte[n];
                         System.arraycopy(buf, 0, copy, 0, n);
+                        if (fromClient) {
+                            inspect(copy);
+                        }
                         queue.add(new Chunk(copy, System.nanoTime()));
                     }
                     closeBoth();
@@ -336,10 +378,38 @@ public final class TcpRelay implements AutoCloseable {
             closeQuietly(b);
             sockets.remove(a);
             sockets.remove(b);
+            pairs.remove(this);
         }
     }
 
     private record Chunk(byte[] data, long readAt) {
+    }
+
+    private record Injection(byte[] marker, byte[] bytes) {
+    }
+
+    /** True for the one caller that disarms {@code inj}. */
+    private boolean consume(Injection inj) {
+        synchronized (lock) {
+            if (injection != inj) {
+                return false;
+            }
+            injection = null;
+            return true;
+        }
+    }
+
+    private static int indexOf(byte[] hay, byte[] needle) {
+        outer:
+        for (int i = 0; i + needle.length <= hay.length; i++) {
+            for (int j = 0; j < needle.length; j++) {
+                if (hay[i + j] != needle[j]) {
+                    continue outer;
+                }
+            }
+            return i;
+        }
+        return -1;
     }
 
     private Thread daemon(String what, Runnable r) {

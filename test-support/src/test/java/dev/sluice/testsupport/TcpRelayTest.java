@@ -1,6 +1,7 @@
 package dev.sluice.testsupport;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -102,6 +103,29 @@ class TcpRelayTest {
                 assertEquals(big, read(a, big.length()));
             }
             assertTrue(relay.acceptedConnections() >= 2);
+        });
+    }
+
+    @Test
+    void injectedBytesReachTheClientOnceAheadOfTheAnswer() {
+        assertTimeoutPreemptively(BOUND, () -> {
+            try (Socket a = connect(); Socket b = connect()) {
+                assertEquals("plain", roundTrip(a, "plain"));
+                assertEquals("plain", roundTrip(b, "plain"));
+                assertEquals(2, relay.openConnections());
+                relay.injectAfter("POISON".getBytes(StandardCharsets.UTF_8), "garbage!".getBytes(StandardCharsets.UTF_8));
+                assertEquals("clean", roundTrip(b, "clean"), "no marker, nothing injected");
+                assertTrue(relay.injectionPending());
+                b.getOutputStream().write("xPOISONx".getBytes(StandardCharsets.UTF_8));
+                assertEquals("garbage!xPOISONx", read(b, 16), "injected ahead of the echo");
+                assertFalse(relay.injectionPending());
+                assertEquals("POISON", roundTrip(a, "POISON"), "once only");
+            }
+            long deadline = System.nanoTime() + BOUND.toNanos();
+            while (relay.openConnections() > 0 && System.nanoTime() < deadline) {
+                Thread.sleep(10);
+            }
+            assertEquals(0, relay.openConnections(), "closed connections are no longer counted");
         });
     }
 

@@ -19,6 +19,13 @@ import java.util.function.LongSupplier;
  * A connection opened before the node last went DOWN is never reused: the server may have restarted.
  */
 public final class NodePool<C extends PooledConnection> {
+    /**
+     * Logins in progress at once per node; more wait in line. A thousand clients arriving together would otherwise
+     * fork a thousand server processes at once: every login then takes seconds and many time out, where one at a
+     * time in order they take milliseconds each (HikariCP opens its connections one by one for the same reason).
+     */
+    public static final int MAX_CONCURRENT_LOGINS = 16;
+
     /** Makes the protocol's connections and their channel pipelines. */
     public interface Connector<C extends PooledConnection> {
         C newConnection(NodePool<C> pool, long generation);
@@ -39,6 +46,8 @@ public final class NodePool<C extends PooledConnection> {
     private final ArrayDeque<C> idle = new ArrayDeque<>();
     private final ArrayDeque<Waiter<C>> waiters = new ArrayDeque<>();
     private int open;
+    private int connecting;
+    private long lastLoginNanos; // System.nanoTime() of the last successful login, 0 before the first
 
     private record Waiter<C>(EventLoop loop, BiConsumer<C, Throwable> callback, ScheduledFuture<?> timeout) {
     }
@@ -72,12 +81,13 @@ public final class NodePool<C extends PooledConnection> {
         synchronized (this) {
             c = takeIdle(loop);
             if (c == null) {
-                if (open >= maxSize) {
-                    ScheduledFuture<?> t = loop.schedule(() -> timeout(callback), connectTimeoutMs, TimeUnit.MILLISECONDS);
+                if (open >= maxSize || connecting >= MAX_CONCURRENT_LOGINS) {
+                    ScheduledFuture<?> t = loop.schedule(() -> timeout(loop, callback), connectTimeoutMs, TimeUnit.MILLISECONDS);
                     waiters.add(new Waiter<>(loop, callback, t));
                     return;
                 }
                 open++;
+                connecting++;
             }
         }
         if (c != null) {
@@ -112,8 +122,18 @@ public final class NodePool<C extends PooledConnection> {
         return null;
     }
 
+    /** Opens a connection; the caller counted it in {@code open} and {@code connecting}. */
     private void connect(EventLoop loop, BiConsumer<C, Throwable> callback) {
         C c = connector.newConnection(this, generation.getAsLong());
+        java.util.concurrent.atomic.AtomicBoolean loginOver = new java.util.concurrent.atomic.AtomicBoolean();
+        Runnable loginDone = () -> {
+            if (loginOver.compareAndSet(false, true)) {
+                synchronized (this) {
+                    connecting--;
+                }
+                serveWaiter();
+            }
+        };
         Bootstrap b = new Bootstrap().group(loop).channel(channelType);
         if (channelType == io.netty.channel.epoll.EpollSocketChannel.class) {
             // level-triggered: see PgProxy
@@ -130,6 +150,7 @@ public final class NodePool<C extends PooledConnection> {
                 })
                 .connect(host, port).addListener(f -> {
                     if (!f.isSuccess()) {
+                        loginDone.run();
                         slotFree(c);
                         callback.accept(null, new java.io.IOException("cannot connect to node " + node + " at " + host + ":" + port
                                 + ": " + f.cause().getMessage(), f.cause()));
@@ -143,6 +164,12 @@ public final class NodePool<C extends PooledConnection> {
         }, connectTimeoutMs, TimeUnit.MILLISECONDS);
         c.ready().whenComplete((ok, err) -> {
             loginTimeout.cancel(false);
+            if (err == null) {
+                synchronized (this) {
+                    lastLoginNanos = System.nanoTime();
+                }
+            }
+            loginDone.run();
             if (err != null) {
                 if (c.channel() == null) {
                     return; // the connect listener reported it
@@ -167,14 +194,31 @@ public final class NodePool<C extends PooledConnection> {
         serveWaiter();
     }
 
-    private void timeout(BiConsumer<C, Throwable> callback) {
+    /**
+     * A waiter's connect-timeout-ms is up. One waiting for a free connection (the pool full) fails. One waiting in
+     * the login line waits on while the line moves (a login succeeded within connect-timeout-ms): a thousand
+     * clients arriving together wait their turn instead of failing behind logins that are all going fine; a line
+     * that has not moved for connect-timeout-ms (the node stuck) fails it.
+     */
+    private void timeout(EventLoop loop, BiConsumer<C, Throwable> callback) {
         boolean removed;
         synchronized (this) {
+            if (waiters.stream().noneMatch(w -> w.callback == callback)) {
+                return; // served meanwhile
+            }
+            long sinceLoginMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - lastLoginNanos);
+            if (open < maxSize && lastLoginNanos != 0 && sinceLoginMs < connectTimeoutMs) {
+                loop.schedule(() -> timeout(loop, callback), connectTimeoutMs - sinceLoginMs, TimeUnit.MILLISECONDS);
+                return;
+            }
             removed = waiters.removeIf(w -> w.callback == callback);
         }
         if (removed) {
-            callback.accept(null, new TimeoutException("node " + node + ": all " + maxSize
-                    + " backend connections busy for " + connectTimeoutMs + " ms (pool-max-size)"));
+            int o = open();
+            callback.accept(null, new TimeoutException(o >= maxSize
+                    ? "node " + node + ": all " + maxSize + " backend connections busy for " + connectTimeoutMs + " ms (pool-max-size)"
+                    : "node " + node + ": all " + MAX_CONCURRENT_LOGINS + " login slots busy and no login finished for "
+                    + connectTimeoutMs + " ms (connect-timeout-ms)"));
         }
     }
 
@@ -200,10 +244,11 @@ public final class NodePool<C extends PooledConnection> {
     private void serveWaiter() {
         Waiter<C> w;
         synchronized (this) {
-            if (open >= maxSize || (w = waiters.poll()) == null) {
+            if (open >= maxSize || connecting >= MAX_CONCURRENT_LOGINS || (w = waiters.poll()) == null) {
                 return;
             }
             open++;
+            connecting++;
         }
         w.timeout.cancel(false);
         connect(w.loop, w.callback);

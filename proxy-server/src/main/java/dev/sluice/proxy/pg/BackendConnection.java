@@ -42,6 +42,7 @@ final class BackendConnection extends dev.sluice.proxy.net.PooledConnection {
     private boolean resetting;
     private boolean resetFailed;
     private String fatal;
+    private boolean violated;
 
     record PendingParse(Messages.Parse def, boolean swallow) {
     }
@@ -82,6 +83,16 @@ final class BackendConnection extends dev.sluice.proxy.net.PooledConnection {
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
         ByteBuf frame = (ByteBuf) msg;
+        if (violated) {
+            frame.release(); // what follows garbage in the same read is not to be believed either
+            return;
+        }
+        String garbage = garbage(frame);
+        if (garbage != null) {
+            frame.release();
+            protocolViolation(ctx, garbage);
+            return;
+        }
         if (!ready.isDone()) {
             try {
                 loginStep(ctx, frame);
@@ -103,6 +114,65 @@ final class BackendConnection extends dev.sluice.proxy.net.PooledConnection {
         } finally {
             frame.release();
         }
+    }
+
+    /**
+     * Why {@code frame} cannot be from a PostgreSQL server, or null: a type byte no server sends, or a message the
+     * proxy reads (ReadyForQuery, BackendKeyData, ErrorResponse, ParameterStatus) too short for its fields. Checked
+     * before anyone looks inside, so a broken or hostile server ends its own connection instead of throwing on
+     * another thread (a session's event loop) or being relayed to the client as it is.
+     */
+    static String garbage(ByteBuf frame) {
+        int at = frame.readerIndex();
+        byte t = frame.getByte(at);
+        int len = frame.readableBytes() - 1; // the length field's value (the decoder checked they agree)
+        switch (t) {
+            case 'Z' -> {
+                byte status = len == 5 ? frame.getByte(at + 5) : 0;
+                return status == 'I' || status == 'T' || status == 'E' ? null : "a malformed ReadyForQuery (length " + len + ")";
+            }
+            case 'K' -> {
+                return len >= 12 ? null : "a malformed BackendKeyData (length " + len + ")";
+            }
+            case 'E', 'S' -> {
+                try {
+                    if (t == 'E') {
+                        Messages.ErrorFields.decode(frame);
+                    } else {
+                        ByteBuf b = frame.duplicate().skipBytes(5);
+                        Pg.cstring(b);
+                        Pg.cstring(b);
+                    }
+                    return null;
+                } catch (RuntimeException e) {
+                    return "a malformed " + (t == 'E' ? "ErrorResponse" : "ParameterStatus") + " (" + e.getMessage() + ")";
+                }
+            }
+            case 'R', 'T', 'D', 'C', 'I', 'N', 'A', '1', '2', '3', 'n', 's', 't', 'G', 'H', 'W', 'd', 'c', 'V', 'v' -> {
+                return null;
+            }
+            default -> {
+                return String.format("a message of unknown type 0x%02x", t & 0xff);
+            }
+        }
+    }
+
+    /**
+     * The server sent something that is not PostgreSQL's protocol: this connection can never be trusted again (its
+     * message boundaries are lost). Closed with the reason kept, which the session's client then sees in its 08006
+     * error; a connection's garbage says nothing certain about the node, so it stays in routing (its probes decide).
+     */
+    private void protocolViolation(ChannelHandlerContext ctx, String what) {
+        violated = true;
+        String why = "protocol violation: node " + node + " sent " + what;
+        log.warn("{}; closing that backend connection", why);
+        if (fatal == null) {
+            fatal = Pg.PROTOCOL_VIOLATION + " " + why;
+        }
+        if (!ready.isDone()) {
+            ready.completeExceptionally(new IOException(why));
+        }
+        ctx.close();
     }
 
     private void loginStep(ChannelHandlerContext ctx, ByteBuf frame) throws Exception {
@@ -162,6 +232,9 @@ final class BackendConnection extends dev.sluice.proxy.net.PooledConnection {
      */
     void resetAndRelease(boolean clean) {
         owner = null;
+        if (channel != null) {
+            channel.config().setAutoRead(true); // a slow client's session may have paused it
+        }
         if (!clean || !usable() || txStatus != 'I' || silentCycles > 0) {
             close();
             return;
@@ -252,6 +325,10 @@ final class BackendConnection extends dev.sluice.proxy.net.PooledConnection {
             // a result bigger than max-message-bytes (a client's SELECT of a huge value) ends this connection, but
             // says nothing about the node: recorded as the reason, so the node's breaker does not open for everyone
             fatal = "54000 " + cause.getMessage();
+        } else if (cause instanceof io.netty.handler.codec.CorruptedFrameException && fatal == null) {
+            // a length field below 4: protocol garbage (see protocolViolation)
+            fatal = Pg.PROTOCOL_VIOLATION + " protocol violation: node " + node + " sent " + cause.getMessage();
+            log.warn("{}; closing that backend connection", fatal.substring(6));
         }
         if (!ready.isDone()) {
             ready.completeExceptionally(cause);

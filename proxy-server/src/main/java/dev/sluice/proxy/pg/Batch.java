@@ -20,6 +20,7 @@ final class Batch {
     final List<String> texts = new ArrayList<>(2);
     boolean endsCycle;
     boolean retried;
+    String failedOn; // a read that could not get a connection on this node (routed elsewhere on its retry)
     int bytes;
     private Map<String, String> parsedHere;
     private Map<String, String> boundHere;
@@ -70,6 +71,24 @@ final class Batch {
             }
         }
         return !statements.isEmpty();
+    }
+
+    /**
+     * A copy to send again elsewhere (marked retried): the messages are retained duplicates, so sending this
+     * batch (which releases its messages) leaves the copy intact. Release the copy when it is not needed.
+     */
+    Batch copyForRetry() {
+        Batch c = new Batch();
+        for (int i = 0; i < messages.size(); i++) {
+            c.add(messages.get(i).retainedDuplicate(), decoded.get(i));
+        }
+        c.statements.addAll(statements);
+        c.texts.addAll(texts);
+        c.endsCycle = endsCycle;
+        c.retried = true;
+        c.parsedHere = parsedHere;
+        c.boundHere = boundHere;
+        return c;
     }
 
     void release() {

@@ -55,6 +55,8 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     private boolean closed;
     private char txStatus = 'I';
     private String txLost;
+    private String noResend; // why the cycle on `active` would not be run again (debug log only)
+    private Batch resend; // the cycle's autocommit read (or prepare), kept to run elsewhere if its node dies before answering
 
     ClientSession(PgProxy proxy, Channel client, String user, Map<String, String> startupParams, int cancelPid, int cancelKey) {
         this.proxy = proxy;
@@ -221,7 +223,10 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         routed(b, node);
     }
 
-    private void routed(Batch b, String node) {
+    private void routed(Batch b, String routedTo) {
+        String p = router.topology().primary();
+        // routed back to where it just could not get a connection: the primary serves any read
+        String node = routedTo.equals(b.failedOn) && p != null ? p : routedTo;
         BackendConnection be = held.get(node);
         if (be != null && be.usable()) {
             send(b, be);
@@ -245,7 +250,8 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
                 proxy.backendFailed(node, err);
                 routing.clear();
                 if (!b.retried && b.onlyReads() && !session.inTransaction()) {
-                    b.retried = true; // a read may go elsewhere: the failure took this node out of routing
+                    b.retried = true; // a read may go elsewhere: a refused node is out of routing now, and a
+                    b.failedOn = node; // slow or full one is avoided for this read (see routed)
                     route(b);
                 } else {
                     fail(b, Pg.CONNECTION_FAILURE, err.getMessage());
@@ -273,6 +279,16 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             router.started(be.node);
             cycleStartNanos = System.nanoTime();
             errorInCycle = false;
+            if (b.endsCycle && !b.retried && txStatus == 'I' && !session.inTransaction()
+                    && (b.statements.isEmpty() || b.onlyReads() && !be.node.equals(router.topology().primary()))) {
+                // a replica's read, or a batch that runs no statement (Parse/Describe/Sync: a prepare): safe to
+                // run again elsewhere if the connection dies before the answer (see backendLost)
+                resend = b.copyForRetry();
+                noResend = null;
+            } else if (log.isDebugEnabled()) {
+                noResend = "ends cycle " + b.endsCycle + ", retried " + b.retried + ", tx " + txStatus + "/" + session.inTransaction()
+                        + ", only reads " + b.onlyReads() + ", on " + be.node;
+            }
         }
         active = be;
         openCycle = !b.endsCycle;
@@ -349,7 +365,25 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             }
             default -> { }
         }
+        if (resend != null) {
+            resend.release(); // the client has part of the answer now: no running it again from here on
+            resend = null;
+            noResend = log.isDebugEnabled() ? "the client got part of the answer ('" + (char) t + "')" : null;
+        }
         client.write(frame);
+        if (!client.isWritable()) {
+            // the client reads slower than the server sends (a big result): stop reading this backend until the
+            // client's socket drains (channelWritabilityChanged), so the server waits instead of the proxy buffering
+            be.channel().config().setAutoRead(false);
+        }
+    }
+
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+        if (client.isWritable()) {
+            held.values().forEach(be -> be.channel().config().setAutoRead(true));
+        }
+        ctx.fireChannelWritabilityChanged();
     }
 
     void backendReadComplete(BackendConnection be) {
@@ -358,6 +392,10 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
 
     private void cycleDone(BackendConnection be, char status) {
         active = null;
+        if (resend != null) {
+            resend.release();
+            resend = null;
+        }
         openCycle = false;
         copyIn = false;
         router.finished(be.node);
@@ -408,7 +446,22 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             return;
         }
         boolean txHere = be.node.equals(session.transactionNode());
+        if (be == active && resend != null) {
+            // an autocommit read (or a prepare) whose node died before the client got any of its answer: run it
+            // again wherever routing sends it now (the lost node is out of routing), as if it had just arrived
+            log.debug("{}: connection to node {} lost before it answered a read; running the read again: {}", user, be.node,
+                    cause.getMessage());
+            Batch again = resend;
+            resend = null;
+            active = null;
+            router.finished(be.node);
+            routing.clear();
+            queue.addFirst(again);
+            drain();
+            return;
+        }
         if (be == active) {
+            log.debug("{}: connection to node {} lost mid-cycle, not run again: {}", user, be.node, noResend);
             active = null;
             copyIn = false;
             router.finished(be.node);
@@ -484,6 +537,10 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         batches.release();
         queue.forEach(Batch::release);
         queue.clear();
+        if (resend != null) {
+            resend.release();
+            resend = null;
+        }
         if (active != null) {
             // the client left mid-statement: stop the statement now rather than when it next writes a row, so
             // its locks go and its transaction rolls back at once (closing alone is seen only at the next write)

@@ -28,7 +28,7 @@ public final class Messages {
                 return new Startup(code, Map.of(), b.readInt(), b.readInt());
             }
             Map<String, String> params = new LinkedHashMap<>();
-            if (code == Pg.PROTOCOL_3_0) {
+            if (code >>> 16 == 3) { // 3.x: the same layout (a newer minor is negotiated down to 3.0)
                 while (b.isReadable() && b.getByte(b.readerIndex()) != 0) {
                     String k = Pg.cstring(b);
                     params.put(k, Pg.cstring(b));

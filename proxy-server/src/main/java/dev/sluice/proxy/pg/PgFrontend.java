@@ -88,10 +88,34 @@ final class PgFrontend extends ChannelInboundHandlerAdapter {
                 proxy.cancelRequest(s.cancelPid(), s.cancelKey());
                 ctx.close();
             }
-            case Pg.PROTOCOL_3_0 -> login(ctx, s);
-            default -> refuse(ctx, Pg.FEATURE_NOT_SUPPORTED, "unsupported frontend protocol " + (s.code() >> 16) + "."
-                    + (s.code() & 0xffff) + ": Sluice speaks 3.0");
+            default -> {
+                if (s.code() >>> 16 != 3) {
+                    refuse(ctx, Pg.FEATURE_NOT_SUPPORTED, "unsupported frontend protocol " + (s.code() >>> 16) + "."
+                            + (s.code() & 0xffff) + ": Sluice speaks 3.0");
+                    return;
+                }
+                negotiate(ctx, s);
+                login(ctx, s);
+            }
         }
+    }
+
+    /**
+     * As PostgreSQL does: a 3.x client newer than 3.0, or one asking for protocol options ({@code _pq_.*}), is told
+     * with NegotiateProtocolVersion that this side speaks 3.0 and none of those options, and the login goes on in
+     * 3.0 (the client decides whether that is enough for it).
+     */
+    private static void negotiate(ChannelHandlerContext ctx, Messages.Startup s) {
+        java.util.List<String> options = s.params().keySet().stream().filter(k -> k.startsWith("_pq_.")).toList();
+        if ((s.code() & 0xffff) == 0 && options.isEmpty()) {
+            return;
+        }
+        ByteBuf b = ctx.alloc().buffer();
+        int at = Pg.begin(b, 'v');
+        b.writeInt(0); // newest minor version supported for major 3
+        b.writeInt(options.size());
+        options.forEach(o -> Pg.writeCString(b, o));
+        ctx.write(Pg.end(b, at)); // flushed with the authentication request (or the refusal)
     }
 
     private void login(ChannelHandlerContext ctx, Messages.Startup s) {

@@ -316,9 +316,13 @@ public final class PgProxy implements AutoCloseable {
                 });
     }
 
-    /** A connect or login to {@code node} failed: it leaves routing now if the failure means the node is gone. */
+    /**
+     * A connect or login to {@code node} failed: it leaves routing now if the failure means the node is gone (refused,
+     * reset, closed). A login that is only slow (a storm of new connections on a loaded node), a full pool, or a node
+     * saying it has too many connections does not take it out for everyone: the probes decide about those.
+     */
     void backendFailed(String node, Throwable err) {
-        if (err instanceof IOException || err instanceof java.util.concurrent.TimeoutException && !err.getMessage().contains("busy")) {
+        if (err instanceof IOException && !String.valueOf(err.getMessage()).contains("refused the login: 53300")) {
             router.connectionFailed(node, err);
         }
         probeSoon.run();
