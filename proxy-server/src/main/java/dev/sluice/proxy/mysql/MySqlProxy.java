@@ -344,7 +344,9 @@ public final class MySqlProxy implements AutoCloseable {
 
     /** A connect or login to {@code node} failed: it leaves routing now if the failure means the node is gone. */
     void backendFailed(String node, Throwable err) {
-        if (err instanceof IOException || err instanceof java.util.concurrent.TimeoutException && !String.valueOf(err.getMessage()).contains("busy")) {
+        // only a refused, reset or closed connection says the node is gone; a slow login (a connection storm) or
+        // "Too many connections" (1040) says it is busy, and the probes decide about it (as in PgProxy)
+        if (err instanceof IOException && !String.valueOf(err.getMessage()).contains(": 1040 ")) {
             router.connectionFailed(node, err);
         }
         probeSoon.run();
