@@ -7,7 +7,6 @@ import dev.sluice.core.sql.Classification;
 import dev.sluice.core.sql.StatementKind;
 import java.sql.CallableStatement;
 import java.sql.Connection;
-import java.sql.DatabaseMetaData;
 import java.sql.PreparedStatement;
 import java.sql.SQLClientInfoException;
 import java.sql.SQLException;
@@ -24,7 +23,7 @@ import java.util.concurrent.Executor;
  * connections opened later. Settings made through the JDBC API (autocommit, read-only, isolation,
  * catalog, schema, client info, network timeout, holdability) are applied to every backend connection.
  */
-final class SluiceConnection implements Connection {
+final class SluiceConnection extends ConnectionBase {
     private final ClusterRuntime runtime;
     private final Session session;
     private final Backends backends;
@@ -95,7 +94,8 @@ final class SluiceConnection implements Connection {
     }
 
     /** Where statements that need "some" node go: the transaction's node, else the primary, else a replica. */
-    private Connection anchor() throws SQLException {
+    @Override
+    Connection anchor() throws SQLException {
         return physical(route(Classification.of(StatementKind.EMPTY, "anchor")).node());
     }
 
@@ -189,11 +189,6 @@ final class SluiceConnection implements Connection {
     @Override
     public CallableStatement prepareCall(String sql, int type, int concurrency, int hold) throws SQLException {
         return physical(route(sql).node()).prepareCall(sql, type, concurrency, hold);
-    }
-
-    @Override
-    public String nativeSQL(String sql) throws SQLException {
-        return anchor().nativeSQL(sql);
     }
 
     // ---- transactions ----
@@ -391,43 +386,6 @@ final class SluiceConnection implements Connection {
     public void setTypeMap(Map<String, Class<?>> map) throws SQLException {
         checkOpen();
         settings.typeMap(backends.all(), map);
-    }
-
-    // ---- metadata and factories: served by a real backend connection ----
-
-    @Override
-    public DatabaseMetaData getMetaData() throws SQLException {
-        return anchor().getMetaData();
-    }
-
-    @Override
-    public java.sql.Clob createClob() throws SQLException {
-        return anchor().createClob();
-    }
-
-    @Override
-    public java.sql.Blob createBlob() throws SQLException {
-        return anchor().createBlob();
-    }
-
-    @Override
-    public java.sql.NClob createNClob() throws SQLException {
-        return anchor().createNClob();
-    }
-
-    @Override
-    public java.sql.SQLXML createSQLXML() throws SQLException {
-        return anchor().createSQLXML();
-    }
-
-    @Override
-    public java.sql.Array createArrayOf(String typeName, Object[] elements) throws SQLException {
-        return anchor().createArrayOf(typeName, elements);
-    }
-
-    @Override
-    public java.sql.Struct createStruct(String typeName, Object[] attributes) throws SQLException {
-        return anchor().createStruct(typeName, attributes);
     }
 
     @Override

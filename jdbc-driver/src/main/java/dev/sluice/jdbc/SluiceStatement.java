@@ -10,14 +10,13 @@ import java.sql.SQLWarning;
 import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 
 /**
  * A Statement that routes each execution. It keeps one real statement per node it has run on (so the
  * real driver's result sets, generated keys and warnings are what the application sees), and applies
  * the settings made on it (fetch size, max rows, timeouts …) to each of them.
  */
-class SluiceStatement implements Statement, SluiceRouted {
+class SluiceStatement extends StatementBase implements SluiceRouted {
     /** Opens the real statement on a backend connection. */
     interface Opener {
         Statement open(Connection c) throws SQLException;
@@ -30,13 +29,10 @@ class SluiceStatement implements Statement, SluiceRouted {
 
     final SluiceConnection conn;
     private final Opener opener;
-    // small: a statement usually runs on one or two nodes; this is allocated for every prepareStatement
-    private final Map<String, Statement> byNode = new java.util.HashMap<>(4);
     private List<String> batch; // created by the first addBatch
     Statement current;
     private RouteDecision lastRoute;
     private boolean closed;
-    private final StatementSettings settings = new StatementSettings();
 
     SluiceStatement(SluiceConnection conn, Opener opener) {
         this.conn = conn;
@@ -321,92 +317,6 @@ class SluiceStatement implements Statement, SluiceRouted {
         }
     }
 
-    // ---- settings: kept in StatementSettings, applied to every real statement ----
-
-    @Override
-    public int getMaxFieldSize() throws SQLException {
-        checkOpen();
-        return settings.maxFieldSize();
-    }
-
-    @Override
-    public void setMaxFieldSize(int max) throws SQLException {
-        checkOpen();
-        settings.maxFieldSize(byNode.values(), max);
-    }
-
-    @Override
-    public int getMaxRows() throws SQLException {
-        checkOpen();
-        return settings.maxRows();
-    }
-
-    @Override
-    public void setMaxRows(int max) throws SQLException {
-        checkOpen();
-        settings.maxRows(byNode.values(), max);
-    }
-
-    @Override
-    public long getLargeMaxRows() throws SQLException {
-        checkOpen();
-        return settings.largeMaxRows();
-    }
-
-    @Override
-    public void setLargeMaxRows(long max) throws SQLException {
-        checkOpen();
-        settings.largeMaxRows(byNode.values(), max);
-    }
-
-    @Override
-    public void setEscapeProcessing(boolean enable) throws SQLException {
-        checkOpen();
-        settings.escapeProcessing(byNode.values(), enable);
-    }
-
-    @Override
-    public int getQueryTimeout() throws SQLException {
-        checkOpen();
-        return settings.queryTimeout();
-    }
-
-    @Override
-    public void setQueryTimeout(int seconds) throws SQLException {
-        checkOpen();
-        settings.queryTimeout(byNode.values(), seconds);
-    }
-
-    @Override
-    public void setCursorName(String name) throws SQLException {
-        checkOpen();
-        settings.cursorName(byNode.values(), name);
-    }
-
-    @Override
-    public void setFetchDirection(int direction) throws SQLException {
-        checkOpen();
-        settings.fetchDirection(byNode.values(), direction);
-    }
-
-    @Override
-    public int getFetchDirection() throws SQLException {
-        checkOpen();
-        return settings.fetchDirection();
-    }
-
-    @Override
-    public void setFetchSize(int rows) throws SQLException {
-        checkOpen();
-        settings.fetchSize(byNode.values(), rows);
-    }
-
-    @Override
-    public int getFetchSize() throws SQLException {
-        checkOpen();
-        return settings.fetchSize();
-    }
-
     @Override
     public int getResultSetConcurrency() throws SQLException {
         return current != null ? current.getResultSetConcurrency() : ResultSet.CONCUR_READ_ONLY;
@@ -426,30 +336,6 @@ class SluiceStatement implements Statement, SluiceRouted {
     public Connection getConnection() throws SQLException {
         checkOpen();
         return conn;
-    }
-
-    @Override
-    public void setPoolable(boolean p) throws SQLException {
-        checkOpen();
-        settings.poolable(byNode.values(), p);
-    }
-
-    @Override
-    public boolean isPoolable() throws SQLException {
-        checkOpen();
-        return settings.poolable();
-    }
-
-    @Override
-    public void closeOnCompletion() throws SQLException {
-        checkOpen();
-        settings.closeOnCompletion(byNode.values());
-    }
-
-    @Override
-    public boolean isCloseOnCompletion() throws SQLException {
-        checkOpen();
-        return settings.closeOnCompletion();
     }
 
     @Override
