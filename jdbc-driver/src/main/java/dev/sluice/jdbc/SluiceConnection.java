@@ -27,6 +27,7 @@ final class SluiceConnection extends ConnectionBase {
     private final ClusterRuntime runtime;
     private final Session session;
     private final Backends backends;
+    private final DriverCache cache;
     private boolean closed;
     private final ConnectionSettings settings = new ConnectionSettings();
 
@@ -34,6 +35,12 @@ final class SluiceConnection extends ConnectionBase {
         this.runtime = runtime;
         this.session = runtime.router.newSession();
         this.backends = new Backends(runtime);
+        this.cache = new DriverCache(runtime, session);
+    }
+
+    /** The read cache as this connection uses it (docs/cache.md). */
+    DriverCache cache() {
+        return cache;
     }
 
     // ---- routing, used by the statements ----
@@ -127,13 +134,13 @@ final class SluiceConnection extends ConnectionBase {
     @Override
     public Statement createStatement(int type, int concurrency) throws SQLException {
         checkOpen();
-        return new SluiceStatement(this, c -> c.createStatement(type, concurrency));
+        return new SluiceStatement(this, c -> c.createStatement(type, concurrency), type, concurrency);
     }
 
     @Override
     public Statement createStatement(int type, int concurrency, int hold) throws SQLException {
         checkOpen();
-        return new SluiceStatement(this, c -> c.createStatement(type, concurrency, hold));
+        return new SluiceStatement(this, c -> c.createStatement(type, concurrency, hold), type, concurrency);
     }
 
     @Override
@@ -145,13 +152,13 @@ final class SluiceConnection extends ConnectionBase {
     @Override
     public PreparedStatement prepareStatement(String sql, int type, int concurrency) throws SQLException {
         checkOpen();
-        return new SluicePreparedStatement(this, sql, c -> c.prepareStatement(sql, type, concurrency));
+        return new SluicePreparedStatement(this, sql, c -> c.prepareStatement(sql, type, concurrency), type, concurrency);
     }
 
     @Override
     public PreparedStatement prepareStatement(String sql, int type, int concurrency, int hold) throws SQLException {
         checkOpen();
-        return new SluicePreparedStatement(this, sql, c -> c.prepareStatement(sql, type, concurrency, hold));
+        return new SluicePreparedStatement(this, sql, c -> c.prepareStatement(sql, type, concurrency, hold), type, concurrency);
     }
 
     @Override
@@ -199,6 +206,9 @@ final class SluiceConnection extends ConnectionBase {
         for (Connection c : backends.all()) {
             c.setAutoCommit(autoCommit);
         }
+        if (autoCommit && !session.autoCommit()) {
+            cache.ended(true); // switching autocommit on commits
+        }
         session.setAutoCommit(autoCommit);
     }
 
@@ -216,6 +226,8 @@ final class SluiceConnection extends ConnectionBase {
         } catch (SQLException e) {
             session.endTransaction(false);
             throw e;
+        } finally {
+            cache.ended(true); // a failed commit may still have committed: invalidating is the safe side
         }
         String node = session.transactionNode();
         if (session.endTransaction(true) && session.wantsPositions() && node != null) {
@@ -230,6 +242,7 @@ final class SluiceConnection extends ConnectionBase {
             backends.rollbackAll();
         } finally {
             session.endTransaction(false);
+            cache.ended(false);
         }
     }
 
@@ -281,6 +294,7 @@ final class SluiceConnection extends ConnectionBase {
     public void setTransactionIsolation(int level) throws SQLException {
         checkOpen();
         settings.isolation(backends.all(), level);
+        cache.setting("isolation", level);
         // a PostgreSQL hot standby refuses serializable transactions: such a session reads on the primary
         session.setReplicaReadsBlocked(runtime.config.engine() == dev.sluice.core.config.Engine.POSTGRESQL
                 && level == Connection.TRANSACTION_SERIALIZABLE ? "serializable-isolation-on-postgresql" : null);
@@ -298,6 +312,7 @@ final class SluiceConnection extends ConnectionBase {
     public void setCatalog(String catalog) throws SQLException {
         checkOpen();
         settings.catalog(backends.all(), catalog);
+        cache.setting("catalog", catalog);
     }
 
     @Override
@@ -310,6 +325,7 @@ final class SluiceConnection extends ConnectionBase {
     public void setSchema(String schema) throws SQLException {
         checkOpen();
         settings.schema(backends.all(), schema);
+        cache.setting("schema", schema);
     }
 
     @Override
@@ -386,6 +402,7 @@ final class SluiceConnection extends ConnectionBase {
     public void setTypeMap(Map<String, Class<?>> map) throws SQLException {
         checkOpen();
         settings.typeMap(backends.all(), map);
+        cache.setting("type-map", map);
     }
 
     @Override

@@ -33,10 +33,19 @@ class SluiceStatement extends StatementBase implements SluiceRouted {
     Statement current;
     private RouteDecision lastRoute;
     private boolean closed;
+    private ResultSet served; // the result of the last executeQuery when it came through the read cache
+    final int rsType;
+    final int rsConcurrency;
 
     SluiceStatement(SluiceConnection conn, Opener opener) {
+        this(conn, opener, ResultSet.TYPE_FORWARD_ONLY, ResultSet.CONCUR_READ_ONLY);
+    }
+
+    SluiceStatement(SluiceConnection conn, Opener opener, int rsType, int rsConcurrency) {
         this.conn = conn;
         this.opener = opener;
+        this.rsType = rsType;
+        this.rsConcurrency = rsConcurrency;
     }
 
     /** The last routing decision of this statement (node and reason), for logs and tests. */
@@ -62,10 +71,11 @@ class SluiceStatement extends StatementBase implements SluiceRouted {
      * the session what ran (read-your-writes). An autocommit read whose node fails with a connection-class
      * error is retried once on another node; never inside a transaction, never a write.
      */
-    <T> T run(RouteDecision d, String sqlForSessionState, Exec<T> exec) throws SQLException {
+    <T> T run(RouteDecision d, String sqlForSessionState, String text, Exec<T> exec) throws SQLException {
         checkOpen();
+        dropServed();
         try {
-            return runOnce(d, sqlForSessionState, exec);
+            return runOnce(d, sqlForSessionState, text, exec);
         } catch (SQLException e) {
             if (!Failures.isConnectionClass(e)) {
                 throw e;
@@ -86,7 +96,7 @@ class SluiceStatement extends StatementBase implements SluiceRouted {
             }
             try {
                 return runOnce(new RouteDecision(retry.node(), false, "retry-after-" + d.node() + "-failed:" + retry.reason(),
-                        retry.classification()), sqlForSessionState, exec);
+                        retry.classification()), sqlForSessionState, text, exec);
             } catch (SQLException again) {
                 if (Failures.isConnectionClass(again)) {
                     nodeFailed(retry.node(), again);
@@ -111,7 +121,7 @@ class SluiceStatement extends StatementBase implements SluiceRouted {
         }
     }
 
-    private <T> T runOnce(RouteDecision d, String sqlForSessionState, Exec<T> exec) throws SQLException {
+    private <T> T runOnce(RouteDecision d, String sqlForSessionState, String text, Exec<T> exec) throws SQLException {
         lastRoute = d;
         conn.runtime().router.started(d.node());
         T result;
@@ -121,6 +131,7 @@ class SluiceStatement extends StatementBase implements SluiceRouted {
             result = exec.run(s);
         } finally {
             conn.runtime().router.finished(d.node());
+            conn.cache().ran(d, sqlForSessionState, text, conn.session().inTransaction()); // failed writes may have changed rows too
         }
         if (d.allConnections() && sqlForSessionState != null) {
             conn.sessionStateApplied(d, sqlForSessionState);
@@ -133,7 +144,38 @@ class SluiceStatement extends StatementBase implements SluiceRouted {
 
     private <T> T runSql(String sql, Exec<T> exec) throws SQLException {
         checkOpen();
-        return run(conn.route(sql), sql, exec);
+        return run(conn.route(sql), sql, sql, exec);
+    }
+
+    /** The settings that shape a query's result (read-cache key), or null when it must not be cached. */
+    String cacheShape() {
+        return rsConcurrency == ResultSet.CONCUR_READ_ONLY && rsType != ResultSet.TYPE_SCROLL_SENSITIVE ? settings.cacheShape() : null;
+    }
+
+    /** executeQuery was answered through the read cache: {@code rs} is its result ({@code hit}: no node ran it). */
+    ResultSet served(ResultSet rs, RouteDecision hit) throws SQLException {
+        dropServed();
+        served = rs;
+        if (hit != null) {
+            lastRoute = hit;
+        }
+        return rs;
+    }
+
+    /** Executing again closes the previous result set (JDBC), without closeOnCompletion closing this statement. */
+    private void dropServed() throws SQLException {
+        ResultSet old = served;
+        served = null;
+        if (old != null) {
+            old.close();
+        }
+    }
+
+    /** A cached result set of this statement was closed (closeOnCompletion closes the statement then). */
+    void resultClosed(Object rs) throws SQLException {
+        if (rs == served && settings.closeOnCompletion()) {
+            close();
+        }
     }
 
     void checkOpen() throws SQLException {
@@ -154,7 +196,8 @@ class SluiceStatement extends StatementBase implements SluiceRouted {
 
     @Override
     public ResultSet executeQuery(String sql) throws SQLException {
-        return runSql(sql, s -> s.executeQuery(sql));
+        checkOpen();
+        return conn.cache().query(this, sql, conn.classify(sql), null, () -> runSql(sql, s -> s.executeQuery(sql)));
     }
 
     @Override
@@ -255,7 +298,7 @@ class SluiceStatement extends StatementBase implements SluiceRouted {
         // a batch is one round trip to one node: unless every statement is a read, that is the primary
         RouteDecision d = conn.route(allReads ? Classification.of(StatementKind.READ, "batch")
                 : Classification.of(StatementKind.WRITE, "batch"));
-        return run(d, null, s -> {
+        return run(d, null, String.join(";\n", sqls), s -> {
             for (String sql : sqls) {
                 s.addBatch(sql);
             }
@@ -267,26 +310,38 @@ class SluiceStatement extends StatementBase implements SluiceRouted {
 
     @Override
     public ResultSet getResultSet() throws SQLException {
-        return currentOrThrow().getResultSet();
+        checkOpen();
+        return served != null ? served : currentOrThrow().getResultSet();
     }
 
     @Override
     public int getUpdateCount() throws SQLException {
-        return currentOrThrow().getUpdateCount();
+        checkOpen();
+        return served != null ? -1 : currentOrThrow().getUpdateCount();
     }
 
     @Override
     public long getLargeUpdateCount() throws SQLException {
-        return currentOrThrow().getLargeUpdateCount();
+        checkOpen();
+        return served != null ? -1 : currentOrThrow().getLargeUpdateCount();
     }
 
     @Override
     public boolean getMoreResults() throws SQLException {
-        return currentOrThrow().getMoreResults();
+        checkOpen();
+        return served != null ? getMoreResults(CLOSE_CURRENT_RESULT) : currentOrThrow().getMoreResults();
     }
 
     @Override
     public boolean getMoreResults(int current) throws SQLException {
+        checkOpen();
+        if (served != null) { // a cached result is one result set, nothing follows it
+            if (current != KEEP_CURRENT_RESULT) {
+                served.close();
+            }
+            served = null;
+            return false;
+        }
         return currentOrThrow().getMoreResults(current);
     }
 
@@ -298,7 +353,7 @@ class SluiceStatement extends StatementBase implements SluiceRouted {
     @Override
     public SQLWarning getWarnings() throws SQLException {
         checkOpen();
-        return current == null ? null : current.getWarnings();
+        return current == null || (served != null && DriverCache.HIT_NODE.equals(lastRoute.node())) ? null : current.getWarnings();
     }
 
     @Override
@@ -344,6 +399,9 @@ class SluiceStatement extends StatementBase implements SluiceRouted {
             return;
         }
         closed = true;
+        if (served != null) {
+            served.close(); // JDBC: closing a statement closes its current result set
+        }
         SQLException first = null;
         for (Statement s : byNode.values()) {
             try {
