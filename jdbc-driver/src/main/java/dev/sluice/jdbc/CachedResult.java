@@ -121,25 +121,30 @@ final class CachedResult {
         return rows.size();
     }
 
-    /** A new result set over this result, positioned before the first row. */
-    ResultSet open(Statement owner, int type) {
+    /**
+     * A new result set over this result, positioned before the first row. {@code scrollsForwardOnly}: like
+     * MariaDB Connector/J, whose buffered results scroll even when TYPE_FORWARD_ONLY (pgjdbc refuses).
+     */
+    ResultSet open(Statement owner, int type, boolean scrollsForwardOnly) {
         return (ResultSet) Proxy.newProxyInstance(ResultSet.class.getClassLoader(), new Class<?>[] {ResultSet.class},
-                new View(owner, type));
+                new View(owner, type, scrollsForwardOnly));
     }
 
     /** One cursor over the rows; the result set's behaviour. */
     private final class View implements InvocationHandler {
         private final Statement owner;
         private final int type;
+        private final boolean scrollsForwardOnly;
         private int cursor; // 0: before the first row, rows.size() + 1: after the last
         private boolean closed;
         private boolean lastNull;
         private int fetchSize;
         private int fetchDirection = ResultSet.FETCH_FORWARD;
 
-        View(Statement owner, int type) {
+        View(Statement owner, int type, boolean scrollsForwardOnly) {
             this.owner = owner;
             this.type = type;
+            this.scrollsForwardOnly = scrollsForwardOnly;
         }
 
         @Override
@@ -279,7 +284,7 @@ final class CachedResult {
         }
 
         private void scrollable() throws SQLException {
-            if (type == ResultSet.TYPE_FORWARD_ONLY) {
+            if (type == ResultSet.TYPE_FORWARD_ONLY && !scrollsForwardOnly) {
                 throw new SQLException("Sluice: operation requires a scrollable ResultSet, but this one is TYPE_FORWARD_ONLY", "24000");
             }
         }

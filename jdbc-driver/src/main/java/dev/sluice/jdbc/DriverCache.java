@@ -25,9 +25,11 @@ final class DriverCache {
     }
 
     private final CacheSession cache;
+    private final boolean mariadb; // MariaDB Connector/J scrolls buffered TYPE_FORWARD_ONLY results; a cached one does too
 
     DriverCache(ClusterRuntime runtime, Session session) {
         this.cache = new CacheSession(runtime.router.readCache(), session);
+        this.mariadb = runtime.config.engine().dialect() == dev.sluice.core.sql.Dialect.MYSQL;
         cache.context("user", runtime.config.user());
         cache.context("database", runtime.config.database());
     }
@@ -53,7 +55,7 @@ final class DriverCache {
             return q.run();
         }
         if (l.isHit()) {
-            return st.served(((CachedResult) l.hit()).open(st, st.rsType), new RouteDecision(HIT_NODE, false, "cache-hit", c));
+            return st.served(((CachedResult) l.hit()).open(st, st.rsType, mariadb), new RouteDecision(HIT_NODE, false, "cache-hit", c));
         }
         ResultSet real = q.run();
         CachedResult r;
@@ -65,7 +67,7 @@ final class DriverCache {
         if (r.cacheable()) {
             cache.store(l, st.lastRoute().node(), r, r.bytes());
         }
-        return st.served(r.open(st, st.rsType), null);
+        return st.served(r.open(st, st.rsType, mariadb), null);
     }
 
     /**

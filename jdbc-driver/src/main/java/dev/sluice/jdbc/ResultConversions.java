@@ -169,18 +169,18 @@ final class ResultConversions {
         }
     }
 
-    private static boolean bool(Object v, String override) throws SQLException {
+    private static boolean bool(Object v, String override) {
         if (v instanceof Boolean b) {
             return b;
         }
         if (v instanceof Number n) {
             return n.doubleValue() != 0;
         }
+        // MariaDB Connector/J's rule: anything but a false word is true (pgjdbc throws on other text; answering is kinder)
         String s = text(v, override).trim().toLowerCase(Locale.ROOT);
         return switch (s) {
-            case "1", "t", "true", "y", "yes", "on" -> true;
             case "0", "f", "false", "n", "no", "off", "" -> false;
-            default -> throw new SQLException("Sluice: cannot read '" + s + "' as a boolean", "22018");
+            default -> true;
         };
     }
 

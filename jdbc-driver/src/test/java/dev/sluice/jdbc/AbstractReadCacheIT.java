@@ -226,7 +226,7 @@ abstract class AbstractReadCacheIT {
         direct("CREATE TABLE typed (" + typesColumns() + ")", "INSERT INTO typed VALUES (" + typesValues() + ")",
                 "INSERT INTO typed (id) VALUES (2)");
         replicated();
-        String sql = "SELECT * FROM typed ORDER BY id";
+        String sql = "SELECT t.*, i AS aliased, v AS \"Label\" FROM typed t ORDER BY id";
         try (Connection c = DriverManager.getConnection(url("&cache-tables=typed"))) {
             List<List<String>> real = describe(c, "/* sluice:no-cache */ " + sql, ResultSet.TYPE_FORWARD_ONLY, false);
             List<List<String>> cached = null;
