@@ -299,10 +299,45 @@ public final class ReadCache {
         }
         long h = hits.sum();
         long m = misses.sum();
-        long bytes = store.policy().eviction().map(ev -> ev.weightedSize().orElse(0)).orElse(0L);
-        return new CacheStats(true, h, m, h + m == 0 ? 0 : (double) h / (h + m), store.estimatedSize(), bytes,
+        return new CacheStats(true, h, m, h + m == 0 ? 0 : (double) h / (h + m), store.estimatedSize(), bytes(),
                 config.cacheMaxBytes(), stores.sum(), notStored.snapshot(), evictions.sum(), expirations.sum(),
                 invalidations.total(), invalidations.snapshot(), bypassed.snapshot());
+    }
+
+    // ---- cheap single counters, for metrics scraped often ----
+
+    public long hits() {
+        return hits.sum();
+    }
+
+    public long misses() {
+        return misses.sum();
+    }
+
+    public long storesCount() {
+        return stores.sum();
+    }
+
+    public long evictionCount() {
+        return evictions.sum();
+    }
+
+    public long expirationCount() {
+        return expirations.sum();
+    }
+
+    public long entries() {
+        return store.estimatedSize();
+    }
+
+    /** Estimated bytes held now. */
+    public long bytes() {
+        return store.policy().eviction().map(ev -> ev.weightedSize().orElse(0)).orElse(0L);
+    }
+
+    /** Invalidations by table so far ({@code *}: the whole cache), bounded by {@link BoundedCounts#MAX_NAMES} names. */
+    public java.util.Map<String, Long> invalidationsByTable() {
+        return invalidations.snapshot();
     }
 
     /** Runs pending maintenance (evictions, expirations) now; for tests and stats. */

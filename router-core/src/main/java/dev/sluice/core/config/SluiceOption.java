@@ -179,6 +179,9 @@ public enum SluiceOption {
                 if (v.equals("false") && choices.contains("off")) {
                     return "off"; // YAML 1.1 reads an unquoted `off` as the boolean false
                 }
+                if (v.equals("true") && choices.contains("on")) {
+                    return "on"; // … and an unquoted `on` as true
+                }
                 for (String c : choices) {
                     if (c.equalsIgnoreCase(v)) {
                         return c;
