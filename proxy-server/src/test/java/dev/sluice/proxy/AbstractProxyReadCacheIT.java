@@ -26,7 +26,7 @@ import org.junit.jupiter.api.Test;
  */
 abstract class AbstractProxyReadCacheIT {
     /** The cluster options every subclass's proxy is started with (RYW so the writer always reads its writes). */
-    static final String CLUSTER_EXTRA = "    cache: on\n    cache-tables: \"*\"\n    read-your-writes: position\n";
+    static final String CLUSTER_EXTRA = "    cache: on\n    cache-tables: \"*\"\n    read-your-writes: heartbeat\n";
 
     abstract DbCluster cluster();
 

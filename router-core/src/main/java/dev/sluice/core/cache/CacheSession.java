@@ -25,7 +25,11 @@ import java.util.TreeMap;
  *       table opted in (or a {@code /* sluice:cache *}{@code /} hint) and nothing in the text that
  *       {@link dev.sluice.core.sql.TableAnalyzer} refuses;</li>
  *   <li>the key: the normalized text, bound parameters, and the session's context — user, database, schema and a
- *       digest of every session-state statement it ran (SET …), in order;</li>
+ *       digest of the session-state statements it ran (SET …): each distinct text once, in the order of its last
+ *       run, which decides the final value of everything they set ({@code SET a=1; SET a=2; SET a=1} and
+ *       {@code SET a=2; SET a=1} key alike, so toggling a setting does not grow the key forever). That treats
+ *       each statement as setting absolute values, as the proxies' replay of session state does; a relative one
+ *       ({@code SET @x = @x + 1}) only matters to reads of the variable, and those are never cached;</li>
  *   <li>writes: an autocommit write invalidates its tables once it has run (whether it succeeded or not: an
  *       extra invalidation is harmless); in a transaction they are collected and invalidated at COMMIT, dropped
  *       at ROLLBACK (its changes were never visible to a cacheable read).</li>
@@ -49,7 +53,9 @@ public final class CacheSession {
     private final ReadCache cache;
     private final Session session;
     private final Map<String, String> context = new TreeMap<>();
-    private byte[] stateDigest = new byte[0];
+    private static final int MAX_STATE_STATEMENTS = 500;
+
+    private final java.util.LinkedHashSet<String> state = new java.util.LinkedHashSet<>();
     private String contextKey;
     private String dirty; // why this session's reads are never cached any more, or null
     private final Set<String> pending = new HashSet<>();
@@ -87,17 +93,15 @@ public final class CacheSession {
             dirty = "unknown-session-state";
             return;
         }
-        if (sql.toUpperCase(Locale.ROOT).contains("UNCOMMITTED")) {
+        String text = sql.strip();
+        if (text.toUpperCase(Locale.ROOT).contains("UNCOMMITTED")) {
             // a dirty reader could cache rows a transaction later rolls back: nothing would ever invalidate them
             dirty = "read-uncommitted";
         }
-        try {
-            MessageDigest md = MessageDigest.getInstance("SHA-256");
-            md.update(stateDigest);
-            md.update(sql.strip().getBytes(StandardCharsets.UTF_8));
-            stateDigest = md.digest();
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("SHA-256 is required of every JVM", e);
+        state.remove(text); // moved to the end: its last run decides what it set
+        state.add(text);
+        if (state.size() > MAX_STATE_STATEMENTS) {
+            dirty = "too-much-session-state";
         }
         contextKey = null;
     }
@@ -109,7 +113,7 @@ public final class CacheSession {
 
     /** The session was reset (COM_RESET_CONNECTION, COM_CHANGE_USER): no state, nothing pending. */
     public void reset() {
-        stateDigest = new byte[0];
+        state.clear();
         dirty = null;
         contextKey = null;
         pending.clear();
@@ -121,11 +125,24 @@ public final class CacheSession {
         if (k == null) {
             StringBuilder b = new StringBuilder();
             context.forEach((n, v) -> b.append(n).append('=').append(v).append('\u0000'));
-            b.append("state=").append(HexFormat.of().formatHex(stateDigest));
+            b.append("state=").append(digest(state));
             k = b.toString();
             contextKey = k;
         }
         return k;
+    }
+
+    private static String digest(Iterable<String> statements) {
+        try {
+            MessageDigest md = MessageDigest.getInstance("SHA-256");
+            for (String s : statements) {
+                md.update(s.getBytes(StandardCharsets.UTF_8));
+                md.update((byte) 0);
+            }
+            return HexFormat.of().formatHex(md.digest());
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is required of every JVM", e);
+        }
     }
 
     // ---- reads ----

@@ -142,6 +142,12 @@ class CacheSessionTest {
         assertEquals("tenant2", run(other, oc, "SELECT * FROM users", "tenant2"));
         oc.context("user", "bob");
         assertEquals("bob", run(other, oc, "SELECT * FROM users", "bob"));
+        oc.sessionState("SET autocommit = 0");
+        oc.sessionState("SET autocommit = 1");
+        String first = String.valueOf(run(other, oc, "SELECT * FROM orders", "toggled-once"));
+        oc.sessionState("SET autocommit = 0");
+        oc.sessionState("SET autocommit = 1");
+        assertEquals(first, run(other, oc, "SELECT * FROM orders", "toggled-twice"), "toggling a setting back keys alike");
         oc.sessionState("SET SESSION TRANSACTION ISOLATION LEVEL READ UNCOMMITTED");
         assertNull(oc.lookup("SELECT * FROM users", router.classify("SELECT * FROM users"), null), "dirty reads are never cached");
         oc.reset();
