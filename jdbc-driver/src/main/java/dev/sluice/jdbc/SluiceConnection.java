@@ -7,7 +7,6 @@ import dev.sluice.core.sql.Classification;
 import dev.sluice.core.sql.StatementKind;
 import java.sql.CallableStatement;
 import java.sql.Connection;
-import java.sql.DatabaseMetaData;
 import java.sql.PreparedStatement;
 import java.sql.SQLClientInfoException;
 import java.sql.SQLException;
@@ -24,10 +23,11 @@ import java.util.concurrent.Executor;
  * connections opened later. Settings made through the JDBC API (autocommit, read-only, isolation,
  * catalog, schema, client info, network timeout, holdability) are applied to every backend connection.
  */
-final class SluiceConnection implements Connection {
+final class SluiceConnection extends ConnectionBase {
     private final ClusterRuntime runtime;
     private final Session session;
     private final Backends backends;
+    private final DriverCache cache;
     private boolean closed;
     private final ConnectionSettings settings = new ConnectionSettings();
 
@@ -35,6 +35,12 @@ final class SluiceConnection implements Connection {
         this.runtime = runtime;
         this.session = runtime.router.newSession();
         this.backends = new Backends(runtime);
+        this.cache = new DriverCache(runtime, session);
+    }
+
+    /** The read cache as this connection uses it (docs/cache.md). */
+    DriverCache cache() {
+        return cache;
     }
 
     // ---- routing, used by the statements ----
@@ -95,7 +101,8 @@ final class SluiceConnection implements Connection {
     }
 
     /** Where statements that need "some" node go: the transaction's node, else the primary, else a replica. */
-    private Connection anchor() throws SQLException {
+    @Override
+    Connection anchor() throws SQLException {
         return physical(route(Classification.of(StatementKind.EMPTY, "anchor")).node());
     }
 
@@ -127,13 +134,13 @@ final class SluiceConnection implements Connection {
     @Override
     public Statement createStatement(int type, int concurrency) throws SQLException {
         checkOpen();
-        return new SluiceStatement(this, c -> c.createStatement(type, concurrency));
+        return new SluiceStatement(this, c -> c.createStatement(type, concurrency), type, concurrency);
     }
 
     @Override
     public Statement createStatement(int type, int concurrency, int hold) throws SQLException {
         checkOpen();
-        return new SluiceStatement(this, c -> c.createStatement(type, concurrency, hold));
+        return new SluiceStatement(this, c -> c.createStatement(type, concurrency, hold), type, concurrency);
     }
 
     @Override
@@ -145,13 +152,13 @@ final class SluiceConnection implements Connection {
     @Override
     public PreparedStatement prepareStatement(String sql, int type, int concurrency) throws SQLException {
         checkOpen();
-        return new SluicePreparedStatement(this, sql, c -> c.prepareStatement(sql, type, concurrency));
+        return new SluicePreparedStatement(this, sql, c -> c.prepareStatement(sql, type, concurrency), type, concurrency);
     }
 
     @Override
     public PreparedStatement prepareStatement(String sql, int type, int concurrency, int hold) throws SQLException {
         checkOpen();
-        return new SluicePreparedStatement(this, sql, c -> c.prepareStatement(sql, type, concurrency, hold));
+        return new SluicePreparedStatement(this, sql, c -> c.prepareStatement(sql, type, concurrency, hold), type, concurrency);
     }
 
     @Override
@@ -191,11 +198,6 @@ final class SluiceConnection implements Connection {
         return physical(route(sql).node()).prepareCall(sql, type, concurrency, hold);
     }
 
-    @Override
-    public String nativeSQL(String sql) throws SQLException {
-        return anchor().nativeSQL(sql);
-    }
-
     // ---- transactions ----
 
     @Override
@@ -203,6 +205,9 @@ final class SluiceConnection implements Connection {
         checkOpen();
         for (Connection c : backends.all()) {
             c.setAutoCommit(autoCommit);
+        }
+        if (autoCommit && !session.autoCommit()) {
+            cache.ended(true); // switching autocommit on commits
         }
         session.setAutoCommit(autoCommit);
     }
@@ -221,6 +226,8 @@ final class SluiceConnection implements Connection {
         } catch (SQLException e) {
             session.endTransaction(false);
             throw e;
+        } finally {
+            cache.ended(true); // a failed commit may still have committed: invalidating is the safe side
         }
         String node = session.transactionNode();
         if (session.endTransaction(true) && session.wantsPositions() && node != null) {
@@ -235,6 +242,7 @@ final class SluiceConnection implements Connection {
             backends.rollbackAll();
         } finally {
             session.endTransaction(false);
+            cache.ended(false);
         }
     }
 
@@ -286,6 +294,7 @@ final class SluiceConnection implements Connection {
     public void setTransactionIsolation(int level) throws SQLException {
         checkOpen();
         settings.isolation(backends.all(), level);
+        cache.setting("isolation", level);
         // a PostgreSQL hot standby refuses serializable transactions: such a session reads on the primary
         session.setReplicaReadsBlocked(runtime.config.engine() == dev.sluice.core.config.Engine.POSTGRESQL
                 && level == Connection.TRANSACTION_SERIALIZABLE ? "serializable-isolation-on-postgresql" : null);
@@ -303,6 +312,7 @@ final class SluiceConnection implements Connection {
     public void setCatalog(String catalog) throws SQLException {
         checkOpen();
         settings.catalog(backends.all(), catalog);
+        cache.setting("catalog", catalog);
     }
 
     @Override
@@ -315,6 +325,7 @@ final class SluiceConnection implements Connection {
     public void setSchema(String schema) throws SQLException {
         checkOpen();
         settings.schema(backends.all(), schema);
+        cache.setting("schema", schema);
     }
 
     @Override
@@ -391,43 +402,7 @@ final class SluiceConnection implements Connection {
     public void setTypeMap(Map<String, Class<?>> map) throws SQLException {
         checkOpen();
         settings.typeMap(backends.all(), map);
-    }
-
-    // ---- metadata and factories: served by a real backend connection ----
-
-    @Override
-    public DatabaseMetaData getMetaData() throws SQLException {
-        return anchor().getMetaData();
-    }
-
-    @Override
-    public java.sql.Clob createClob() throws SQLException {
-        return anchor().createClob();
-    }
-
-    @Override
-    public java.sql.Blob createBlob() throws SQLException {
-        return anchor().createBlob();
-    }
-
-    @Override
-    public java.sql.NClob createNClob() throws SQLException {
-        return anchor().createNClob();
-    }
-
-    @Override
-    public java.sql.SQLXML createSQLXML() throws SQLException {
-        return anchor().createSQLXML();
-    }
-
-    @Override
-    public java.sql.Array createArrayOf(String typeName, Object[] elements) throws SQLException {
-        return anchor().createArrayOf(typeName, elements);
-    }
-
-    @Override
-    public java.sql.Struct createStruct(String typeName, Object[] attributes) throws SQLException {
-        return anchor().createStruct(typeName, attributes);
+        cache.setting("type-map", map);
     }
 
     @Override

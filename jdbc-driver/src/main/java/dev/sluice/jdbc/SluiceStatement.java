@@ -10,14 +10,13 @@ import java.sql.SQLWarning;
 import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 
 /**
  * A Statement that routes each execution. It keeps one real statement per node it has run on (so the
  * real driver's result sets, generated keys and warnings are what the application sees), and applies
  * the settings made on it (fetch size, max rows, timeouts …) to each of them.
  */
-class SluiceStatement implements Statement, SluiceRouted {
+class SluiceStatement extends StatementBase implements SluiceRouted {
     /** Opens the real statement on a backend connection. */
     interface Opener {
         Statement open(Connection c) throws SQLException;
@@ -30,17 +29,23 @@ class SluiceStatement implements Statement, SluiceRouted {
 
     final SluiceConnection conn;
     private final Opener opener;
-    // small: a statement usually runs on one or two nodes; this is allocated for every prepareStatement
-    private final Map<String, Statement> byNode = new java.util.HashMap<>(4);
     private List<String> batch; // created by the first addBatch
     Statement current;
     private RouteDecision lastRoute;
     private boolean closed;
-    private final StatementSettings settings = new StatementSettings();
+    private ResultSet served; // the result of the last executeQuery when it came through the read cache
+    final int rsType;
+    final int rsConcurrency;
 
     SluiceStatement(SluiceConnection conn, Opener opener) {
+        this(conn, opener, ResultSet.TYPE_FORWARD_ONLY, ResultSet.CONCUR_READ_ONLY);
+    }
+
+    SluiceStatement(SluiceConnection conn, Opener opener, int rsType, int rsConcurrency) {
         this.conn = conn;
         this.opener = opener;
+        this.rsType = rsType;
+        this.rsConcurrency = rsConcurrency;
     }
 
     /** The last routing decision of this statement (node and reason), for logs and tests. */
@@ -66,10 +71,11 @@ class SluiceStatement implements Statement, SluiceRouted {
      * the session what ran (read-your-writes). An autocommit read whose node fails with a connection-class
      * error is retried once on another node; never inside a transaction, never a write.
      */
-    <T> T run(RouteDecision d, String sqlForSessionState, Exec<T> exec) throws SQLException {
+    <T> T run(RouteDecision d, String sqlForSessionState, String text, Exec<T> exec) throws SQLException {
         checkOpen();
+        dropServed();
         try {
-            return runOnce(d, sqlForSessionState, exec);
+            return runOnce(d, sqlForSessionState, text, exec);
         } catch (SQLException e) {
             if (!Failures.isConnectionClass(e)) {
                 throw e;
@@ -90,7 +96,7 @@ class SluiceStatement implements Statement, SluiceRouted {
             }
             try {
                 return runOnce(new RouteDecision(retry.node(), false, "retry-after-" + d.node() + "-failed:" + retry.reason(),
-                        retry.classification()), sqlForSessionState, exec);
+                        retry.classification()), sqlForSessionState, text, exec);
             } catch (SQLException again) {
                 if (Failures.isConnectionClass(again)) {
                     nodeFailed(retry.node(), again);
@@ -115,7 +121,7 @@ class SluiceStatement implements Statement, SluiceRouted {
         }
     }
 
-    private <T> T runOnce(RouteDecision d, String sqlForSessionState, Exec<T> exec) throws SQLException {
+    private <T> T runOnce(RouteDecision d, String sqlForSessionState, String text, Exec<T> exec) throws SQLException {
         lastRoute = d;
         conn.runtime().router.started(d.node());
         T result;
@@ -125,6 +131,7 @@ class SluiceStatement implements Statement, SluiceRouted {
             result = exec.run(s);
         } finally {
             conn.runtime().router.finished(d.node());
+            conn.cache().ran(d, sqlForSessionState, text, conn.session().inTransaction()); // failed writes may have changed rows too
         }
         if (d.allConnections() && sqlForSessionState != null) {
             conn.sessionStateApplied(d, sqlForSessionState);
@@ -137,7 +144,38 @@ class SluiceStatement implements Statement, SluiceRouted {
 
     private <T> T runSql(String sql, Exec<T> exec) throws SQLException {
         checkOpen();
-        return run(conn.route(sql), sql, exec);
+        return run(conn.route(sql), sql, sql, exec);
+    }
+
+    /** The settings that shape a query's result (read-cache key), or null when it must not be cached. */
+    String cacheShape() {
+        return rsConcurrency == ResultSet.CONCUR_READ_ONLY && rsType != ResultSet.TYPE_SCROLL_SENSITIVE ? settings.cacheShape() : null;
+    }
+
+    /** executeQuery was answered through the read cache: {@code rs} is its result ({@code hit}: no node ran it). */
+    ResultSet served(ResultSet rs, RouteDecision hit) throws SQLException {
+        dropServed();
+        served = rs;
+        if (hit != null) {
+            lastRoute = hit;
+        }
+        return rs;
+    }
+
+    /** Executing again closes the previous result set (JDBC), without closeOnCompletion closing this statement. */
+    private void dropServed() throws SQLException {
+        ResultSet old = served;
+        served = null;
+        if (old != null) {
+            old.close();
+        }
+    }
+
+    /** A cached result set of this statement was closed (closeOnCompletion closes the statement then). */
+    void resultClosed(Object rs) throws SQLException {
+        if (rs == served && settings.closeOnCompletion()) {
+            close();
+        }
     }
 
     void checkOpen() throws SQLException {
@@ -158,7 +196,8 @@ class SluiceStatement implements Statement, SluiceRouted {
 
     @Override
     public ResultSet executeQuery(String sql) throws SQLException {
-        return runSql(sql, s -> s.executeQuery(sql));
+        checkOpen();
+        return conn.cache().query(this, sql, conn.classify(sql), null, () -> runSql(sql, s -> s.executeQuery(sql)));
     }
 
     @Override
@@ -259,7 +298,7 @@ class SluiceStatement implements Statement, SluiceRouted {
         // a batch is one round trip to one node: unless every statement is a read, that is the primary
         RouteDecision d = conn.route(allReads ? Classification.of(StatementKind.READ, "batch")
                 : Classification.of(StatementKind.WRITE, "batch"));
-        return run(d, null, s -> {
+        return run(d, null, String.join(";\n", sqls), s -> {
             for (String sql : sqls) {
                 s.addBatch(sql);
             }
@@ -271,26 +310,38 @@ class SluiceStatement implements Statement, SluiceRouted {
 
     @Override
     public ResultSet getResultSet() throws SQLException {
-        return currentOrThrow().getResultSet();
+        checkOpen();
+        return served != null ? served : currentOrThrow().getResultSet();
     }
 
     @Override
     public int getUpdateCount() throws SQLException {
-        return currentOrThrow().getUpdateCount();
+        checkOpen();
+        return served != null ? -1 : currentOrThrow().getUpdateCount();
     }
 
     @Override
     public long getLargeUpdateCount() throws SQLException {
-        return currentOrThrow().getLargeUpdateCount();
+        checkOpen();
+        return served != null ? -1 : currentOrThrow().getLargeUpdateCount();
     }
 
     @Override
     public boolean getMoreResults() throws SQLException {
-        return currentOrThrow().getMoreResults();
+        checkOpen();
+        return served != null ? getMoreResults(CLOSE_CURRENT_RESULT) : currentOrThrow().getMoreResults();
     }
 
     @Override
     public boolean getMoreResults(int current) throws SQLException {
+        checkOpen();
+        if (served != null) { // a cached result is one result set, nothing follows it
+            if (current != KEEP_CURRENT_RESULT) {
+                served.close();
+            }
+            served = null;
+            return false;
+        }
         return currentOrThrow().getMoreResults(current);
     }
 
@@ -302,7 +353,7 @@ class SluiceStatement implements Statement, SluiceRouted {
     @Override
     public SQLWarning getWarnings() throws SQLException {
         checkOpen();
-        return current == null ? null : current.getWarnings();
+        return current == null || (served != null && DriverCache.HIT_NODE.equals(lastRoute.node())) ? null : current.getWarnings();
     }
 
     @Override
@@ -319,92 +370,6 @@ class SluiceStatement implements Statement, SluiceRouted {
         if (s != null) {
             s.cancel();
         }
-    }
-
-    // ---- settings: kept in StatementSettings, applied to every real statement ----
-
-    @Override
-    public int getMaxFieldSize() throws SQLException {
-        checkOpen();
-        return settings.maxFieldSize();
-    }
-
-    @Override
-    public void setMaxFieldSize(int max) throws SQLException {
-        checkOpen();
-        settings.maxFieldSize(byNode.values(), max);
-    }
-
-    @Override
-    public int getMaxRows() throws SQLException {
-        checkOpen();
-        return settings.maxRows();
-    }
-
-    @Override
-    public void setMaxRows(int max) throws SQLException {
-        checkOpen();
-        settings.maxRows(byNode.values(), max);
-    }
-
-    @Override
-    public long getLargeMaxRows() throws SQLException {
-        checkOpen();
-        return settings.largeMaxRows();
-    }
-
-    @Override
-    public void setLargeMaxRows(long max) throws SQLException {
-        checkOpen();
-        settings.largeMaxRows(byNode.values(), max);
-    }
-
-    @Override
-    public void setEscapeProcessing(boolean enable) throws SQLException {
-        checkOpen();
-        settings.escapeProcessing(byNode.values(), enable);
-    }
-
-    @Override
-    public int getQueryTimeout() throws SQLException {
-        checkOpen();
-        return settings.queryTimeout();
-    }
-
-    @Override
-    public void setQueryTimeout(int seconds) throws SQLException {
-        checkOpen();
-        settings.queryTimeout(byNode.values(), seconds);
-    }
-
-    @Override
-    public void setCursorName(String name) throws SQLException {
-        checkOpen();
-        settings.cursorName(byNode.values(), name);
-    }
-
-    @Override
-    public void setFetchDirection(int direction) throws SQLException {
-        checkOpen();
-        settings.fetchDirection(byNode.values(), direction);
-    }
-
-    @Override
-    public int getFetchDirection() throws SQLException {
-        checkOpen();
-        return settings.fetchDirection();
-    }
-
-    @Override
-    public void setFetchSize(int rows) throws SQLException {
-        checkOpen();
-        settings.fetchSize(byNode.values(), rows);
-    }
-
-    @Override
-    public int getFetchSize() throws SQLException {
-        checkOpen();
-        return settings.fetchSize();
     }
 
     @Override
@@ -429,35 +394,14 @@ class SluiceStatement implements Statement, SluiceRouted {
     }
 
     @Override
-    public void setPoolable(boolean p) throws SQLException {
-        checkOpen();
-        settings.poolable(byNode.values(), p);
-    }
-
-    @Override
-    public boolean isPoolable() throws SQLException {
-        checkOpen();
-        return settings.poolable();
-    }
-
-    @Override
-    public void closeOnCompletion() throws SQLException {
-        checkOpen();
-        settings.closeOnCompletion(byNode.values());
-    }
-
-    @Override
-    public boolean isCloseOnCompletion() throws SQLException {
-        checkOpen();
-        return settings.closeOnCompletion();
-    }
-
-    @Override
     public void close() throws SQLException {
         if (closed) {
             return;
         }
         closed = true;
+        if (served != null) {
+            served.close(); // JDBC: closing a statement closes its current result set
+        }
         SQLException first = null;
         for (Statement s : byNode.values()) {
             try {

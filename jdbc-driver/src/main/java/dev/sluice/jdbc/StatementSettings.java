@@ -159,4 +159,16 @@ final class StatementSettings {
             s.closeOnCompletion();
         }
     }
+
+    /**
+     * The settings that change what a query returns, for the read cache's key; null when the result must not
+     * be cached: with a fetch size the application asked for rows in chunks (MariaDB streams them), and
+     * materialising them for the cache would defeat that.
+     */
+    String cacheShape() {
+        if (fetchSize() > 0) {
+            return null;
+        }
+        return "rows=" + largeMaxRows() + ",field=" + maxFieldSize() + ",escapes=" + (escapeProcessing == null || escapeProcessing);
+    }
 }

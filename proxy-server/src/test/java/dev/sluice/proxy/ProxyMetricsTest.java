@@ -62,6 +62,25 @@ class ProxyMetricsTest {
     }
 
     @Test
+    void readCacheFamiliesOnlyWhenTheCacheIsOn() throws Exception {
+        assertTrue(new Exposition(new ProxyMetrics(router()).scrape()).types.keySet().stream().noneMatch(n -> n.startsWith("sluice_cache")));
+        Router r = new Router(ProxyConfigTest.load(ProxyConfigTest.CLUSTER.replace("    nodes:", "    cache: on\n    cache-tables: t\n    nodes:")
+                + "proxy:\n  auth: trust\n").cluster());
+        ProxyMetrics m = new ProxyMetrics(r);
+        r.readCache().invalidate(List.of("t"));
+        Exposition e = new Exposition(m.scrape());
+        assertEquals("counter", e.types.get("sluice_cache_requests_total"));
+        assertEquals("gauge", e.types.get("sluice_cache_hit_ratio"));
+        assertEquals("gauge", e.types.get("sluice_cache_size_bytes"));
+        assertEquals("gauge", e.types.get("sluice_cache_entries"));
+        assertEquals("counter", e.types.get("sluice_cache_stores_total"));
+        assertEquals("counter", e.types.get("sluice_cache_removals_total"));
+        assertEquals(0.0, e.value("sluice_cache_requests_total", "result", "hit"));
+        assertEquals(1.0, e.value("sluice_cache_invalidations_total", "table", "t"));
+        assertEquals(0.0, e.value("sluice_cache_removals_total", "cause", "size"));
+    }
+
+    @Test
     void twoProxiesShareNoRegistry() throws Exception {
         ProxyMetrics one = new ProxyMetrics(router());
         ProxyMetrics two = new ProxyMetrics(router());

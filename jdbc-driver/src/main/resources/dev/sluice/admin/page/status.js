@@ -180,6 +180,25 @@ function renderCoordination(c) {
   $("instances").tBodies[0].replaceChildren(...rows);
 }
 
+function bytes(n) {
+  return n >= 1048576 ? (n / 1048576).toFixed(1) + " MiB" : n >= 1024 ? (n / 1024).toFixed(1) + " KiB" : n + " B";
+}
+
+/** The read cache: hit ratio, size against its bound, evictions, and what invalidated it (docs/cache.md). */
+function renderCache(c) {
+  const on = !!(c && c.enabled);
+  $("cache-section").dataset.enabled = String(on);
+  if (!on) {
+    $("cache-summary").textContent = "off (cache: on in the cluster's options turns it on)";
+  } else {
+    $("cache-summary").textContent = "hit ratio " + (100 * c.hitRatio).toFixed(1) + "% (" + c.hits + " hits, " + c.misses + " misses)"
+      + " · " + bytes(c.bytes) + " of " + bytes(c.maxBytes) + " in " + c.entries + " results"
+      + " · " + c.evictions + " evicted, " + c.expirations + " expired · " + c.invalidations + " invalidations";
+  }
+  renderCounts("cache-invalidations", on ? Object.entries(c.invalidationsByTable || {}) : []);
+  renderCounts("cache-bypassed", on ? Object.entries(c.bypassed || {}) : []);
+}
+
 function render(st) {
   const now = Date.now();
   sluice.status = st;
@@ -190,6 +209,7 @@ function render(st) {
     + " · " + ups + "/" + replicas + " replicas serving reads"
     + (st.heartbeat ? " · lag unknown: " + st.heartbeat : "") + " · updated " + new Date(now).toLocaleTimeString();
   renderNodes(st, now);
+  renderCache(st.cache);
   renderCounts("fallbacks", Object.entries(st.fallbacks || {}));
   $("unparsed").textContent = st.unparsed;
   renderCounts("unparsed-top", (st.unparsedTop || []).map(d => [d.digest, d.count]));

@@ -1,5 +1,6 @@
 package dev.sluice.proxy.metrics;
 
+import dev.sluice.core.cache.ReadCache;
 import dev.sluice.core.config.NodeConfig;
 import dev.sluice.core.health.NodeState;
 import dev.sluice.core.route.NodeRole;
@@ -41,6 +42,7 @@ public final class ProxyMetrics implements CycleTimer {
     private final Router router;
     private final Map<String, Timer> latency;
     private final Set<String> fallbackReasons = ConcurrentHashMap.newKeySet();
+    private final Set<String> invalidatedTables = ConcurrentHashMap.newKeySet();
 
     public ProxyMetrics(Router router) {
         this.router = router;
@@ -55,6 +57,42 @@ public final class ProxyMetrics implements CycleTimer {
         }
         this.latency = Map.copyOf(timers);
         bindRouter();
+        if (router.readCache().enabled()) {
+            bindCache();
+        }
+    }
+
+    /** The read cache (docs/cache.md), read from router-core's counters when scraped. */
+    private void bindCache() {
+        ReadCache c = router.readCache();
+        FunctionCounter.builder("sluice.cache.requests", c, ReadCache::hits)
+                .description("Read-cache lookups of cacheable reads by result").tag("result", "hit").register(registry);
+        FunctionCounter.builder("sluice.cache.requests", c, ReadCache::misses)
+                .description("Read-cache lookups of cacheable reads by result").tag("result", "miss").register(registry);
+        Gauge.builder("sluice.cache.hit.ratio", c, r -> r.hits() + r.misses() == 0 ? 0 : (double) r.hits() / (r.hits() + r.misses()))
+                .description("Share of cacheable reads answered from the read cache (0 before any)").register(registry);
+        Gauge.builder("sluice.cache.size", c, ReadCache::bytes).baseUnit("bytes")
+                .description("Estimated size of the cached results; bounded by cache-max-bytes").register(registry);
+        Gauge.builder("sluice.cache.entries", c, ReadCache::entries)
+                .description("Results in the read cache (approximate)").register(registry);
+        FunctionCounter.builder("sluice.cache.stores", c, ReadCache::storesCount)
+                .description("Results put into the read cache").register(registry);
+        FunctionCounter.builder("sluice.cache.removals", c, ReadCache::evictionCount)
+                .description("Entries removed by eviction (size) or expiry (ttl)").tag("cause", "size").register(registry);
+        FunctionCounter.builder("sluice.cache.removals", c, ReadCache::expirationCount)
+                .description("Entries removed by eviction (size) or expiry (ttl)").tag("cause", "ttl").register(registry);
+    }
+
+    /** Tables appear as writes through the proxy invalidate them; "*" counts flushes of the whole cache. */
+    private void registerNewInvalidatedTables() {
+        ReadCache c = router.readCache();
+        for (String table : c.invalidationsByTable().keySet()) {
+            if (invalidatedTables.add(table)) {
+                FunctionCounter.builder("sluice.cache.invalidations", c, r -> r.invalidationsByTable().getOrDefault(table, 0L))
+                        .description("Invalidations of cached reads by writes through this Sluice instance, by table (* = all)")
+                        .tag("table", table).register(registry);
+            }
+        }
     }
 
     private void bindNode(String node) {
@@ -145,6 +183,9 @@ public final class ProxyMetrics implements CycleTimer {
     /** The exposition text; see {@link #CONTENT_TYPE}. */
     public String scrape() {
         registerNewFallbackReasons();
+        if (router.readCache().enabled()) {
+            registerNewInvalidatedTables();
+        }
         return registry.scrape();
     }
 

@@ -44,6 +44,7 @@ final class MyCommands {
     private final Session session;
     private final MyStatements statements;
     private final MyState state;
+    private final MyReplyCache replies;
     final MyChangeUser changeUser;
 
     MyCommands(MySession s, Router router, Session session, MyStatements statements, MyState state) {
@@ -53,6 +54,7 @@ final class MyCommands {
         this.statements = statements;
         this.state = state;
         this.changeUser = new MyChangeUser(s, this, state);
+        this.replies = new MyReplyCache(router, session, s, state);
     }
 
     void handle(ByteBuf cmd) {
@@ -176,12 +178,16 @@ final class MyCommands {
             kill(id.intValue(), k.group(1) != null && k.group(1).toUpperCase(java.util.Locale.ROOT).startsWith("QUERY"));
             return;
         }
-        route(() -> session.route(sql), sql, cmd, d -> new Running() {
+        if (replies.serve(cmd, sql, router.classify(sql), null, false)) {
+            return; // answered from the read cache
+        }
+        route(() -> session.route(sql), sql, cmd, d -> replies.track(new Running() {
             @Override
             public void done(MyBackend be, ReplyTracker.Outcome o) {
+                replies.ran(d.classification(), sql);
                 finished(be, o, d, sql);
             }
-        });
+        }));
     }
 
     /** Routes with {@code decide} (off the event loop while a switchover holds writes: it may block) and runs {@code cmd}. */
@@ -268,11 +274,13 @@ final class MyCommands {
                     if (!state.record(sql)) {
                         log.warn("{}: more than 500 distinct session-state statements; not replaying: {}", s.user, sql);
                     }
+                    replies.sessionState(sql);
                     replayOnOthers(be, b -> My.command(b.channel().alloc(), My.COM_QUERY, sql));
                 }
             }
         }
         status(be, o);
+        replies.settled(session.inTransaction());
     }
 
     /** Transaction and autocommit state from the reply's final status flags (none on an error or a prepare). */
@@ -414,13 +422,17 @@ final class MyCommands {
                 be.typesSent.remove(st.id); // new types: every other connection must be sent them with its next execute
             }
         }
-        route(() -> session.route(st.classification), st.sql, cmd, d -> new Running() {
+        if (replies.serve(cmd, st.sql, st.classification, MyReplyCache.executeKey(st, cmd), true)) {
+            return;
+        }
+        route(() -> session.route(st.classification), st.sql, cmd, d -> replies.track(new Running() {
             @Override
             public void done(MyBackend be, ReplyTracker.Outcome o) {
                 st.lastOn = be;
+                replies.ranExecute(d, st.sql);
                 finished(be, o, d, null);
             }
-        });
+        }));
     }
 
     /** Runs a routed command on {@code be}; an execute first gets its statement prepared there if it is not yet. */
@@ -520,6 +532,7 @@ final class MyCommands {
     }
 
     void resetSession() {
+        replies.reset();
         statements.clear();
         state.clear(s.proxy().database());
         if (session.inTransaction()) {

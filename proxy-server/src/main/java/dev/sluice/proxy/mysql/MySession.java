@@ -162,6 +162,11 @@ final class MySession extends ChannelInboundHandlerAdapter {
         }
     }
 
+    /** The reply-shaping capabilities and collation this client's backend connections are pooled by. */
+    MySqlProxy.PoolKey poolKey() {
+        return poolKey;
+    }
+
     Map<String, MyBackend> held() {
         return held;
     }

@@ -80,6 +80,24 @@ final class BatchRouting {
         return node;
     }
 
+    /**
+     * {@link #decide} on {@code blocking} (a switchover holds writes: routing may block until it ends, which an
+     * event loop must never do); {@code then} gets the node or the error there.
+     */
+    void decideOffLoop(Batch b, Set<String> held, java.util.concurrent.Executor blocking,
+                       java.util.function.BiConsumer<String, RuntimeException> then) {
+        blocking.execute(() -> {
+            String node = null;
+            RuntimeException error = null;
+            try {
+                node = decide(b, held);
+            } catch (RuntimeException e) {
+                error = e;
+            }
+            then.accept(node, error);
+        });
+    }
+
     /** Where a batch that runs no statement (Describe, Sync, Close …) goes: wherever the session already is. */
     String anchorNode(Set<String> held) {
         if (session.transactionNode() != null) {

@@ -41,6 +41,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     private final List<RouteDecision> cycleDecisions;
     private final List<String> cycleTexts;
     private final BatchRouting routing;
+    private final PgReplyCache replies;
     final int cancelPid;
     final int cancelKey;
     final String user;
@@ -71,6 +72,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         this.routing = new BatchRouting(router, session, user, proxy.logRoutes());
         this.cycleDecisions = routing.decisions;
         this.cycleTexts = routing.texts;
+        this.replies = new PgReplyCache(router, session, user, state.startupSettings(), statements);
     }
 
     /** Authentication is done: tell the client the server's parameters, its cancel key, and that it may talk. */
@@ -188,29 +190,21 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     }
 
     private void route(Batch b) {
+        if (!b.retried && replies.serve(b, client)) {
+            return; // answered from the read cache
+        }
         if (router.writesHeld()) {
             // a switchover holds writes: routing may block until it ends, which an event loop must never do
             busy = true;
-            proxy.blocking().execute(() -> {
-                String node = null;
-                RuntimeException error = null;
-                try {
-                    node = routing.decide(b, held.keySet());
-                } catch (RuntimeException e) {
-                    error = e;
+            routing.decideOffLoop(b, held.keySet(), proxy.blocking(), (n, err) -> onLoop(() -> {
+                busy = false;
+                if (err != null) {
+                    fail(b, Pg.CANNOT_CONNECT, err.getMessage());
+                } else {
+                    routed(b, n);
                 }
-                String n = node;
-                RuntimeException err = error;
-                onLoop(() -> {
-                    busy = false;
-                    if (err != null) {
-                        fail(b, Pg.CANNOT_CONNECT, err.getMessage());
-                    } else {
-                        routed(b, n);
-                    }
-                    drain();
-                });
-            });
+                drain();
+            }));
             return;
         }
         String node;
@@ -370,6 +364,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             resend = null;
             noResend = log.isDebugEnabled() ? "the client got part of the answer ('" + (char) t + "')" : null;
         }
+        replies.relayed(frame);
         client.write(frame);
         if (!client.isWritable()) {
             // the client reads slower than the server sends (a big result): stop reading this backend until the
@@ -409,6 +404,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
                 }
             }
         }
+        replies.cycleDone(be.node, status, errorInCycle, cycleDecisions, cycleTexts);
         routing.clear();
         txStatus = status;
         if (status == 'I' && session.inTransaction()) {
@@ -424,6 +420,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         if (!state.record(sql)) {
             log.warn("{}: more than 500 distinct session-state statements; not replaying: {}", user, sql);
         }
+        replies.sessionState(sql);
         for (BackendConnection other : held.values()) {
             if (other != ranOn && other.usable()) {
                 other.silentCycles++;

@@ -110,4 +110,23 @@ final class PreparedStatements {
         be.parses.clear();
         be.closes.clear();
     }
+
+    /** The parameter types a statement was prepared with, or null when the proxy never saw it prepared. */
+    int[] paramTypes(String name) {
+        Messages.Parse p = defs.get(name);
+        return p == null ? null : p.paramTypes();
+    }
+
+    /**
+     * A cached reply answered the client's Parse without any backend: the client has the statement now, so
+     * later Binds find it and {@link #ensure} creates it on whichever backend they go to.
+     */
+    void defined(Messages.Parse p) {
+        defs.put(p.name(), p);
+    }
+
+    /** A cached reply answered a simple Query: for the client it destroyed the unnamed statement. */
+    void clientQuery() {
+        defs.remove("");
+    }
 }

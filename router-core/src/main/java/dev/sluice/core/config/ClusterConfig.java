@@ -88,6 +88,13 @@ public final class ClusterConfig {
             throw new ConfigException(where + ".readmit-lag-ms: must not exceed max-lag-ms (" + opts.get(SluiceOption.MAX_LAG_MS)
                     + "), got " + opts.get(SluiceOption.READMIT_LAG_MS));
         }
+        if ((int) opts.get(SluiceOption.CACHE_TTL_MS) < 1) {
+            throw new ConfigException(where + ".cache-ttl-ms: must be at least 1 ms, got " + opts.get(SluiceOption.CACHE_TTL_MS));
+        }
+        if ((int) opts.get(SluiceOption.CACHE_MAX_RESULT_BYTES) > (long) opts.get(SluiceOption.CACHE_MAX_BYTES)) {
+            throw new ConfigException(where + ".cache-max-result-bytes: must not exceed cache-max-bytes (" + opts.get(SluiceOption.CACHE_MAX_BYTES)
+                    + "), got " + opts.get(SluiceOption.CACHE_MAX_RESULT_BYTES));
+        }
         String table = (String) opts.get(SluiceOption.HEARTBEAT_TABLE);
         if (!table.matches("[A-Za-z_][A-Za-z0-9_]*(\\.[A-Za-z_][A-Za-z0-9_]*)?")) {
             throw new ConfigException(where + ".heartbeat-table: expected table or schema.table of letters, digits and _, got '" + table + "'");
@@ -277,6 +284,33 @@ public final class ClusterConfig {
 
     public int failoverMaxLagMs() {
         return (Integer) options.get(SluiceOption.FAILOVER_MAX_LAG_MS);
+    }
+
+    /** The read cache is on (docs/cache.md). */
+    public boolean cacheOn() {
+        return "on".equals(options.get(SluiceOption.CACHE));
+    }
+
+    @SuppressWarnings("unchecked")
+    public List<String> cacheTables() {
+        return (List<String>) options.get(SluiceOption.CACHE_TABLES);
+    }
+
+    public int cacheTtlMs() {
+        return (Integer) options.get(SluiceOption.CACHE_TTL_MS);
+    }
+
+    public long cacheMaxBytes() {
+        return (Long) options.get(SluiceOption.CACHE_MAX_BYTES);
+    }
+
+    public int cacheMaxResultBytes() {
+        return (Integer) options.get(SluiceOption.CACHE_MAX_RESULT_BYTES);
+    }
+
+    /** Every write empties the cache (cache-invalidate: all) instead of invalidating the tables it names. */
+    public boolean cacheInvalidateAll() {
+        return "all".equals(options.get(SluiceOption.CACHE_INVALIDATE));
     }
 
     /** The admin user, or {@link #user()} when none is configured. */

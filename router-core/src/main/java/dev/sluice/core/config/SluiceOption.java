@@ -59,6 +59,20 @@ public enum SluiceOption {
             "Consecutive failed probes of the primary before failover is considered (with the default probe interval: 600 ms)."),
     FAILOVER_MAX_LAG_MS("failover-max-lag-ms", Type.INT, "10000",
             "A replica whose last known lag before the failure exceeded this is not a failover candidate."),
+    CACHE("cache", Type.CHOICE, "off",
+            "Read cache (docs/cache.md). `on`: results of autocommit reads of the tables in `cache-tables` (or of statements hinted `/* sluice:cache */`) are kept in memory and served again until a write through this Sluice instance commits to a table they read, or their TTL ends. Writes made outside Sluice are bounded only by the TTL.",
+            "off", "on"),
+    CACHE_TABLES("cache-tables", Type.LIST, "",
+            "Tables whose reads are cached when `cache` is on: names as in SQL (case-insensitive), `schema.table` to match only that schema, `*` for every table. Empty: only statements with a `/* sluice:cache */` hint. A read of several tables is cached only when all of them are listed."),
+    CACHE_TTL_MS("cache-ttl-ms", Type.INT, "1000",
+            "Longest a cached result is served, counted from when its data was current (a replica's lag included). Capped at `max-lag-ms`, the staleness a replica read may have; a hint `/* sluice:cache ttl=5s */` sets it per statement, within the same cap."),
+    CACHE_MAX_BYTES("cache-max-bytes", Type.LONG, "67108864",
+            "Bound of the read cache, in bytes of cached results (estimated for the driver's rows, exact for the proxies' wire bytes). The least valuable entries are evicted first (Caffeine's W-TinyLFU)."),
+    CACHE_MAX_RESULT_BYTES("cache-max-result-bytes", Type.INT, "1048576",
+            "Results larger than this are not cached."),
+    CACHE_INVALIDATE("cache-invalidate", Type.CHOICE, "tables",
+            "`tables`: a write invalidates the cached reads of the tables it names. `all`: every write through Sluice empties the read cache (for schemas where triggers, foreign-key cascades or views let a write change tables it does not name).",
+            "tables", "all"),
     ADMIN_USER("admin-user", Type.STRING, null,
             "User for promotion, re-pointing and fencing (PostgreSQL superuser or equivalent grants; MySQL/MariaDB SUPER or REPLICA ADMIN). Defaults to `user`."),
     ADMIN_PASSWORD("admin-password", Type.SECRET, null, "Password of `admin-user`. Never logged or shown."),
@@ -174,6 +188,9 @@ public enum SluiceOption {
             case CHOICE:
                 if (v.equals("false") && choices.contains("off")) {
                     return "off"; // YAML 1.1 reads an unquoted `off` as the boolean false
+                }
+                if (v.equals("true") && choices.contains("on")) {
+                    return "on"; // … and an unquoted `on` as true
                 }
                 for (String c : choices) {
                     if (c.equalsIgnoreCase(v)) {

@@ -388,7 +388,8 @@ public final class HealthMonitor implements AutoCloseable {
         }
         return new ClusterStatus(config.name(), config.engine().configName(), t.primary(), t.noPrimaryReason(), views,
                 router.fallbacks(), router.classifier().unparsedCount(), router.classifier().unparsedDigests().top(TOP_UNPARSED),
-                router.heartbeats().unknownReason(router.nanoTime()), router.events().snapshot(), router.coordinator().status());
+                router.heartbeats().unknownReason(router.nanoTime()), router.events().snapshot(), router.coordinator().status(),
+                router.readCache().stats());
     }
 
     /** PostgreSQL replica: primary LSN minus replay LSN, both as last probed (approximate: two probes). */

@@ -34,6 +34,7 @@ public final class Router {
     private final Map<String, CircuitBreaker> breakers = new LinkedHashMap<>();
     private final EventLog events = new EventLog(1000);
     private final Heartbeats heartbeats;
+    private final dev.sluice.core.cache.ReadCache readCache;
     private final LongSupplier nanoClock;
     private volatile Topology topology;
     private final java.util.concurrent.atomic.AtomicLong epoch = new java.util.concurrent.atomic.AtomicLong(1);
@@ -80,6 +81,7 @@ public final class Router {
             breakers.put(n.name(), CircuitBreaker.of(config.name() + "/" + n.name(), cb));
         }
         this.topology = Topology.unknown(config.nodes().stream().map(NodeConfig::name).toList());
+        this.readCache = new dev.sluice.core.cache.ReadCache(config, nanoClock, heartbeats, this::topology);
     }
 
     public ClusterConfig config() {
@@ -116,6 +118,11 @@ public final class Router {
 
     public SqlClassifier classifier() {
         return classifier;
+    }
+
+    /** This cluster's read cache (docs/cache.md); {@code enabled()} is false unless {@code cache: on}. */
+    public dev.sluice.core.cache.ReadCache readCache() {
+        return readCache;
     }
 
     public Heartbeats heartbeats() {

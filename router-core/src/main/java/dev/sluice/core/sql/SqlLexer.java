@@ -33,7 +33,8 @@ final class SqlLexer {
      * {@code [bounds[2i], bounds[2i+1])}; {@code error} is non-null for an unterminated string, quoted
      * identifier or comment (then the other fields are partial and must not be used for classification).
      */
-    record Result(List<Token> tokens, int[] bounds, int statementCount, RouteHint hint, String error, long maxLagMillis) {
+    record Result(List<Token> tokens, int[] bounds, int statementCount, RouteHint hint, String error, long maxLagMillis,
+                  long cacheHint) {
         StatementTokens statement(String sql, int i) {
             return new StatementTokens(sql, tokens, bounds[2 * i], bounds[2 * i + 1]);
         }
@@ -53,6 +54,7 @@ final class SqlLexer {
         int stmtStart = 0;
         RouteHint hint = RouteHint.NONE;
         long maxLag = -1;
+        long cacheHint = TableAccess.NO_HINT;
         boolean inExecComment = false; // inside MySQL /*! ... */, whose content is executed as SQL
         int i = 0;
         while (i < n) {
@@ -90,6 +92,7 @@ final class SqlLexer {
                     if (lag >= 0 && (maxLag < 0 || lag < maxLag)) {
                         maxLag = lag; // several budgets: the strictest holds
                     }
+                    cacheHint = mergeCacheHint(cacheHint, cacheHintIn(sql, i + 2, end - 2));
                 }
                 i = end;
                 continue;
@@ -129,7 +132,7 @@ final class SqlLexer {
             bounds[2 * count + 1] = tokens.size();
             count++;
         }
-        return new Result(tokens, bounds, count, hint, null, maxLag);
+        return new Result(tokens, bounds, count, hint, null, maxLag, cacheHint);
     }
 
     /** Lexes one token starting at {@code i}, appends it, returns the offset after it or -1 if unterminated. */
@@ -374,6 +377,74 @@ final class SqlLexer {
         };
     }
 
+    /**
+     * Parses a read-cache hint from a comment body: {@code sluice:cache} (the cluster's TTL),
+     * {@code sluice:cache ttl=5s} / {@code ttl=500ms} / {@code ttl=500}, or {@code sluice:no-cache}. Returns
+     * {@link TableAccess#NO_HINT} when the comment is not one (a malformed TTL is not a hint: better uncached
+     * than cached for a time nobody asked for).
+     */
+    static long cacheHintIn(String sql, int from, int to) {
+        int i = skipSpace(sql, from, to);
+        if (to - i < 6 || !sql.regionMatches(true, i, "sluice", 0, 6)) {
+            return TableAccess.NO_HINT;
+        }
+        i = skipSpace(sql, i + 6, to);
+        if (i >= to || sql.charAt(i) != ':') {
+            return TableAccess.NO_HINT;
+        }
+        i = skipSpace(sql, i + 1, to);
+        if (to - i >= 8 && sql.regionMatches(true, i, "no-cache", 0, 8)) {
+            return skipSpace(sql, i + 8, to) == to ? TableAccess.NO_CACHE : TableAccess.NO_HINT;
+        }
+        if (to - i < 5 || !sql.regionMatches(true, i, "cache", 0, 5)) {
+            return TableAccess.NO_HINT;
+        }
+        i = skipSpace(sql, i + 5, to);
+        if (i == to) {
+            return TableAccess.CACHE_DEFAULT_TTL;
+        }
+        if (to - i < 3 || !sql.regionMatches(true, i, "ttl", 0, 3)) {
+            return TableAccess.NO_HINT;
+        }
+        i = skipSpace(sql, i + 3, to);
+        if (i >= to || sql.charAt(i) != '=') {
+            return TableAccess.NO_HINT;
+        }
+        i = skipSpace(sql, i + 1, to);
+        long n = 0;
+        int digits = 0;
+        while (i < to && isDigit(sql.charAt(i)) && digits < 12) {
+            n = n * 10 + (sql.charAt(i++) - '0');
+            digits++;
+        }
+        if (digits == 0 || n == 0) {
+            return TableAccess.NO_HINT;
+        }
+        String unit = sql.substring(i, to).trim().toLowerCase(Locale.ROOT);
+        return switch (unit) {
+            case "", "ms" -> n;
+            case "s" -> n * 1000;
+            default -> TableAccess.NO_HINT;
+        };
+    }
+
+    /** no-cache wins over any cache hint; of two TTLs the shorter holds. */
+    private static long mergeCacheHint(long a, long b) {
+        if (a == TableAccess.NO_CACHE || b == TableAccess.NO_CACHE) {
+            return TableAccess.NO_CACHE;
+        }
+        if (a == TableAccess.NO_HINT) {
+            return b;
+        }
+        if (b == TableAccess.NO_HINT) {
+            return a;
+        }
+        if (a == TableAccess.CACHE_DEFAULT_TTL) {
+            return b;
+        }
+        return b == TableAccess.CACHE_DEFAULT_TTL ? a : Math.min(a, b);
+    }
+
     /** Conflicting hints resolve to PRIMARY: sending a read to the primary is never wrong, the reverse can be. */
     private static RouteHint mergeHint(RouteHint a, RouteHint b) {
         if (a == RouteHint.PRIMARY || b == RouteHint.PRIMARY) {
@@ -402,6 +473,6 @@ final class SqlLexer {
     }
 
     private static Result error(List<Token> tokens, int[] bounds, int count, RouteHint hint, String why) {
-        return new Result(tokens, bounds, count, hint, why, -1);
+        return new Result(tokens, bounds, count, hint, why, -1, TableAccess.NO_HINT);
     }
 }

@@ -71,6 +71,31 @@ class ConfigTest {
     }
 
     @Test
+    void readCacheOptions() {
+        Map<String, Object> c = goodCluster();
+        c.put("cache", true); // what YAML 1.1 makes of an unquoted `on`
+        c.put("cache-tables", List.of("users", "app.orders"));
+        c.put("cache-ttl-ms", 500);
+        ClusterConfig cc = ConfigTree.clusters(tree(c), "f.yaml").get("main");
+        assertTrue(cc.cacheOn());
+        assertEquals(List.of("users", "app.orders"), cc.cacheTables());
+        assertEquals(500, cc.cacheTtlMs());
+        assertEquals(64L << 20, cc.cacheMaxBytes());
+        assertTrue(!cc.cacheInvalidateAll());
+        assertTrue(!ConfigTree.clusters(tree(goodCluster()), "f.yaml").get("main").cacheOn(), "off by default");
+
+        Map<String, Object> big = goodCluster();
+        big.put("cache-max-bytes", 1000);
+        big.put("cache-max-result-bytes", 2000);
+        ConfigException e = assertThrows(ConfigException.class, () -> ConfigTree.clusters(tree(big), "f.yaml"));
+        assertTrue(e.getMessage().contains("clusters.main.cache-max-result-bytes"), e.getMessage());
+        Map<String, Object> ttl = goodCluster();
+        ttl.put("cache-ttl-ms", 0);
+        e = assertThrows(ConfigException.class, () -> ConfigTree.clusters(tree(ttl), "f.yaml"));
+        assertTrue(e.getMessage().contains("cache-ttl-ms"), e.getMessage());
+    }
+
+    @Test
     void overridesAreValidatedToo() {
         ClusterConfig c = ConfigTree.clusters(tree(goodCluster()), "test.yaml").get("main");
         assertEquals(Balancing.ROUND_ROBIN, c.withOverrides("URL parameter", Map.of("balancing", "round-robin"), Map.of()).balancing());
