@@ -34,6 +34,11 @@ final class MyReplyCache {
         this.maxResultBytes = router.config().cacheMaxResultBytes();
     }
 
+    /** The cluster has the cache on: only then is a command's key worth computing. */
+    boolean enabled() {
+        return cache.enabled();
+    }
+
     /** The key part of an execute: its parameter types and values; null when it must not be cached. */
     static Object executeKey(MyStatements.Stmt st, ByteBuf exec) {
         int r = exec.readerIndex();
