@@ -68,6 +68,21 @@ final class CachedMetaData implements ResultSetMetaData {
         }
     }
 
+    /** True when {@code md} describes the same columns (count, labels, types): then this copy answers for it. */
+    boolean sameColumns(ResultSetMetaData md) throws SQLException {
+        if (md.getColumnCount() != columns.size()) {
+            return false;
+        }
+        for (int i = 1; i <= columns.size(); i++) {
+            Column c = columns.get(i - 1);
+            if (c.type() != md.getColumnType(i) || !c.label().equals(md.getColumnLabel(i))
+                    || !c.typeName().equals(md.getColumnTypeName(i))) {
+                return false;
+            }
+        }
+        return true;
+    }
+
     Column column(int i) throws SQLException {
         if (i < 1 || i > columns.size()) {
             throw new SQLException("Sluice: column index " + i + " out of range 1.." + columns.size(), "07009");

@@ -28,6 +28,18 @@ import java.util.Map;
  * statement asked for a scrollable result, read-only.
  */
 final class CachedResult {
+    /** The proxy class of the result-set view, made once: Proxy.newProxyInstance looks it up on every call. */
+    private static final java.lang.reflect.Constructor<?> VIEW;
+
+    static {
+        try {
+            VIEW = Proxy.newProxyInstance(ResultSet.class.getClassLoader(), new Class<?>[] {ResultSet.class}, (p, m, a) -> null)
+                    .getClass().getConstructor(InvocationHandler.class);
+        } catch (NoSuchMethodException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
     private final CachedMetaData meta;
     private final List<Object[]> rows;
     private final List<String[]> texts; // per row: getString overrides, or null when the row has none
@@ -52,9 +64,14 @@ final class CachedResult {
         this.labels = Map.copyOf(l);
     }
 
-    /** Reads {@code rs} to the end (it is left open; the caller closes it). */
-    static CachedResult capture(ResultSet rs) throws SQLException {
-        CachedMetaData meta = CachedMetaData.copyOf(rs.getMetaData());
+    /**
+     * Reads {@code rs} to the end (it is left open; the caller closes it). {@code previous}: the metadata of the
+     * statement's last result, reused when the columns are the same (copying it costs more than the rows of a
+     * point select).
+     */
+    static CachedResult capture(ResultSet rs, CachedMetaData previous) throws SQLException {
+        java.sql.ResultSetMetaData md = rs.getMetaData();
+        CachedMetaData meta = previous != null && previous.sameColumns(md) ? previous : CachedMetaData.copyOf(md);
         int cols = meta.getColumnCount();
         List<Object[]> rows = new ArrayList<>();
         List<String[]> texts = new ArrayList<>();
@@ -121,13 +138,20 @@ final class CachedResult {
         return rows.size();
     }
 
+    CachedMetaData meta() {
+        return meta;
+    }
+
     /**
      * A new result set over this result, positioned before the first row. {@code scrollsForwardOnly}: like
      * MariaDB Connector/J, whose buffered results scroll even when TYPE_FORWARD_ONLY (pgjdbc refuses).
      */
     ResultSet open(Statement owner, int type, boolean scrollsForwardOnly) {
-        return (ResultSet) Proxy.newProxyInstance(ResultSet.class.getClassLoader(), new Class<?>[] {ResultSet.class},
-                new View(owner, type, scrollsForwardOnly));
+        try {
+            return (ResultSet) VIEW.newInstance(new View(owner, type, scrollsForwardOnly));
+        } catch (ReflectiveOperationException e) {
+            throw new IllegalStateException("Sluice: cannot make a cached result set", e);
+        }
     }
 
     /** One cursor over the rows; the result set's behaviour. */

@@ -60,10 +60,11 @@ final class DriverCache {
         ResultSet real = q.run();
         CachedResult r;
         try {
-            r = CachedResult.capture(real);
+            r = CachedResult.capture(real, st.lastMeta);
         } finally {
             real.close();
         }
+        st.lastMeta = r.meta();
         if (r.cacheable()) {
             cache.store(l, st.lastRoute().node(), r, r.bytes());
         }

@@ -26,7 +26,7 @@ final class SluicePreparedStatement extends SluiceStatement implements PreparedS
     private final String sql;
     private final Classification classification;
     private final List<Param> params = new ArrayList<>();
-    private final List<Object> keys = new ArrayList<>(); // ParamKeys of params, same indexes
+    private final List<Key> keys = new ArrayList<>(); // ParamKeys of params, same indexes
     private List<List<Param>> batches; // created by the first addBatch
 
     SluicePreparedStatement(SluiceConnection conn, String sql, PsOpener opener) {
@@ -44,8 +44,13 @@ final class SluicePreparedStatement extends SluiceStatement implements PreparedS
         PreparedStatement open(Connection c) throws SQLException;
     }
 
+    /** A parameter's part of the read cache's key, computed only when a cacheable read executes. */
+    interface Key {
+        Object key();
+    }
+
     /** Records parameter {@code index}: how to set it on a real statement, and its part of the cache key. */
-    private void set(int index, Object key, Param p) throws SQLException {
+    private void set(int index, Key key, Param p) throws SQLException {
         checkOpen();
         if (index < 1) {
             throw new SQLException("Sluice: parameter index must be >= 1, got " + index, "07009");
@@ -60,10 +65,15 @@ final class SluicePreparedStatement extends SluiceStatement implements PreparedS
 
     /** The cache key part of the parameters set now, or {@link ParamKeys#UNCACHEABLE}. */
     private Object paramKeys() {
-        if (keys.contains(ParamKeys.UNCACHEABLE)) {
-            return ParamKeys.UNCACHEABLE;
+        List<Object> out = new ArrayList<>(keys.size());
+        for (Key k : keys) {
+            Object v = k == null ? null : k.key();
+            if (v == ParamKeys.UNCACHEABLE) {
+                return v;
+            }
+            out.add(v);
         }
-        return java.util.Collections.unmodifiableList(new ArrayList<>(keys));
+        return java.util.Collections.unmodifiableList(out);
     }
 
     /** Sets the recorded parameters on the real prepared statement an execution runs on. */
@@ -90,6 +100,9 @@ final class SluicePreparedStatement extends SluiceStatement implements PreparedS
     @Override
     public ResultSet executeQuery() throws SQLException {
         checkOpen();
+        if (!conn.cache().enabled()) {
+            return exec(s -> ((PreparedStatement) s).executeQuery());
+        }
         return conn.cache().query(this, sql, classification, paramKeys(), () -> exec(s -> ((PreparedStatement) s).executeQuery()));
     }
 
@@ -204,253 +217,253 @@ final class SluicePreparedStatement extends SluiceStatement implements PreparedS
 
     @Override
     public void setNull(int i, int sqlType) throws SQLException {
-        set(i, ParamKeys.of(null, sqlType), ps -> ps.setNull(i, sqlType));
+        set(i, () -> ParamKeys.of(null, sqlType), ps -> ps.setNull(i, sqlType));
     }
 
     @Override
     public void setNull(int i, int sqlType, String typeName) throws SQLException {
-        set(i, ParamKeys.of(null, sqlType, typeName), ps -> ps.setNull(i, sqlType, typeName));
+        set(i, () -> ParamKeys.of(null, sqlType, typeName), ps -> ps.setNull(i, sqlType, typeName));
     }
 
     @Override
     public void setBoolean(int i, boolean x) throws SQLException {
-        set(i, ParamKeys.of(x), ps -> ps.setBoolean(i, x));
+        set(i, () -> ParamKeys.of(x), ps -> ps.setBoolean(i, x));
     }
 
     @Override
     public void setByte(int i, byte x) throws SQLException {
-        set(i, ParamKeys.of(x), ps -> ps.setByte(i, x));
+        set(i, () -> ParamKeys.of(x), ps -> ps.setByte(i, x));
     }
 
     @Override
     public void setShort(int i, short x) throws SQLException {
-        set(i, ParamKeys.of(x), ps -> ps.setShort(i, x));
+        set(i, () -> ParamKeys.of(x), ps -> ps.setShort(i, x));
     }
 
     @Override
     public void setInt(int i, int x) throws SQLException {
-        set(i, ParamKeys.of(x), ps -> ps.setInt(i, x));
+        set(i, () -> ParamKeys.of(x), ps -> ps.setInt(i, x));
     }
 
     @Override
     public void setLong(int i, long x) throws SQLException {
-        set(i, ParamKeys.of(x), ps -> ps.setLong(i, x));
+        set(i, () -> ParamKeys.of(x), ps -> ps.setLong(i, x));
     }
 
     @Override
     public void setFloat(int i, float x) throws SQLException {
-        set(i, ParamKeys.of(x), ps -> ps.setFloat(i, x));
+        set(i, () -> ParamKeys.of(x), ps -> ps.setFloat(i, x));
     }
 
     @Override
     public void setDouble(int i, double x) throws SQLException {
-        set(i, ParamKeys.of(x), ps -> ps.setDouble(i, x));
+        set(i, () -> ParamKeys.of(x), ps -> ps.setDouble(i, x));
     }
 
     @Override
     public void setBigDecimal(int i, java.math.BigDecimal x) throws SQLException {
-        set(i, ParamKeys.of(x), ps -> ps.setBigDecimal(i, x));
+        set(i, () -> ParamKeys.of(x), ps -> ps.setBigDecimal(i, x));
     }
 
     @Override
     public void setString(int i, String x) throws SQLException {
-        set(i, ParamKeys.of(x), ps -> ps.setString(i, x));
+        set(i, () -> ParamKeys.of(x), ps -> ps.setString(i, x));
     }
 
     @Override
     public void setBytes(int i, byte[] x) throws SQLException {
-        set(i, ParamKeys.of(x), ps -> ps.setBytes(i, x));
+        set(i, () -> ParamKeys.of(x), ps -> ps.setBytes(i, x));
     }
 
     @Override
     public void setDate(int i, java.sql.Date x) throws SQLException {
-        set(i, ParamKeys.of(x), ps -> ps.setDate(i, x));
+        set(i, () -> ParamKeys.of(x), ps -> ps.setDate(i, x));
     }
 
     @Override
     public void setTime(int i, java.sql.Time x) throws SQLException {
-        set(i, ParamKeys.of(x), ps -> ps.setTime(i, x));
+        set(i, () -> ParamKeys.of(x), ps -> ps.setTime(i, x));
     }
 
     @Override
     public void setTimestamp(int i, java.sql.Timestamp x) throws SQLException {
-        set(i, ParamKeys.of(x), ps -> ps.setTimestamp(i, x));
+        set(i, () -> ParamKeys.of(x), ps -> ps.setTimestamp(i, x));
     }
 
     @Override
     public void setDate(int i, java.sql.Date x, java.util.Calendar cal) throws SQLException {
-        set(i, ParamKeys.of(x, cal), ps -> ps.setDate(i, x, cal));
+        set(i, () -> ParamKeys.of(x, cal), ps -> ps.setDate(i, x, cal));
     }
 
     @Override
     public void setTime(int i, java.sql.Time x, java.util.Calendar cal) throws SQLException {
-        set(i, ParamKeys.of(x, cal), ps -> ps.setTime(i, x, cal));
+        set(i, () -> ParamKeys.of(x, cal), ps -> ps.setTime(i, x, cal));
     }
 
     @Override
     public void setTimestamp(int i, java.sql.Timestamp x, java.util.Calendar cal) throws SQLException {
-        set(i, ParamKeys.of(x, cal), ps -> ps.setTimestamp(i, x, cal));
+        set(i, () -> ParamKeys.of(x, cal), ps -> ps.setTimestamp(i, x, cal));
     }
 
     @Override
     public void setAsciiStream(int i, java.io.InputStream x, int length) throws SQLException {
-        set(i, ParamKeys.UNCACHEABLE, ps -> ps.setAsciiStream(i, x, length));
+        set(i, () -> ParamKeys.UNCACHEABLE, ps -> ps.setAsciiStream(i, x, length));
     }
 
     @Override
     public void setAsciiStream(int i, java.io.InputStream x, long length) throws SQLException {
-        set(i, ParamKeys.UNCACHEABLE, ps -> ps.setAsciiStream(i, x, length));
+        set(i, () -> ParamKeys.UNCACHEABLE, ps -> ps.setAsciiStream(i, x, length));
     }
 
     @Override
     public void setAsciiStream(int i, java.io.InputStream x) throws SQLException {
-        set(i, ParamKeys.UNCACHEABLE, ps -> ps.setAsciiStream(i, x));
+        set(i, () -> ParamKeys.UNCACHEABLE, ps -> ps.setAsciiStream(i, x));
     }
 
     @Override
     public void setBinaryStream(int i, java.io.InputStream x, int length) throws SQLException {
-        set(i, ParamKeys.UNCACHEABLE, ps -> ps.setBinaryStream(i, x, length));
+        set(i, () -> ParamKeys.UNCACHEABLE, ps -> ps.setBinaryStream(i, x, length));
     }
 
     @Override
     public void setBinaryStream(int i, java.io.InputStream x, long length) throws SQLException {
-        set(i, ParamKeys.UNCACHEABLE, ps -> ps.setBinaryStream(i, x, length));
+        set(i, () -> ParamKeys.UNCACHEABLE, ps -> ps.setBinaryStream(i, x, length));
     }
 
     @Override
     public void setBinaryStream(int i, java.io.InputStream x) throws SQLException {
-        set(i, ParamKeys.UNCACHEABLE, ps -> ps.setBinaryStream(i, x));
+        set(i, () -> ParamKeys.UNCACHEABLE, ps -> ps.setBinaryStream(i, x));
     }
 
     @Override
     public void setCharacterStream(int i, java.io.Reader x, int length) throws SQLException {
-        set(i, ParamKeys.UNCACHEABLE, ps -> ps.setCharacterStream(i, x, length));
+        set(i, () -> ParamKeys.UNCACHEABLE, ps -> ps.setCharacterStream(i, x, length));
     }
 
     @Override
     public void setCharacterStream(int i, java.io.Reader x, long length) throws SQLException {
-        set(i, ParamKeys.UNCACHEABLE, ps -> ps.setCharacterStream(i, x, length));
+        set(i, () -> ParamKeys.UNCACHEABLE, ps -> ps.setCharacterStream(i, x, length));
     }
 
     @Override
     public void setCharacterStream(int i, java.io.Reader x) throws SQLException {
-        set(i, ParamKeys.UNCACHEABLE, ps -> ps.setCharacterStream(i, x));
+        set(i, () -> ParamKeys.UNCACHEABLE, ps -> ps.setCharacterStream(i, x));
     }
 
     @Override
     public void setNCharacterStream(int i, java.io.Reader x, long length) throws SQLException {
-        set(i, ParamKeys.UNCACHEABLE, ps -> ps.setNCharacterStream(i, x, length));
+        set(i, () -> ParamKeys.UNCACHEABLE, ps -> ps.setNCharacterStream(i, x, length));
     }
 
     @Override
     public void setNCharacterStream(int i, java.io.Reader x) throws SQLException {
-        set(i, ParamKeys.UNCACHEABLE, ps -> ps.setNCharacterStream(i, x));
+        set(i, () -> ParamKeys.UNCACHEABLE, ps -> ps.setNCharacterStream(i, x));
     }
 
     @Override
     public void setObject(int i, Object x, int targetSqlType) throws SQLException {
-        set(i, ParamKeys.of(x, targetSqlType), ps -> ps.setObject(i, x, targetSqlType));
+        set(i, () -> ParamKeys.of(x, targetSqlType), ps -> ps.setObject(i, x, targetSqlType));
     }
 
     @Override
     public void setObject(int i, Object x) throws SQLException {
-        set(i, ParamKeys.of(x), ps -> ps.setObject(i, x));
+        set(i, () -> ParamKeys.of(x), ps -> ps.setObject(i, x));
     }
 
     @Override
     public void setObject(int i, Object x, int targetSqlType, int scaleOrLength) throws SQLException {
-        set(i, ParamKeys.of(x, targetSqlType, scaleOrLength), ps -> ps.setObject(i, x, targetSqlType, scaleOrLength));
+        set(i, () -> ParamKeys.of(x, targetSqlType, scaleOrLength), ps -> ps.setObject(i, x, targetSqlType, scaleOrLength));
     }
 
     @Override
     public void setObject(int i, Object x, java.sql.SQLType targetSqlType, int scaleOrLength) throws SQLException {
-        set(i, ParamKeys.of(x, targetSqlType, scaleOrLength), ps -> ps.setObject(i, x, targetSqlType, scaleOrLength));
+        set(i, () -> ParamKeys.of(x, targetSqlType, scaleOrLength), ps -> ps.setObject(i, x, targetSqlType, scaleOrLength));
     }
 
     @Override
     public void setObject(int i, Object x, java.sql.SQLType targetSqlType) throws SQLException {
-        set(i, ParamKeys.of(x, targetSqlType), ps -> ps.setObject(i, x, targetSqlType));
+        set(i, () -> ParamKeys.of(x, targetSqlType), ps -> ps.setObject(i, x, targetSqlType));
     }
 
     @Override
     public void setRef(int i, java.sql.Ref x) throws SQLException {
-        set(i, ParamKeys.UNCACHEABLE, ps -> ps.setRef(i, x));
+        set(i, () -> ParamKeys.UNCACHEABLE, ps -> ps.setRef(i, x));
     }
 
     @Override
     public void setBlob(int i, java.sql.Blob x) throws SQLException {
-        set(i, ParamKeys.UNCACHEABLE, ps -> ps.setBlob(i, x));
+        set(i, () -> ParamKeys.UNCACHEABLE, ps -> ps.setBlob(i, x));
     }
 
     @Override
     public void setBlob(int i, java.io.InputStream x, long length) throws SQLException {
-        set(i, ParamKeys.UNCACHEABLE, ps -> ps.setBlob(i, x, length));
+        set(i, () -> ParamKeys.UNCACHEABLE, ps -> ps.setBlob(i, x, length));
     }
 
     @Override
     public void setBlob(int i, java.io.InputStream x) throws SQLException {
-        set(i, ParamKeys.UNCACHEABLE, ps -> ps.setBlob(i, x));
+        set(i, () -> ParamKeys.UNCACHEABLE, ps -> ps.setBlob(i, x));
     }
 
     @Override
     public void setClob(int i, java.sql.Clob x) throws SQLException {
-        set(i, ParamKeys.UNCACHEABLE, ps -> ps.setClob(i, x));
+        set(i, () -> ParamKeys.UNCACHEABLE, ps -> ps.setClob(i, x));
     }
 
     @Override
     public void setClob(int i, java.io.Reader x, long length) throws SQLException {
-        set(i, ParamKeys.UNCACHEABLE, ps -> ps.setClob(i, x, length));
+        set(i, () -> ParamKeys.UNCACHEABLE, ps -> ps.setClob(i, x, length));
     }
 
     @Override
     public void setClob(int i, java.io.Reader x) throws SQLException {
-        set(i, ParamKeys.UNCACHEABLE, ps -> ps.setClob(i, x));
+        set(i, () -> ParamKeys.UNCACHEABLE, ps -> ps.setClob(i, x));
     }
 
     @Override
     public void setArray(int i, java.sql.Array x) throws SQLException {
-        set(i, ParamKeys.UNCACHEABLE, ps -> ps.setArray(i, x));
+        set(i, () -> ParamKeys.UNCACHEABLE, ps -> ps.setArray(i, x));
     }
 
     @Override
     public void setURL(int i, java.net.URL x) throws SQLException {
-        set(i, x == null ? ParamKeys.of(null) : java.util.List.of("url", x.toString()), ps -> ps.setURL(i, x));
+        set(i, () -> x == null ? ParamKeys.of(null) : java.util.List.of("url", x.toString()), ps -> ps.setURL(i, x));
     }
 
     @Override
     public void setRowId(int i, java.sql.RowId x) throws SQLException {
-        set(i, ParamKeys.UNCACHEABLE, ps -> ps.setRowId(i, x));
+        set(i, () -> ParamKeys.UNCACHEABLE, ps -> ps.setRowId(i, x));
     }
 
     @Override
     public void setNString(int i, String x) throws SQLException {
-        set(i, ParamKeys.of(x), ps -> ps.setNString(i, x));
+        set(i, () -> ParamKeys.of(x), ps -> ps.setNString(i, x));
     }
 
     @Override
     public void setNClob(int i, java.sql.NClob x) throws SQLException {
-        set(i, ParamKeys.UNCACHEABLE, ps -> ps.setNClob(i, x));
+        set(i, () -> ParamKeys.UNCACHEABLE, ps -> ps.setNClob(i, x));
     }
 
     @Override
     public void setNClob(int i, java.io.Reader x, long length) throws SQLException {
-        set(i, ParamKeys.UNCACHEABLE, ps -> ps.setNClob(i, x, length));
+        set(i, () -> ParamKeys.UNCACHEABLE, ps -> ps.setNClob(i, x, length));
     }
 
     @Override
     public void setNClob(int i, java.io.Reader x) throws SQLException {
-        set(i, ParamKeys.UNCACHEABLE, ps -> ps.setNClob(i, x));
+        set(i, () -> ParamKeys.UNCACHEABLE, ps -> ps.setNClob(i, x));
     }
 
     @Override
     public void setSQLXML(int i, java.sql.SQLXML x) throws SQLException {
-        set(i, ParamKeys.UNCACHEABLE, ps -> ps.setSQLXML(i, x));
+        set(i, () -> ParamKeys.UNCACHEABLE, ps -> ps.setSQLXML(i, x));
     }
 
     @Override
     @Deprecated
     @SuppressWarnings("deprecation")
     public void setUnicodeStream(int i, java.io.InputStream x, int length) throws SQLException {
-        set(i, ParamKeys.UNCACHEABLE, ps -> ps.setUnicodeStream(i, x, length));
+        set(i, () -> ParamKeys.UNCACHEABLE, ps -> ps.setUnicodeStream(i, x, length));
     }
 }

@@ -36,6 +36,7 @@ class SluiceStatement extends StatementBase implements SluiceRouted {
     private ResultSet served; // the result of the last executeQuery when it came through the read cache
     final int rsType;
     final int rsConcurrency;
+    CachedMetaData lastMeta; // of the last result captured for the read cache: the next one usually has the same columns
 
     SluiceStatement(SluiceConnection conn, Opener opener) {
         this(conn, opener, ResultSet.TYPE_FORWARD_ONLY, ResultSet.CONCUR_READ_ONLY);
@@ -197,6 +198,9 @@ class SluiceStatement extends StatementBase implements SluiceRouted {
     @Override
     public ResultSet executeQuery(String sql) throws SQLException {
         checkOpen();
+        if (!conn.cache().enabled()) {
+            return runSql(sql, s -> s.executeQuery(sql));
+        }
         return conn.cache().query(this, sql, conn.classify(sql), null, () -> runSql(sql, s -> s.executeQuery(sql)));
     }
 

@@ -169,6 +169,21 @@ final class StatementSettings {
         if (fetchSize() > 0) {
             return null;
         }
-        return "rows=" + largeMaxRows() + ",field=" + maxFieldSize() + ",escapes=" + (escapeProcessing == null || escapeProcessing);
+        long rows = largeMaxRows();
+        int field = maxFieldSize();
+        boolean escapes = escapeProcessing == null || escapeProcessing;
+        if (shape == null || rows != shapeRows || field != shapeField || escapes != shapeEscapes) {
+            // the same text each execution: its hash is computed once, not for every key
+            shape = "rows=" + rows + ",field=" + field + ",escapes=" + escapes;
+            shapeRows = rows;
+            shapeField = field;
+            shapeEscapes = escapes;
+        }
+        return shape;
     }
+
+    private String shape;
+    private long shapeRows;
+    private int shapeField;
+    private boolean shapeEscapes;
 }

@@ -178,7 +178,7 @@ final class MyCommands {
             kill(id.intValue(), k.group(1) != null && k.group(1).toUpperCase(java.util.Locale.ROOT).startsWith("QUERY"));
             return;
         }
-        if (replies.serve(cmd, sql, router.classify(sql), null, false)) {
+        if (replies.enabled() && replies.serve(cmd, sql, router.classify(sql), null)) {
             return; // answered from the read cache
         }
         route(() -> session.route(sql), sql, cmd, d -> replies.track(new Running() {
@@ -422,7 +422,7 @@ final class MyCommands {
                 be.typesSent.remove(st.id); // new types: every other connection must be sent them with its next execute
             }
         }
-        if (replies.serve(cmd, st.sql, st.classification, MyReplyCache.executeKey(st, cmd), true)) {
+        if (replies.serve(cmd, st.sql, st.classification, st)) {
             return;
         }
         route(() -> session.route(st.classification), st.sql, cmd, d -> replies.track(new Running() {

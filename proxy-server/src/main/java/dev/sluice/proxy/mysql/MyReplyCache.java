@@ -34,6 +34,11 @@ final class MyReplyCache {
         this.maxResultBytes = router.config().cacheMaxResultBytes();
     }
 
+    /** The cluster has the cache on: only then is a command's key worth computing. */
+    boolean enabled() {
+        return cache.enabled();
+    }
+
     /** The key part of an execute: its parameter types and values; null when it must not be cached. */
     static Object executeKey(MyStatements.Stmt st, ByteBuf exec) {
         int r = exec.readerIndex();
@@ -55,13 +60,18 @@ final class MyReplyCache {
     }
 
     /**
-     * Before {@code cmd} (the text {@code sql}, {@code params} from {@link #executeKey} or null for COM_QUERY)
-     * is routed: answers a hit to the client and releases {@code cmd} (true), or arms the copy of a miss's reply
-     * for {@link #track} (false).
+     * Before {@code cmd} (the text {@code sql}; {@code st} the statement of a COM_STMT_EXECUTE, null for a
+     * COM_QUERY) is routed: answers a hit to the client and releases {@code cmd} (true), or arms the copy of a
+     * miss's reply for {@link #track} (false).
      */
-    boolean serve(ByteBuf cmd, String sql, Classification c, Object params, boolean execute) {
+    boolean serve(ByteBuf cmd, String sql, Classification c, MyStatements.Stmt st) {
         armed = null;
-        if (!cache.enabled() || (execute && params == null)) {
+        if (!cache.enabled() || c.kind() != dev.sluice.core.sql.StatementKind.READ) {
+            return false;
+        }
+        boolean execute = st != null;
+        Object params = execute ? executeKey(st, cmd) : null;
+        if (execute && params == null) {
             return false;
         }
         MySqlProxy.PoolKey pk = s.poolKey();

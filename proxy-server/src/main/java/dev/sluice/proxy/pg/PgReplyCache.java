@@ -50,7 +50,8 @@ final class PgReplyCache {
      */
     boolean serve(Batch b, Channel client) {
         miss = null;
-        if (!cache.enabled() || !b.endsCycle || b.statements.size() != 1 || b.texts.get(0) == null) {
+        if (!cache.enabled() || !b.endsCycle || b.statements.size() != 1 || b.texts.get(0) == null
+                || b.statements.get(0).kind() != dev.sluice.core.sql.StatementKind.READ) {
             return false;
         }
         Object params = b.messages.size() == 1 && b.decoded.get(0) instanceof Messages.Query ? null : extendedKey(b);
@@ -82,6 +83,8 @@ final class PgReplyCache {
     }
 
     private static final Object NOT_CACHEABLE = new Object();
+    /** The extended-protocol cycles cached: one execution, prepared in the same cycle or before. */
+    private static final java.util.regex.Pattern CACHEABLE_SHAPE = java.util.regex.Pattern.compile("P?BD?ES");
 
     /**
      * The key part of an extended-protocol batch: its message shape, the statement's parameter types, the
@@ -116,7 +119,7 @@ final class PgReplyCache {
                 return NOT_CACHEABLE; // Close, a second Query, FunctionCall …
             }
         }
-        if (!shape.toString().matches("P?BD?ES")) {
+        if (!CACHEABLE_SHAPE.matcher(shape).matches()) {
             return NOT_CACHEABLE;
         }
         if (shape.charAt(0) != 'P' && stmt != null) {

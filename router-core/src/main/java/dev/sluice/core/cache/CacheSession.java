@@ -60,6 +60,11 @@ public final class CacheSession {
     private String dirty; // why this session's reads are never cached any more, or null
     private final Set<String> pending = new HashSet<>();
     private boolean pendingAll;
+    // the last few texts analysed, by identity: a prepared statement passes the same String every execution,
+    // and this spares it the shared analysis cache's lookup (measured: a tenth of a cached read's CPU)
+    private final String[] recentSql = new String[8];
+    private final TableAccess[] recentAccess = new TableAccess[8];
+    private int recentNext;
 
     public CacheSession(ReadCache cache, Session session) {
         this.cache = cache;
@@ -158,7 +163,7 @@ public final class CacheSession {
         String why = eligibility(c);
         TableAccess a = null;
         if (why == null) {
-            a = cache.analyze(sql);
+            a = analyze(sql);
             if (a.cacheHint() == TableAccess.NO_CACHE) {
                 why = "hint:no-cache";
             } else if (a.notCacheable() != null) {
@@ -179,6 +184,19 @@ public final class CacheSession {
             return new Lookup(key, v, null);
         }
         return new Lookup(key, null, cache.begin(key, a.reads(), cache.policy().ttlMillis(a.cacheHint())));
+    }
+
+    private TableAccess analyze(String sql) {
+        for (int i = 0; i < recentSql.length; i++) {
+            if (recentSql[i] == sql) {
+                return recentAccess[i];
+            }
+        }
+        TableAccess a = cache.analyze(sql);
+        recentSql[recentNext] = sql;
+        recentAccess[recentNext] = a;
+        recentNext = (recentNext + 1) % recentSql.length;
+        return a;
     }
 
     private String eligibility(Classification c) {
@@ -241,7 +259,7 @@ public final class CacheSession {
             pendingAll = true;
             return;
         }
-        TableAccess a = cache.analyze(sql);
+        TableAccess a = analyze(sql);
         if (a.writesAll()) {
             pendingAll = true;
         } else {

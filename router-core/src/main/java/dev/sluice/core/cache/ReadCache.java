@@ -389,8 +389,19 @@ public final class ReadCache {
     }
 
     static int[] stripes(Collection<String> tables) {
-        return tables.stream().map(t -> TableAccess.baseName(t).toLowerCase(Locale.ROOT)).mapToInt(ReadCache::stripe)
-                .distinct().sorted().toArray();
+        int[] out = new int[tables.size()];
+        int n = 0;
+        for (String t : tables) { // no streams: this runs for every cacheable miss
+            int s = stripe(TableAccess.baseName(t).toLowerCase(Locale.ROOT));
+            boolean seen = false;
+            for (int i = 0; i < n && !seen; i++) {
+                seen = out[i] == s;
+            }
+            if (!seen) {
+                out[n++] = s;
+            }
+        }
+        return n == out.length ? out : java.util.Arrays.copyOf(out, n);
     }
 
     static int stripe(String lowerBaseName) {

@@ -92,15 +92,19 @@ public final class Heartbeats {
      * applied: the first beat whose write started after it. Null if no such beat has committed yet.
      */
     public synchronized Long firstBeatAfter(long commitNanos) {
-        Long best = null;
-        for (int k = 0; k < count; k++) {
-            int i = (next - count + k + CAPACITY) % CAPACITY;
-            if (startNanos[i] > commitNanos) {
-                best = values[i];
-                break; // entries are in commit order
+        // entries are in commit order, so their start times rise: binary search (the read cache asks this per
+        // read of a recently written table, not only per write)
+        int lo = 0;
+        int hi = count; // first k in [lo, hi) whose start is after commitNanos; count = none
+        while (lo < hi) {
+            int mid = (lo + hi) >>> 1;
+            if (startNanos[(next - count + mid + CAPACITY) % CAPACITY] > commitNanos) {
+                hi = mid;
+            } else {
+                lo = mid + 1;
             }
         }
-        return best;
+        return lo < count ? values[(next - count + lo + CAPACITY) % CAPACITY] : null;
     }
 
     /**

@@ -44,6 +44,21 @@ class HeartbeatsTest {
     }
 
     @Test
+    void firstBeatAfterSearchesTheWholeRingAfterItWrapped() {
+        Heartbeats hb = new Heartbeats(500 * MS);
+        for (int i = 1; i <= 1300; i++) { // more than the 512 kept: the oldest are overwritten
+            hb.committed(i, i * 100 * MS, i * 100 * MS + 1);
+        }
+        assertEquals(789L, hb.firstBeatAfter(1300 * 100 * MS - 512 * 100 * MS), "the oldest kept beat");
+        assertEquals(789L, hb.firstBeatAfter(0), "older than every beat kept: the oldest");
+        for (long w : new long[] {900, 1000, 1234, 1299}) {
+            assertEquals(w + 1, hb.firstBeatAfter(w * 100 * MS), "write at beat " + w);
+            assertEquals(w + 1, hb.firstBeatAfter(w * 100 * MS + 50 * MS));
+        }
+        assertNull(hb.firstBeatAfter(1300 * 100 * MS));
+    }
+
+    @Test
     void resetForgetsTheOldPrimary() {
         Heartbeats hb = new Heartbeats(500 * MS);
         hb.committed(10, 0, 0);
