@@ -79,6 +79,38 @@ public record MergePlan(int hiddenColumns, List<SortKey> order, boolean grouped,
         return b.toString();
     }
 
+    /**
+     * The absolute 1-based columns whose values the merge reads (sort keys, group keys, aggregates and their
+     * collation weights and hidden counts), ascending: a proxy decodes only these from a wire row.
+     */
+    public int[] neededColumns(int width) {
+        java.util.TreeSet<Integer> cols = new java.util.TreeSet<>();
+        java.util.function.IntConsumer need = c -> {
+            if (c != 0) {
+                cols.add(resolve(c, width));
+            }
+        };
+        for (SortKey k : order) {
+            need.accept(k.column());
+            need.accept(k.weight());
+        }
+        if (distinctAll) {
+            for (int c = 1; c <= width - hiddenColumns; c++) {
+                cols.add(c);
+            }
+        }
+        for (GroupKey k : groupKeys) {
+            need.accept(k.column());
+            need.accept(k.weight());
+        }
+        for (Aggregate a : aggregates) {
+            need.accept(a.column());
+            need.accept(a.count());
+            need.accept(a.weight());
+        }
+        return cols.stream().mapToInt(Integer::intValue).toArray();
+    }
+
     /** The absolute 1-based column of a plan column, given the shard result's column count. */
     public int resolve(int column, int columnCount) {
         return column > 0 ? column : columnCount - hiddenColumns - column;
