@@ -21,7 +21,7 @@ public record ProxyConfig(ClusterConfig cluster, InetSocketAddress listen, Strin
                           Path tlsCert, Path tlsKey, boolean tlsRequired, InetSocketAddress adminListen,
                           String adminToken, int maxClientConnections, int maxMessageBytes, int eventLoopThreads,
                           int authTimeoutMs, AlertSettings alerts, int authFailureLimit, int authFailureWindowMs,
-                          boolean adminTls, List<String> warnings) {
+                          boolean adminTls, List<String> warnings, Sharded sharded) {
     private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(ProxyConfig.class);
 
     /** A client user: its name and stored secret (SCRAM verifier or md5 hash). */
@@ -32,10 +32,22 @@ public record ProxyConfig(ClusterConfig cluster, InetSocketAddress listen, Strin
         }
     }
 
+    /**
+     * Sharded mode ({@code proxy.database}): the logical database's shard map and each shard's cluster, in shard
+     * order (all of one engine). {@link #cluster()} is then the first shard's cluster (its engine is every shard's).
+     */
+    public record Sharded(dev.sluice.core.shard.ShardMap map, List<ClusterConfig> shards) {
+    }
+
+    /** True in sharded mode ({@code proxy.database}). */
+    public boolean isSharded() {
+        return sharded != null;
+    }
+
     /** Without the admin token (the record's own toString would print it into any log that prints this). */
     @Override
     public String toString() {
-        return "ProxyConfig[cluster=" + cluster.name() + ", listen=" + listen + ", auth=" + auth + ", users=" + users
+        return "ProxyConfig[" + (sharded != null ? "database=" + sharded.map().database() : "cluster=" + cluster.name()) + ", listen=" + listen + ", auth=" + auth + ", users=" + users
                 + ", tls=" + (tlsCert != null) + ", adminListen=" + adminListen + ", adminToken=" + (adminToken == null ? "none" : "***")
                 + ", alerts=" + alerts + "]";
     }
@@ -53,7 +65,7 @@ public record ProxyConfig(ClusterConfig cluster, InetSocketAddress listen, Strin
         }
         Map<String, ClusterConfig> clusters = ConfigTree.clusters(tree, file.toString());
         Object section = tree instanceof Map<?, ?> m ? m.get("proxy") : null;
-        ProxyConfig c = of(clusters, section, file + ": proxy");
+        ProxyConfig c = of(clusters, tree, section, file + ": proxy");
         String readable = worldReadable(file);
         if (readable != null) {
             List<String> w = new ArrayList<>(c.warnings());
@@ -82,11 +94,16 @@ public record ProxyConfig(ClusterConfig cluster, InetSocketAddress listen, Strin
     ProxyConfig withWarnings(List<String> w) {
         return new ProxyConfig(cluster, listen, auth, users, tlsCert, tlsKey, tlsRequired, adminListen, adminToken,
                 maxClientConnections, maxMessageBytes, eventLoopThreads, authTimeoutMs, alerts, authFailureLimit,
-                authFailureWindowMs, adminTls, List.copyOf(w));
+                authFailureWindowMs, adminTls, List.copyOf(w), sharded);
     }
 
-    @SuppressWarnings("unchecked")
     static ProxyConfig of(Map<String, ClusterConfig> clusters, Object section, String where) {
+        return of(clusters, null, section, where);
+    }
+
+    /** @param root the whole file's tree (for its {@code databases:} section), or null */
+    @SuppressWarnings("unchecked")
+    static ProxyConfig of(Map<String, ClusterConfig> clusters, Object root, Object section, String where) {
         Map<String, Object> m = section == null ? Map.of() : section instanceof Map<?, ?> mm ? (Map<String, Object>) mm : null;
         if (m == null) {
             throw new ConfigException(where + ": expected a map of options");
@@ -101,10 +118,20 @@ public record ProxyConfig(ClusterConfig cluster, InetSocketAddress listen, Strin
             v.put(o, e.getValue());
         }
         String clusterName = str(v, ProxyOption.CLUSTER);
+        String databaseName = str(v, ProxyOption.DATABASE);
         ClusterConfig cluster;
-        if (clusterName == null) {
+        Sharded sharded = null;
+        if (databaseName != null) {
+            if (clusterName != null) {
+                throw new ConfigException(where + ".database: '" + databaseName + "' and " + where.substring(where.lastIndexOf(' ') + 1)
+                        + ".cluster: '" + clusterName + "' both given; a proxy serves either one cluster or one sharded database");
+            }
+            sharded = sharded(clusters, root, databaseName, where);
+            cluster = sharded.shards().get(0);
+        } else if (clusterName == null) {
             if (clusters.size() != 1) {
-                throw new ConfigException(where + ".cluster: the file has clusters " + clusters.keySet() + "; say which one to serve");
+                throw new ConfigException(where + ".cluster: the file has clusters " + clusters.keySet() + "; say which one to serve"
+                        + " (or proxy.database: a sharded database of the databases: section)");
             }
             cluster = clusters.values().iterator().next();
         } else {
@@ -114,10 +141,7 @@ public record ProxyConfig(ClusterConfig cluster, InetSocketAddress listen, Strin
             }
         }
         boolean pg = cluster.engine() == dev.sluice.core.config.Engine.POSTGRESQL;
-        if (!cluster.isSet(SluiceOption.FAILOVER)) {
-            // the proxy is the one place that sees every client: automatic failover is on unless the file says otherwise
-            cluster = cluster.withOverrides("proxy default", Map.of(SluiceOption.FAILOVER.key(), "auto"), Map.of());
-        }
+        cluster = failoverDefault(cluster);
         String auth = v.get(ProxyOption.AUTH) == null ? (pg ? "scram-sha-256" : "password")
                 : String.valueOf(v.get(ProxyOption.AUTH)).toLowerCase(java.util.Locale.ROOT);
         List<String> auths = pg ? List.of("scram-sha-256", "md5", "trust") : List.of("password", "trust");
@@ -168,7 +192,34 @@ public record ProxyConfig(ClusterConfig cluster, InetSocketAddress listen, Strin
                 integer(v, ProxyOption.MAX_CLIENT_CONNECTIONS, where, 1), integer(v, ProxyOption.MAX_MESSAGE_BYTES, where, 1024),
                 integer(v, ProxyOption.EVENT_LOOP_THREADS, where, 0), integer(v, ProxyOption.AUTH_TIMEOUT_MS, where, 1),
                 alerts(v, where), integer(v, ProxyOption.AUTH_FAILURE_LIMIT, where, 0),
-                integer(v, ProxyOption.AUTH_FAILURE_WINDOW_MS, where, 1), adminTls, List.copyOf(warnings));
+                integer(v, ProxyOption.AUTH_FAILURE_WINDOW_MS, where, 1), adminTls, List.copyOf(warnings), sharded);
+    }
+
+    /** The proxy is the one place that sees every client: automatic failover is on unless the file says otherwise. */
+    private static ClusterConfig failoverDefault(ClusterConfig c) {
+        return c.isSet(SluiceOption.FAILOVER) ? c : c.withOverrides("proxy default", Map.of(SluiceOption.FAILOVER.key(), "auto"), Map.of());
+    }
+
+    /** The sharded database {@code name} of the file's {@code databases:} section, each shard's cluster in shard order. */
+    private static Sharded sharded(Map<String, ClusterConfig> clusters, Object root, String name, String where) {
+        Map<String, dev.sluice.core.shard.ShardMap> dbs = root == null ? Map.of()
+                : dev.sluice.core.shard.ShardMapParser.allFromRoot(root, clusters.keySet(), where.substring(0, Math.max(0, where.lastIndexOf(':'))));
+        dev.sluice.core.shard.ShardMap map = dbs.get(name);
+        if (map == null) {
+            throw new ConfigException(where + ".database: '" + name + "' is not under databases: in the file"
+                    + (dbs.isEmpty() ? " (it has no databases: section)" : " (has " + dbs.keySet() + ")"));
+        }
+        List<ClusterConfig> shards = new ArrayList<>();
+        for (dev.sluice.core.shard.ShardMap.Shard s : map.shards()) {
+            ClusterConfig c = failoverDefault(clusters.get(s.cluster()));
+            if (c.engine().dialect() != (shards.isEmpty() ? c : shards.get(0)).engine().dialect()) {
+                throw new ConfigException(where + ".database: '" + name + "': shard " + s.name() + " is " + c.engine().name().toLowerCase(java.util.Locale.ROOT)
+                        + " but shard " + map.shardName(0) + " is " + shards.get(0).engine().name().toLowerCase(java.util.Locale.ROOT)
+                        + " (all shards of a database share one engine)");
+            }
+            shards.add(c);
+        }
+        return new Sharded(map, List.copyOf(shards));
     }
 
     /** 127.0.0.0/8, ::1, or a name resolving to one of them; a wildcard (0.0.0.0, ::) is not loopback. */

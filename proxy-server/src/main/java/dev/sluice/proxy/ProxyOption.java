@@ -10,6 +10,7 @@ import java.util.Locale;
 public enum ProxyOption {
     LISTEN("listen", null, "Address the proxy listens on, `host:port`; by default `127.0.0.1:6432` for a PostgreSQL cluster, `127.0.0.1:6033` for MySQL/MariaDB."),
     CLUSTER("cluster", null, "Which cluster of the file to serve; may be left out when the file has one."),
+    DATABASE("database", null, "Serve a sharded logical database of the file's `databases:` section instead of one cluster (docs/sharding.md): clients connect to database NAME and statements go to the shards by key. Not together with `cluster`."),
     AUTH("auth", null,
             "How clients authenticate to the proxy. PostgreSQL: `scram-sha-256` (the default), `md5` (users with a SCRAM verifier still get SCRAM, as in PostgreSQL) or `trust`. MySQL/MariaDB: `password` (the default: each user by the plugin its secret is for) or `trust`. `trust` means no password: for local testing, and accepted only when `listen` is a loopback address."),
     USERS("users", "", "Clients allowed in: a list of `{name, password}`. PostgreSQL: a SCRAM verifier (`SCRAM-SHA-256$…`, from `./sluice passwd` or pg_authid) or an md5 hash (`md5…`). MySQL/MariaDB: a mysql_native_password hash (`*` + 40 hex digits, as in mysql.user or from `./sluice passwd --mysql-native`) or a SHA-256-crypt string (`$5$…`, from `./sluice passwd --mysql`) for caching_sha2_password. Never plaintext."),

@@ -9,6 +9,7 @@ import dev.sluice.proxy.alert.Alerts;
 import dev.sluice.proxy.metrics.ProxyMetrics;
 import dev.sluice.proxy.mysql.MySqlProxy;
 import dev.sluice.proxy.pg.PgProxy;
+import dev.sluice.proxy.shard.ShardEndpoints;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
 import java.util.LinkedHashMap;
@@ -25,6 +26,7 @@ public final class ProxyServer implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ProxyServer.class);
 
     private final ClusterRuntime runtime;
+    private final ShardEndpoints shards;
     private final PgProxy pg;
     private final MySqlProxy mysql;
     private final AutoCloseable admin;
@@ -58,6 +60,31 @@ public final class ProxyServer implements AutoCloseable {
         // half the cores by default: on a 2-core machine shared with pgbench and PostgreSQL one event loop spent
         // 20 % less CPU per transaction than two (fewer wake-ups and migrations between cores)
         int threads = cfg.eventLoopThreads() > 0 ? cfg.eventLoopThreads() : Math.max(1, Runtime.getRuntime().availableProcessors() / 2);
+        if (cfg.isSharded()) {
+            this.runtime = null;
+            this.metrics = null;
+            this.alerts = null;
+            this.admin = null;
+            this.adminAddress = null;
+            this.mysql = null;
+            if (!isPg) {
+                throw new ConfigException("proxy.database: '" + cfg.sharded().map().database() + "' is a " + cfg.cluster().engine().name().toLowerCase()
+                        + " database: sharding through the MySQL proxy is not built yet");
+            }
+            this.shards = ShardEndpoints.start(cfg.sharded(), new ShardEndpoints.Settings(cfg.maxMessageBytes(), threads, cfg.authTimeoutMs(), logRoutes));
+            try {
+                this.pg = new PgProxy(cfg.sharded().map().database(), new PgProxy.Settings(cfg.listen(), cfg.auth(), users, ssl, cfg.tlsRequired(),
+                        cfg.maxClientConnections(), cfg.maxMessageBytes(), threads, cfg.authTimeoutMs(), logRoutes, cfg.authFailureLimit(),
+                        cfg.authFailureWindowMs()), dev.sluice.proxy.pg.shard.PgShardedSession.factory(shards));
+            } catch (Exception | Error e) {
+                shards.close();
+                throw e;
+            }
+            log.info("Sluice sharded proxy up: PostgreSQL database '{}' ({} shards) on {}; admin API off in sharded mode",
+                    cfg.sharded().map().database(), shards.size(), address());
+            return;
+        }
+        this.shards = null;
         this.runtime = ClusterRuntime.start(cfg.cluster());
         this.metrics = new ProxyMetrics(runtime.router());
         Alerts al = null;
@@ -124,11 +151,17 @@ public final class ProxyServer implements AutoCloseable {
         return pg != null ? pg.address() : mysql.address();
     }
 
+    /** The cluster runtime; null in sharded mode (see {@link #shards()}). */
     public ClusterRuntime runtime() {
         return runtime;
     }
 
-    /** This proxy's metrics (also served as GET /metrics on the admin API). */
+    /** The shards (their runtimes and inner proxies) in sharded mode ({@code proxy.database}); else null. */
+    public ShardEndpoints shards() {
+        return shards;
+    }
+
+    /** This proxy's metrics (also served as GET /metrics on the admin API); null in sharded mode (each shard has its own). */
     public ProxyMetrics metrics() {
         return metrics;
     }
@@ -155,6 +188,11 @@ public final class ProxyServer implements AutoCloseable {
         if (alerts != null) {
             alerts.close();
         }
-        runtime.close();
+        if (runtime != null) {
+            runtime.close();
+        }
+        if (shards != null) {
+            shards.close();
+        }
     }
 }

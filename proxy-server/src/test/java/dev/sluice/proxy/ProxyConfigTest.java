@@ -168,4 +168,47 @@ class ProxyConfigTest {
             Files.deleteIfExists(f);
         }
     }
+
+    static final String SHARDED = "clusters:\n"
+            + "  c1: { engine: postgresql, database: d1, user: app, password: pw, nodes: [ { name: a, host: 127.0.0.1, port: 5432 } ] }\n"
+            + "  c2: { engine: postgresql, database: d2, user: app, password: pw, failover: off, nodes: [ { name: b, host: 127.0.0.1, port: 5432 } ] }\n"
+            + "databases:\n  app:\n    shards: [ { name: s1, cluster: c1 }, { name: s2, cluster: c2 } ]\n"
+            + "    tables:\n      orders: { key: customer_id, strategy: hash }\n";
+
+    @Test
+    void shardedDatabase() throws Exception {
+        ProxyConfig c = load(SHARDED + "proxy:\n  auth: trust\n  database: app\n");
+        assertTrue(c.isSharded());
+        assertEquals("app", c.sharded().map().database());
+        assertEquals(java.util.List.of("c1", "c2"), c.sharded().shards().stream().map(x -> x.name()).toList());
+        assertTrue(c.sharded().shards().get(0).failoverAuto(), "failover is on by default for each shard");
+        assertTrue(!c.sharded().shards().get(1).failoverAuto(), "a shard's explicit failover: off is kept");
+        assertEquals("c1", c.cluster().name(), "cluster() is the first shard's");
+        assertTrue(c.toString().contains("database=app"), c.toString());
+        assertTrue(!load(CLUSTER + "proxy:\n  auth: trust\n").isSharded());
+    }
+
+    @Test
+    void shardedDatabaseErrorsNameTheKey() {
+        String both = assertThrows(ConfigException.class, () -> load(SHARDED + "proxy:\n  auth: trust\n  database: app\n  cluster: c1\n")).getMessage();
+        assertTrue(both.contains("proxy.database: 'app' and proxy.cluster: 'c1' both given"), both);
+        String missing = assertThrows(ConfigException.class, () -> load(SHARDED + "proxy:\n  auth: trust\n  database: shop\n")).getMessage();
+        assertTrue(missing.contains("proxy.database: 'shop' is not under databases: in the file (has [app])"), missing);
+        String none = assertThrows(ConfigException.class, () -> load(CLUSTER + "proxy:\n  auth: trust\n  database: app\n")).getMessage();
+        assertTrue(none.contains("proxy.database: 'app' is not under databases: in the file (it has no databases: section)"), none);
+        String mixed = assertThrows(ConfigException.class, () -> load(SHARDED.replace("c2: { engine: postgresql", "c2: { engine: mariadb")
+                + "proxy:\n  auth: trust\n  database: app\n")).getMessage();
+        assertTrue(mixed.contains("shard s2 is mariadb but shard s1 is postgresql"), mixed);
+        String bad = assertThrows(ConfigException.class, () -> load(SHARDED.replace("cluster: c2", "cluster: c9")
+                + "proxy:\n  auth: trust\n  database: app\n")).getMessage();
+        assertTrue(bad.contains("c9"), bad);
+    }
+
+    /** Until the MySQL side is wired, a sharded MariaDB database is refused at startup, before anything starts. */
+    @Test
+    void shardedMysqlIsRefusedAtStartup() throws Exception {
+        ProxyConfig c = load(SHARDED.replace("engine: postgresql", "engine: mariadb") + "proxy:\n  auth: trust\n  database: app\n");
+        String m = assertThrows(ConfigException.class, () -> new ProxyServer(c).close()).getMessage();
+        assertTrue(m.contains("sharding through the MySQL proxy is not built yet"), m);
+    }
 }

@@ -14,18 +14,18 @@ import java.util.List;
  * Logs in to a backend as the cluster's configured user: trust, cleartext, md5 or SCRAM-SHA-256 (the
  * SCRAM exchange is the ongres library's, the one pgjdbc uses). One instance per login attempt.
  */
-final class BackendLogin {
+public final class BackendLogin {
     private final String user;
     private final String password;
     private ScramClient scram;
 
-    BackendLogin(String user, String password) {
+    public BackendLogin(String user, String password) {
         this.user = user;
         this.password = password;
     }
 
     /** The reply to an authentication request, or null when none is needed (AuthenticationOk, SASLFinal). */
-    ByteBuf answer(ByteBufAllocator a, Messages.Auth req) throws Exception {
+    public ByteBuf answer(ByteBufAllocator a, Messages.Auth req) throws Exception {
         switch (req.code()) {
             case 0:
                 return null;

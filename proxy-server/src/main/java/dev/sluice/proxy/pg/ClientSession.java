@@ -7,7 +7,6 @@ import dev.sluice.core.route.Session;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.DecoderException;
 import java.util.ArrayDeque;
 import java.util.HashMap;
@@ -24,7 +23,7 @@ import org.slf4j.LoggerFactory;
  * a transaction on its node. Everything here runs on the client channel's event loop; backend events from
  * another loop hop over first.
  */
-final class ClientSession extends ChannelInboundHandlerAdapter {
+final class ClientSession extends FrontSession {
     private static final Logger log = LoggerFactory.getLogger(ClientSession.class);
     private static final int MAX_QUEUED = 16;
 
@@ -42,8 +41,6 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     private final List<String> cycleTexts;
     private final BatchRouting routing;
     private final PgReplyCache replies;
-    final int cancelPid;
-    final int cancelKey;
     final String user;
 
     private BackendConnection active;
@@ -60,14 +57,13 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     private Batch resend; // the cycle's autocommit read (or prepare), kept to run elsewhere if its node dies before answering
 
     ClientSession(PgProxy proxy, Channel client, String user, Map<String, String> startupParams, int cancelPid, int cancelKey) {
+        super(cancelPid, cancelKey);
         this.proxy = proxy;
         this.client = client;
         this.router = proxy.router();
         this.session = router.newSession();
         this.state = new SessionState(startupParams);
         this.user = user;
-        this.cancelPid = cancelPid;
-        this.cancelKey = cancelKey;
         this.batches = new BatchBuilder(router, statements, portals);
         this.routing = new BatchRouting(router, session, user, proxy.logRoutes());
         this.cycleDecisions = routing.decisions;
@@ -76,7 +72,8 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     }
 
     /** Authentication is done: tell the client the server's parameters, its cancel key, and that it may talk. */
-    void start() {
+    @Override
+    public void start() {
         Map<String, String> params = proxy.serverParams();
         if (params != null) {
             welcome(params);
@@ -508,7 +505,8 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     }
 
     /** A CancelRequest with this session's key arrived (on another connection). */
-    void cancel() {
+    @Override
+    public void cancel() {
         onLoop(() -> {
             BackendConnection be = active;
             if (be != null) {

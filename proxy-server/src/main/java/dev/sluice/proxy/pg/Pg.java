@@ -37,20 +37,20 @@ public final class Pg {
         return s;
     }
 
-    static void writeCString(ByteBuf b, String s) {
+    public static void writeCString(ByteBuf b, String s) {
         b.writeCharSequence(s, StandardCharsets.UTF_8);
         b.writeByte(0);
     }
 
     /** Starts a typed message; finish with {@link #end}. */
-    static int begin(ByteBuf b, char type) {
+    public static int begin(ByteBuf b, char type) {
         b.writeByte(type);
         int at = b.writerIndex();
         b.writeInt(0);
         return at;
     }
 
-    static ByteBuf end(ByteBuf b, int lengthAt) {
+    public static ByteBuf end(ByteBuf b, int lengthAt) {
         b.setInt(lengthAt, b.writerIndex() - lengthAt);
         return b;
     }
@@ -113,7 +113,7 @@ public final class Pg {
     }
 
     /** Parse, as a backend needs it to re-create a client's prepared statement: same name, text, types. */
-    static ByteBuf parse(ByteBufAllocator a, String name, String sql, int[] paramTypes) {
+    public static ByteBuf parse(ByteBufAllocator a, String name, String sql, int[] paramTypes) {
         ByteBuf b = a.buffer(16 + name.length() + sql.length() * 2 + paramTypes.length * 4);
         int at = begin(b, 'P');
         writeCString(b, name);
@@ -125,7 +125,7 @@ public final class Pg {
         return end(b, at);
     }
 
-    static ByteBuf closeStatement(ByteBufAllocator a, String name) {
+    public static ByteBuf closeStatement(ByteBufAllocator a, String name) {
         ByteBuf b = a.buffer(8 + name.length());
         int at = begin(b, 'C');
         b.writeByte('S');
@@ -133,14 +133,14 @@ public final class Pg {
         return end(b, at);
     }
 
-    static ByteBuf terminate(ByteBufAllocator a) {
+    public static ByteBuf terminate(ByteBufAllocator a) {
         ByteBuf b = a.buffer(5);
         int at = begin(b, 'X');
         return end(b, at);
     }
 
     /** An untyped startup packet: protocol 3.0 and name/value pairs. */
-    static ByteBuf startup(ByteBufAllocator a, java.util.Map<String, String> params) {
+    public static ByteBuf startup(ByteBufAllocator a, java.util.Map<String, String> params) {
         ByteBuf b = a.buffer(128);
         b.writeInt(0);
         b.writeInt(PROTOCOL_3_0);
@@ -154,14 +154,14 @@ public final class Pg {
     }
 
     /** A typed message whose body is {@code body} (password, SASL responses). */
-    static ByteBuf message(ByteBufAllocator a, char type, byte[] body) {
+    public static ByteBuf message(ByteBufAllocator a, char type, byte[] body) {
         ByteBuf b = a.buffer(5 + body.length);
         int at = begin(b, type);
         b.writeBytes(body);
         return end(b, at);
     }
 
-    static ByteBuf cancelRequest(ByteBufAllocator a, int pid, int key) {
+    public static ByteBuf cancelRequest(ByteBufAllocator a, int pid, int key) {
         ByteBuf b = a.buffer(16);
         b.writeInt(16);
         b.writeInt(CANCEL_REQUEST);

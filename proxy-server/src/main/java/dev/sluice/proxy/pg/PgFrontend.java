@@ -188,7 +188,7 @@ final class PgFrontend extends ChannelInboundHandlerAdapter {
 
     private void established(ChannelHandlerContext ctx) {
         admitted = false; // the session counts itself from here
-        ClientSession session = proxy.newSession(ctx.channel(), user, params);
+        FrontSession session = proxy.newSession(ctx.channel(), user, params);
         ctx.pipeline().replace(this, "session", session);
         session.start();
     }

@@ -59,7 +59,19 @@ public final class PgProxy implements AutoCloseable {
         return ScramVerifier.create(password, 4096, new SecureRandom()).encode();
     }
 
+    /**
+     * Makes the session of each authenticated client when this proxy only listens and authenticates (the outer
+     * listener of a sharded database), instead of routing over a cluster of its own.
+     */
+    @FunctionalInterface
+    public interface SessionFactory {
+        /** A session for {@code client}; it must call {@link PgProxy#sessionClosed} when its channel closes. */
+        FrontSession open(PgProxy proxy, Channel client, String user, Map<String, String> startupParams, int cancelPid, int cancelKey);
+    }
+
     private final ClusterConfig config;
+    private final String database;
+    private final SessionFactory sessions;
     private final Router router;
     private final Runnable probeSoon;
     private final CycleTimer cycleTimer;
@@ -68,7 +80,7 @@ public final class PgProxy implements AutoCloseable {
     private final EventLoopGroup group;
     private final Class<? extends Channel> channelType;
     private final Map<String, NodePool<BackendConnection>> pools = new LinkedHashMap<>();
-    private final Map<Integer, ClientSession> byCancelPid = new ConcurrentHashMap<>();
+    private final Map<Integer, FrontSession> byCancelPid = new ConcurrentHashMap<>();
     private final AtomicInteger clients = new AtomicInteger();
     private final SecureRandom random = new SecureRandom();
     private final ExecutorService blocking;
@@ -87,6 +99,22 @@ public final class PgProxy implements AutoCloseable {
     /** As above, reporting every statement cycle's duration to {@code cycleTimer} (metrics). */
     public PgProxy(ClusterConfig config, Router router, Runnable probeSoon, Settings settings, CycleTimer cycleTimer)
             throws InterruptedException {
+        this(config, config.database(), null, router, probeSoon, settings, cycleTimer);
+    }
+
+    /**
+     * A listener only: clients connecting to {@code database} are authenticated here (users, TLS, failed-login limit,
+     * max-client-connections) and then served by the sessions {@code sessions} makes; this proxy has no cluster,
+     * router or backend pools of its own (the sharded mode's outer listener).
+     */
+    public PgProxy(String database, Settings settings, SessionFactory sessions) throws InterruptedException {
+        this(null, database, sessions, null, () -> { }, settings, CycleTimer.NONE);
+    }
+
+    private PgProxy(ClusterConfig config, String database, SessionFactory sessions, Router router, Runnable probeSoon, Settings settings,
+                    CycleTimer cycleTimer) throws InterruptedException {
+        this.database = database;
+        this.sessions = sessions;
         this.cycleTimer = cycleTimer;
         this.config = config;
         this.router = router;
@@ -105,9 +133,9 @@ public final class PgProxy implements AutoCloseable {
             t.setDaemon(true);
             return t;
         });
-        Map<String, String> startup = Map.of("user", config.user() == null ? "postgres" : config.user(),
+        Map<String, String> startup = config == null ? Map.of() : Map.of("user", config.user() == null ? "postgres" : config.user(),
                 "database", config.database(), "application_name", "sluice");
-        for (NodeConfig n : config.nodes()) {
+        for (NodeConfig n : config == null ? List.<NodeConfig>of() : config.nodes()) {
             NodePool.Connector<BackendConnection> connector = new NodePool.Connector<>() {
                 @Override
                 public BackendConnection newConnection(NodePool<BackendConnection> pool, long generation) {
@@ -144,8 +172,8 @@ public final class PgProxy implements AutoCloseable {
             group.shutdownGracefully();
             throw e;
         }
-        log.info("PostgreSQL proxy for cluster '{}' listening on {} ({} transport)", config.name(), server.localAddress(),
-                epoll ? "epoll" : "nio");
+        log.info("PostgreSQL proxy for {} listening on {} ({} transport)", config != null ? "cluster '" + config.name() + "'"
+                : "database '" + database + "'", server.localAddress(), epoll ? "epoll" : "nio");
     }
 
     /** The address actually bound (port 0 in tests becomes a real port). */
@@ -186,7 +214,22 @@ public final class PgProxy implements AutoCloseable {
     }
 
     String database() {
-        return config.database();
+        return database;
+    }
+
+    /** The socket channel class this proxy's event loops use (epoll or NIO), for connections a session opens itself. */
+    public Class<? extends Channel> channelType() {
+        return channelType;
+    }
+
+    /** The largest protocol message accepted (max-message-bytes). */
+    public int maxMessageBytes() {
+        return settings.maxMessageBytes();
+    }
+
+    /** True when every routing decision is logged at INFO (the demo). */
+    public boolean logsRoutes() {
+        return settings.logRoutes();
     }
 
     SslContext sslContext() {
@@ -276,24 +319,26 @@ public final class PgProxy implements AutoCloseable {
         return new ClientAuth(settings.auth(), user, users.get(user), random);
     }
 
-    ClientSession newSession(Channel ch, String user, Map<String, String> params) {
+    FrontSession newSession(Channel ch, String user, Map<String, String> params) {
         while (true) {
             int pid = random.nextInt(Integer.MAX_VALUE);
-            ClientSession s = new ClientSession(this, ch, user, params, pid, random.nextInt());
+            int key = random.nextInt();
+            FrontSession s = sessions != null ? sessions.open(this, ch, user, params, pid, key) : new ClientSession(this, ch, user, params, pid, key);
             if (byCancelPid.putIfAbsent(pid, s) == null) {
                 return s;
             }
         }
     }
 
-    void sessionClosed(ClientSession s) {
+    /** A session's client channel closed: its cancel key goes, and it no longer counts against max-client-connections. */
+    public void sessionClosed(FrontSession s) {
         if (byCancelPid.remove(s.cancelPid, s)) {
             clients.decrementAndGet();
         }
     }
 
     void cancelRequest(int pid, int key) {
-        ClientSession s = byCancelPid.get(pid);
+        FrontSession s = byCancelPid.get(pid);
         if (s != null && s.cancelKey == key) {
             s.cancel();
         } else {
