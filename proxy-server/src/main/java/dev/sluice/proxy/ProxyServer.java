@@ -66,21 +66,24 @@ public final class ProxyServer implements AutoCloseable {
             this.alerts = null;
             this.admin = null;
             this.adminAddress = null;
-            this.mysql = null;
-            if (!isPg) {
-                throw new ConfigException("proxy.database: '" + cfg.sharded().map().database() + "' is a " + cfg.cluster().engine().name().toLowerCase()
-                        + " database: sharding through the MySQL proxy is not built yet");
-            }
             this.shards = ShardEndpoints.start(cfg.sharded(), new ShardEndpoints.Settings(cfg.maxMessageBytes(), threads, cfg.authTimeoutMs(), logRoutes));
             try {
-                this.pg = new PgProxy(cfg.sharded().map().database(), new PgProxy.Settings(cfg.listen(), cfg.auth(), users, ssl, cfg.tlsRequired(),
-                        cfg.maxClientConnections(), cfg.maxMessageBytes(), threads, cfg.authTimeoutMs(), logRoutes, cfg.authFailureLimit(),
-                        cfg.authFailureWindowMs()), dev.sluice.proxy.pg.shard.PgShardedSession.factory(shards));
+                if (isPg) {
+                    this.mysql = null;
+                    this.pg = new PgProxy(cfg.sharded().map().database(), new PgProxy.Settings(cfg.listen(), cfg.auth(), users, ssl, cfg.tlsRequired(),
+                            cfg.maxClientConnections(), cfg.maxMessageBytes(), threads, cfg.authTimeoutMs(), logRoutes, cfg.authFailureLimit(),
+                            cfg.authFailureWindowMs()), dev.sluice.proxy.pg.shard.PgShardedSession.factory(shards));
+                } else {
+                    this.pg = null;
+                    this.mysql = new MySqlProxy(cfg.sharded().map().database(), new MySqlProxy.Settings(cfg.listen(), cfg.auth().equals("trust"),
+                            users, ssl, cfg.tlsRequired(), cfg.maxClientConnections(), cfg.maxMessageBytes(), threads, cfg.authTimeoutMs(), logRoutes,
+                            cfg.authFailureLimit(), cfg.authFailureWindowMs()), dev.sluice.proxy.mysql.shard.ShardedMySql.of(shards, logRoutes));
+                }
             } catch (Exception | Error e) {
                 shards.close();
                 throw e;
             }
-            log.info("Sluice sharded proxy up: PostgreSQL database '{}' ({} shards) on {}; admin API off in sharded mode",
+            log.info("Sluice sharded proxy up: {} database '{}' ({} shards) on {}; admin API off in sharded mode", isPg ? "PostgreSQL" : "MySQL",
                     cfg.sharded().map().database(), shards.size(), address());
             return;
         }

@@ -52,6 +52,12 @@ public final class ShardedMySql implements MySqlProxy.SessionFactory {
         this.sent = new AtomicLongArray(targets.size());
     }
 
+    /** The session factory of a sharded proxy's outer MySQL listener, over the shards' inner proxies. */
+    public static ShardedMySql of(dev.sluice.proxy.shard.ShardEndpoints shards, boolean logRoutes) {
+        List<Target> targets = shards.shards().stream().map(s -> new Target(s.name(), s.address())).toList();
+        return new ShardedMySql(shards.router(), targets, shards.internalUser(), shards.internalSecret(), shards.map().database(), logRoutes);
+    }
+
     /** Statements (queries and executes) sent to each shard so far, by shard index: the per-shard counters. */
     public long[] statementsSent() {
         long[] out = new long[sent.length()];
