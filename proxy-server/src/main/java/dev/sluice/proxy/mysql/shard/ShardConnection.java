@@ -169,6 +169,10 @@ final class ShardConnection extends ChannelInboundHandlerAdapter {
             return;
         }
         Reply r = pending.peek();
+        if (log.isTraceEnabled()) {
+            log.trace("shard {}: packet seq {} header 0x{} length {}, {} replies pending", name, MyWire.seq(frame),
+                    Integer.toHexString(MyWire.first(frame)), MyWire.payloadLength(frame), pending.size());
+        }
         if (r == null) {
             unsolicited(frame);
             return;
@@ -231,6 +235,14 @@ final class ShardConnection extends ChannelInboundHandlerAdapter {
         if (channel != null && channel.isOpen()) {
             channel.writeAndFlush(MyWire.command(channel.alloc(), MyWire.COM_QUIT)).addListener(f -> channel.close());
         }
+    }
+
+    /** Runs after each batch of packets read (the session flushes what it relayed to its client). */
+    Runnable readComplete = () -> { };
+
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+        readComplete.run();
     }
 
     @Override

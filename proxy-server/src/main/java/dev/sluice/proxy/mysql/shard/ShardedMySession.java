@@ -161,6 +161,9 @@ final class ShardedMySession extends ChannelInboundHandlerAdapter {
 
     private void handle(ByteBuf cmd) {
         int c = MyWire.first(cmd);
+        if (log.isTraceEnabled()) {
+            log.trace("{}: command 0x{} {}", user, Integer.toHexString(c), c == MyWire.COM_QUERY || c == MyWire.COM_STMT_PREPARE ? MyWire.text(cmd) : "");
+        }
         switch (c) {
             case MyWire.COM_QUIT -> {
                 cmd.release();
@@ -289,8 +292,8 @@ final class ShardedMySession extends ChannelInboundHandlerAdapter {
         if (mask == 0) {
             mask = 1L << (pinned >= 0 ? pinned : anyOpen());
         }
-        if (!inTransaction()) {
-            return mask;
+        if (!inTransaction() || "session-state".equals(plan.reason())) {
+            return mask; // SET … changes no data: every shard's session takes it, in a transaction too
         }
         if (pinned < 0 && pins && Long.bitCount(mask) == 1) {
             pinned = Long.numberOfTrailingZeros(mask);
@@ -480,6 +483,7 @@ final class ShardedMySession extends ChannelInboundHandlerAdapter {
             then.run();
             return;
         }
+        busy = true;
         CompletableFuture.allOf(opening.toArray(new CompletableFuture<?>[0])).whenComplete((v, err) -> onLoop(() -> {
             Throwable failure = null;
             for (CompletableFuture<ShardConnection> f : opening) {
@@ -493,6 +497,7 @@ final class ShardedMySession extends ChannelInboundHandlerAdapter {
                     continue;
                 }
                 conns[c.shard] = c;
+                c.readComplete = client::flush; // what was relayed goes out once the shard's batch is read
                 bringUp(c);
             }
             if (closed) {
@@ -509,7 +514,15 @@ final class ShardedMySession extends ChannelInboundHandlerAdapter {
                 error(MyWire.ER_CANNOT_CONNECT, "08S01", cause.getMessage());
                 return;
             }
-            then.run();
+            try {
+                then.run();
+            } catch (ShardingException e) {
+                refuse(e.getMessage());
+            } catch (RuntimeException e) {
+                // thrown here it would vanish into the future: the client would wait for an answer forever
+                log.warn("{}: internal error running a command: {}", user, e.toString(), e);
+                protocolError("internal error in the sharded session: " + e);
+            }
         }));
     }
 
@@ -574,6 +587,9 @@ final class ShardedMySession extends ChannelInboundHandlerAdapter {
                     frame.release();
                 } else {
                     client.write(frame);
+                    if (!client.isWritable()) {
+                        client.flush();
+                    }
                     if (!client.isWritable()) {
                         c.channel().config().setAutoRead(false); // resumed in channelWritabilityChanged
                     }
