@@ -56,6 +56,7 @@ public final class PgShardedSession extends FrontSession implements ShardLink.Ow
     /** Shard connections written to since the client's last Sync (each needs a Sync of its own). */
     private final Set<ShardLink> touched = new LinkedHashSet<>();
     private Run current;
+    private ShardLink copyIn;
     private int pinned = -1;
     private int lastUsed = -1;
     private int connecting;
@@ -174,8 +175,29 @@ public final class PgShardedSession extends FrontSession implements ShardLink.Ow
             client.close();
             return;
         }
+        if (copyIn != null && (t == 'd' || t == 'c' || t == 'f')) {
+            copyIn.write(frame); // COPY … FROM STDIN (on one shard, by hint or key): the data streams straight there
+            if (t != 'd') {
+                copyIn.flush();
+                copyIn = null;
+            }
+            return;
+        }
         inbox.add(frame);
         process();
+    }
+
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+        if (copyIn != null && copyIn.channel() != null) {
+            copyIn.flush();
+        }
+        ctx.fireChannelReadComplete();
+    }
+
+    /** The shard running a relayed statement asked for COPY data (CopyInResponse): the client's data goes there. */
+    void copyInStarted(ShardLink link) {
+        copyIn = link;
     }
 
     /** Handles the client's messages in order while each can go now; stops when one must wait (a run, a connection). */
@@ -836,12 +858,14 @@ public final class PgShardedSession extends FrontSession implements ShardLink.Ow
             if (current.onFrame(link, frame)) {
                 current = null;
                 process();
-            } else {
-                client.flush();
             }
             return;
         }
         passive(link, frame);
+    }
+
+    @Override
+    public void shardReadComplete(ShardLink link) {
         client.flush();
     }
 

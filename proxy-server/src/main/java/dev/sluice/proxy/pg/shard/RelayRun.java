@@ -91,6 +91,9 @@ final class RelayRun implements Run {
             }
             return complete();
         }
+        if (t == 'G') {
+            session.copyInStarted(l);
+        }
         session.toClient(frame, link);
         if (e.ends().indexOf(t) >= 0) {
             queue.poll();

@@ -35,6 +35,9 @@ final class ShardLink extends ChannelInboundHandlerAdapter {
         void fromShard(ShardLink link, ByteBuf frame);
 
         void shardLost(ShardLink link, Throwable cause);
+
+        /** The shard connection's read burst is over: one flush of what went to the client. */
+        void shardReadComplete(ShardLink link);
     }
 
     final int shard;
@@ -238,6 +241,13 @@ final class ShardLink extends ChannelInboundHandlerAdapter {
         closing = true;
         if (channel != null && channel.isActive()) {
             channel.writeAndFlush(Pg.terminate(channel.alloc())).addListener(f -> channel.close());
+        }
+    }
+
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+        if (ready) {
+            owner.shardReadComplete(this);
         }
     }
 
