@@ -535,4 +535,72 @@ class ShardedPgProxyIT {
         assertEquals(want, r.lines(), "stdout; stderr: " + r.err());
         assertTrue(r.err().contains("HAVING across shards is not supported"), r.err());
     }
+
+    /** Every parameter type pgjdbc binds for an integer key finds the key's one shard (text or binary on the wire). */
+    @Test
+    void keyParametersOfEveryTypeRouteToOneShard() throws Exception {
+        long want;
+        try (Connection r = ref(); Statement st = r.createStatement(); ResultSet rs = st.executeQuery("SELECT count(*) FROM orders WHERE customer_id = 42")) {
+            rs.next();
+            want = rs.getLong(1);
+        }
+        assertTrue(want > 0);
+        Object[] keys = {42, 42L, (short) 42, new BigDecimal("42"), "42"};
+        for (String mode : MODES) {
+            try (Connection c = sluice(mode); PreparedStatement ps = c.prepareStatement("SELECT count(*) FROM orders WHERE customer_id = ?::bigint")) {
+                for (Object k : keys) {
+                    for (int i = 0; i < 3; i++) {
+                        long[] before = routedPerShard();
+                        if (k instanceof String sk) {
+                            ps.setString(1, sk);
+                        } else {
+                            ps.setObject(1, k);
+                        }
+                        try (ResultSet rs = ps.executeQuery()) {
+                            rs.next();
+                            assertEquals(want, rs.getLong(1), k.getClass().getSimpleName() + " [" + mode + "]");
+                        }
+                        long[] after = routedPerShard();
+                        int reached = 0;
+                        for (int s = 0; s < after.length; s++) {
+                            reached += after[s] > before[s] ? 1 : 0;
+                        }
+                        assertEquals(1, reached, "a " + k.getClass().getSimpleName() + " key names one shard [" + mode + "]");
+                    }
+                }
+            }
+        }
+    }
+
+    /** A cancel (pgjdbc's query timeout) reaches every shard a statement runs on; the session goes on afterwards. */
+    @Test
+    void cancelReachesTheShards() throws Exception {
+        try (Connection c = sluice(""); Statement st = c.createStatement()) {
+            st.setQueryTimeout(1);
+            for (String sql : List.of("/* sluice:shard=s2 */ SELECT pg_sleep(30)", "SELECT count(*) FROM orders WHERE pg_sleep(0.05) IS NOT NULL")) {
+                long t0 = System.nanoTime();
+                SQLException e = assertThrows(SQLException.class, () -> st.executeQuery(sql).close(), sql);
+                assertEquals("57014", e.getSQLState(), sql + ": " + e.getMessage());
+                assertTrue(System.nanoTime() - t0 < 15_000_000_000L, sql + " was not cancelled in time");
+            }
+            st.setQueryTimeout(0);
+            assertEquals(List.of(List.of("count"), List.of("Long:3")), rows(c, "SELECT count(*) FROM countries"));
+        }
+    }
+
+    /** COPY runs on one shard (by hint): out, and in with the client's data streamed to that shard. */
+    @Test
+    void copyOnOneShard() throws Exception {
+        try (Connection c = sluice("")) {
+            org.postgresql.copy.CopyManager cm = c.unwrap(org.postgresql.PGConnection.class).getCopyAPI();
+            java.io.StringWriter out = new java.io.StringWriter();
+            cm.copyOut("/* sluice:shard=s1 */ COPY (SELECT k, v FROM settings ORDER BY k) TO STDOUT", out);
+            assertEquals("level\t3\nmode\tfast\n", out.toString());
+            long n = cm.copyIn("/* sluice:shard=s3 */ COPY notes (id, k, body) FROM STDIN", new java.io.StringReader("9001\t1\tcopied\n9002\t2\tcopied\n"));
+            assertEquals(2, n);
+            try (Statement st = c.createStatement()) {
+                assertEquals(2, st.executeUpdate("/* sluice:shard=s3 */ DELETE FROM notes WHERE id IN (9001, 9002)"));
+            }
+        }
+    }
 }

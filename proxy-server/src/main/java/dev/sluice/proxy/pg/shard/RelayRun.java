@@ -83,7 +83,9 @@ final class RelayRun implements Run {
             // extended protocol: the shard now skips everything up to the Sync, so the replies (and the session's own
             // answers) queued before it will not come; the session skips the client's messages up to its Sync too
             session.toClient(frame, link);
-            session.errorInCycle();
+            if (!syncSent) {
+                session.errorInCycle(); // else the client's Sync is already consumed: its next messages are a new cycle
+            }
             while (!queue.isEmpty() && !(queue.peek() instanceof Expect x && x.cycleEnd())) {
                 if (queue.poll() instanceof ByteBuf b) {
                     b.release();
