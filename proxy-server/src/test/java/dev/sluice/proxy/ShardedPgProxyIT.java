@@ -409,6 +409,17 @@ class ShardedPgProxyIT {
                 assertEquals("0A000", e.getSQLState(), e.getMessage());
                 assertTrue(e.getMessage().contains("no shard can be chosen"), e.getMessage());
             }
+            // a column the merge would have to order by but cannot read is refused by name, never guessed
+            assertRefused(c, "SELECT id, ('x' || id)::bytea AS b FROM orders ORDER BY b, id LIMIT 3", "column 2 (\"b\") of type bytea");
+            // (relayed without being read, it is fine)
+            try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("SELECT id, ('x' || id)::bytea AS b FROM orders ORDER BY id LIMIT 3")) {
+                assertTrue(rs.next());
+                assertEquals("x1", new String(rs.getBytes(2), java.nio.charset.StandardCharsets.UTF_8));
+            }
+            // an error on one shard of a scatter names that shard
+            SQLException div = assertThrows(SQLException.class, () -> rows(c, "SELECT id, 10 / (id - 5) FROM orders ORDER BY id"));
+            assertEquals("22012", div.getSQLState(), div.getMessage());
+            assertTrue(div.getMessage().contains("shard s") && div.getMessage().contains("division by zero"), div.getMessage());
             // and the session goes on
             assertEquals(List.of(List.of("?column?"), List.of("Integer:1")), rows(c, "SELECT 1"));
         }

@@ -74,6 +74,9 @@ final class PgValues {
             case TIMESTAMP -> "timestamp";
             case TIMESTAMPTZ -> "timestamp with time zone";
             case NUMERIC -> "numeric";
+            case 17 -> "bytea";
+            case 2950 -> "uuid";
+            case 114, 3802 -> "json";
             default -> "type oid " + oid;
         };
     }
