@@ -78,11 +78,11 @@ final class ScatterRead implements Run {
                 l.write(Pg.parse(a, "", req.sql(), req.paramTypes()));
                 int visible = req.bind().resultFormats().length;
                 l.write(req.bind().rebind(a, req.order(), req.extra(), visible, plan.hiddenColumns()));
-                l.write(describePortal(a));
+                l.write(Wire.describe(a, 'P', ""));
                 if (req.execute()) {
-                    l.write(execute(a));
+                    l.write(Wire.execute(a));
                 }
-                l.write(sync(a));
+                l.write(Wire.sync(a));
             }
             l.flush();
         }
@@ -113,7 +113,7 @@ final class ScatterRead implements Run {
                 }
                 case 'n' -> {
                     if (req.describe() && s == 0 && error == null && clientDesc == null) {
-                        session.toClient(Unpooled.wrappedBuffer(new byte[] {'n', 0, 0, 0, 4}), null);
+                        session.toClient(Wire.empty('n'), null);
                         clientDesc = new RowDesc(List.of());
                     }
                 }
@@ -323,19 +323,13 @@ final class ScatterRead implements Run {
             }
         } else if (req.execute() || simple) {
             drain();
-            session.toClient(commandComplete("SELECT " + rows), null);
+            session.toClient(Wire.commandComplete(session.alloc(), "SELECT " + rows), null);
         }
         if (simple) {
             session.cycleEnded(null);
         }
     }
 
-    private ByteBuf commandComplete(String tag) {
-        ByteBuf b = session.alloc().buffer(tag.length() + 6);
-        int at = Pg.begin(b, 'C');
-        Pg.writeCString(b, tag);
-        return Pg.end(b, at);
-    }
 
     @Override
     public boolean linkLost(ShardLink l, Throwable cause) {
@@ -352,27 +346,5 @@ final class ScatterRead implements Run {
         }
         finish();
         return true;
-    }
-
-    static ByteBuf describePortal(ByteBufAllocator a) {
-        ByteBuf b = a.buffer(8);
-        int at = Pg.begin(b, 'D');
-        b.writeByte('P');
-        b.writeByte(0);
-        return Pg.end(b, at);
-    }
-
-    static ByteBuf execute(ByteBufAllocator a) {
-        ByteBuf b = a.buffer(12);
-        int at = Pg.begin(b, 'E');
-        b.writeByte(0);
-        b.writeInt(0);
-        return Pg.end(b, at);
-    }
-
-    static ByteBuf sync(ByteBufAllocator a) {
-        ByteBuf b = a.buffer(5);
-        int at = Pg.begin(b, 'S');
-        return Pg.end(b, at);
     }
 }

@@ -57,8 +57,8 @@ final class ScatterWrite implements Run {
                     order[i] = i + 1;
                 }
                 l.write(bind.rebind(a, order, List.of(), bind.resultFormats().length, 0));
-                l.write(ScatterRead.execute(a));
-                l.write(ScatterRead.sync(a));
+                l.write(Wire.execute(a));
+                l.write(Wire.sync(a));
             }
             l.flush();
         }
@@ -130,10 +130,7 @@ final class ScatterWrite implements Run {
             }
         } else {
             String tag = counted ? verb + " " + count : verb == null ? "" : verb;
-            ByteBuf b = session.alloc().buffer(tag.length() + 6);
-            int at = Pg.begin(b, 'C');
-            Pg.writeCString(b, tag);
-            session.toClient(Pg.end(b, at), null);
+            session.toClient(Wire.commandComplete(session.alloc(), tag), null);
             if (onSuccess != null) {
                 onSuccess.run();
             }
