@@ -284,6 +284,16 @@ final class Scatter {
         if (wrote) {
             s.client.flush();
         }
+        if (!s.client.isWritable()) {
+            // the client reads slower than the shards send: stop reading them until its socket drains (the session
+            // resumes every shard connection in channelWritabilityChanged), so the proxy does not buffer the result
+            for (ShardConnection c : conns) {
+                if (c != null && c.channel() != null) {
+                    c.channel().config().setAutoRead(false);
+                }
+            }
+            return;
+        }
         for (int k = 0; k < shards.length; k++) {
             if (conns[k] != null && state[k] == State.ROWS && merger.buffered(k) < RESUME_BELOW && !conns[k].channel().config().isAutoRead()
                     && s.client.isWritable()) {
