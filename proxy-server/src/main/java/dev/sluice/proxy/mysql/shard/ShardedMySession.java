@@ -2,7 +2,6 @@ package dev.sluice.proxy.mysql.shard;
 
 import dev.sluice.core.shard.ShardPlan;
 import dev.sluice.core.shard.ShardingException;
-import dev.sluice.core.sql.StatementKind;
 import dev.sluice.proxy.mysql.MySqlProxy;
 import dev.sluice.proxy.mysql.MyWire;
 import io.netty.buffer.ByteBuf;
@@ -11,15 +10,9 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.DecoderException;
 import java.util.ArrayDeque;
-import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
-import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.Consumer;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -34,13 +27,9 @@ import org.slf4j.LoggerFactory;
  */
 final class ShardedMySession extends ChannelInboundHandlerAdapter {
     private static final Logger log = LoggerFactory.getLogger(ShardedMySession.class);
-    private static final Logger routes = LoggerFactory.getLogger("dev.sluice.routes");
     private static final int MAX_QUEUED = 16;
-    private static final int MAX_STATE = 500;
     static final int ER_NOT_SUPPORTED = MyWire.ER_NOT_SUPPORTED;
     static final String NOT_SUPPORTED = "0A000";
-    private static final Pattern KILL = Pattern.compile("(?is)\\s*KILL\\s+(?:(?:HARD|SOFT)\\s+)?(QUERY\\s+(?:ID\\s+)?|CONNECTION\\s+)?(\\d+)\\s*;?\\s*");
-    private static final Pattern USE = Pattern.compile("(?is)\\s*USE\\s+`?([^`;\\s]+)`?\\s*;?\\s*");
 
     final int id;
     final String user;
@@ -49,12 +38,10 @@ final class ShardedMySession extends ChannelInboundHandlerAdapter {
     final int caps;
     private final MySqlProxy proxy;
     private final int collation;
-    private final ShardConnection[] conns;
+    private final ShardLinks links;
     private final ArrayDeque<ByteBuf> queue = new ArrayDeque<>();
-    /** Session-state statements in the order they last ran, each text once (replayed on shard connections opened later). */
-    private final Map<String, String> state = new LinkedHashMap<>();
-    private Integer option;
     final ShardedStatements statements;
+    private final ShardedQueries queries;
 
     private boolean busy;
     private boolean draining;
@@ -65,11 +52,7 @@ final class ShardedMySession extends ChannelInboundHandlerAdapter {
     private ShardConnection infile;
     private String txLost;
 
-    // transaction state (as the driver's ShardTransaction)
-    private boolean autoCommit = true;
-    private boolean sqlTransaction;
-    private String heldBegin;
-    private int pinned = -1;
+    final PinnedTransaction tx;
 
     ShardedMySession(ShardedMySql shards, MySqlProxy proxy, Channel client, int id, String user, int caps, int collation) {
         this.shards = shards;
@@ -79,8 +62,10 @@ final class ShardedMySession extends ChannelInboundHandlerAdapter {
         this.user = user;
         this.caps = caps;
         this.collation = collation;
-        this.conns = new ShardConnection[shards.targets.size()];
+        this.links = new ShardLinks(shards, proxy, client, user, caps, collation, this::lost);
         this.statements = new ShardedStatements(this);
+        this.tx = new PinnedTransaction(shards.map);
+        this.queries = new ShardedQueries(this);
     }
 
     boolean deprecateEof() {
@@ -173,11 +158,11 @@ final class ShardedMySession extends ChannelInboundHandlerAdapter {
                 cmd.release();
                 ok(0, 0);
             }
-            case MyWire.COM_QUERY -> query(cmd, MyWire.text(cmd));
+            case MyWire.COM_QUERY -> queries.query(cmd, MyWire.text(cmd));
             case MyWire.COM_INIT_DB -> {
                 String db = MyWire.text(cmd);
                 cmd.release();
-                useDatabase(db);
+                queries.useDatabase(db);
             }
             case MyWire.COM_STMT_PREPARE -> statements.prepare(cmd);
             case MyWire.COM_STMT_EXECUTE -> statements.execute(cmd);
@@ -185,14 +170,9 @@ final class ShardedMySession extends ChannelInboundHandlerAdapter {
             case MyWire.COM_STMT_CLOSE -> statements.close(cmd);
             case MyWire.COM_STMT_RESET -> statements.reset(cmd);
             case MyWire.COM_SET_OPTION -> {
-                option = cmd.getUnsignedShortLE(cmd.readerIndex() + 5);
+                int option = cmd.getUnsignedShortLE(cmd.readerIndex() + 5);
                 cmd.release();
-                for (ShardConnection sc : conns) {
-                    if (sc != null && sc.usable()) {
-                        sendOption(sc);
-                        sc.flush();
-                    }
-                }
+                links.setOption(option);
                 eof();
             }
             case MyWire.COM_RESET_CONNECTION -> {
@@ -203,7 +183,7 @@ final class ShardedMySession extends ChannelInboundHandlerAdapter {
             case MyWire.COM_PROCESS_KILL -> {
                 int target = cmd.getIntLE(cmd.readerIndex() + 5);
                 cmd.release();
-                kill(target, false);
+                queries.kill(target, false);
             }
             default -> {
                 cmd.release();
@@ -213,114 +193,20 @@ final class ShardedMySession extends ChannelInboundHandlerAdapter {
         }
     }
 
-    // ---- COM_QUERY ----
-
-    private void query(ByteBuf cmd, String sql) {
-        Matcher k = KILL.matcher(sql);
-        if (k.matches()) {
-            cmd.release();
-            java.math.BigInteger target = new java.math.BigInteger(k.group(2));
-            if (target.bitLength() > 31) {
-                error(MyWire.ER_NO_SUCH_THREAD, "HY000", "Unknown thread id: " + k.group(2));
-                return;
-            }
-            kill(target.intValue(), k.group(1) != null && k.group(1).toUpperCase(Locale.ROOT).startsWith("QUERY"));
-            return;
-        }
-        Matcher u = USE.matcher(sql);
-        if (u.matches()) {
-            cmd.release();
-            useDatabase(u.group(1));
-            return;
-        }
-        ShardPlan plan;
-        try {
-            plan = shards.router.plan(sql);
-        } catch (ShardingException e) {
-            cmd.release();
-            throw e;
-        }
-        if (plan.kind() == ShardPlan.Kind.TRANSACTION) {
-            transactionControl(cmd, sql);
-            return;
-        }
-        long mask;
-        try {
-            mask = targets(plan, List.of());
-        } catch (ShardingException e) {
-            cmd.release();
-            throw e;
-        }
-        logRoute(plan, mask, sql);
-        boolean sessionState = "session-state".equals(plan.reason());
-        if (Long.bitCount(mask) == 1) {
-            int shard = Long.numberOfTrailingZeros(mask);
-            withShards(mask, () -> relay(conns[shard], cmd, MyWire.Replies.Kind.RESULT, true, t -> {
-                if (sessionState && t.error() == null) {
-                    remember(sql);
-                }
-            }), cmd);
-        } else if (plan.read()) {
-            if (plan.merge() == null) {
-                cmd.release();
-                throw new ShardingException(plan.scatterError());
-            }
-            String scatterSql = plan.scatterSql() != null ? plan.scatterSql() : sql;
-            cmd.release();
-            long[] window = Scatter.window(plan.merge(), List.of());
-            withShards(mask, () -> {
-                Scatter sc = new Scatter(this, plan.merge(), shardsOf(mask), false, window[0], window[1]);
-                for (int s : shardsOf(mask)) {
-                    sendStatement(conns[s], MyWire.command(client.alloc(), MyWire.COM_QUERY, scatterSql), sc.reply(s));
-                }
-            }, null);
-        } else {
-            FanOut f = new FanOut(this, shardsOf(mask), sessionState ? sql : null);
-            withShards(mask, () -> {
-                for (int s : shardsOf(mask)) {
-                    sendStatement(conns[s], cmd.retainedDuplicate(), f.reply(s));
-                }
-                cmd.release();
-            }, cmd);
-        }
-    }
-
     /** The shards of one execution, checked against the transaction (which may pin one, sending a held-back BEGIN). */
     long targets(ShardPlan plan, List<?> params) {
         long mask = plan.targets(shards.map, params);
         boolean pins = plan.kind() != ShardPlan.Kind.ANY;
         if (mask == 0) {
-            mask = 1L << (pinned >= 0 ? pinned : anyOpen());
+            mask = 1L << anyShard();
         }
-        if (!inTransaction() || "session-state".equals(plan.reason())) {
-            return mask; // SET … changes no data: every shard's session takes it, in a transaction too
-        }
-        if (pinned < 0 && pins && Long.bitCount(mask) == 1) {
-            pinned = Long.numberOfTrailingZeros(mask);
-        }
-        if (pinned < 0 ? Long.bitCount(mask) > 1 : (mask & ~(1L << pinned)) != 0) {
-            List<String> others = shards.map.names(pinned < 0 ? mask : mask & ~(1L << pinned));
-            throw new ShardingException("this statement would touch shard(s) " + others + " inside a transaction "
-                    + (pinned < 0 ? "(a transaction cannot span shards)" : "pinned to shard " + shards.map.shardName(pinned))
-                    + ": a transaction stays on one shard, because a commit on several shards would not be atomic; "
-                    + "commit first, or keep the transaction's statements on one shard key");
-        }
+        tx.check(mask, pins, "session-state".equals(plan.reason()));
         return mask;
     }
 
     /** Where a statement any shard can answer goes: the transaction's shard, else one with a connection already. */
     int anyShard() {
-        return pinned >= 0 ? pinned : anyOpen();
-    }
-
-    /** A shard that already has a connection (else the first). */
-    private int anyOpen() {
-        for (int i = 0; i < conns.length; i++) {
-            if (conns[i] != null && conns[i].usable()) {
-                return i;
-            }
-        }
-        return 0;
+        return tx.pinned() >= 0 ? tx.pinned() : links.anyOpen();
     }
 
     static int[] shardsOf(long mask) {
@@ -334,9 +220,8 @@ final class ShardedMySession extends ChannelInboundHandlerAdapter {
 
     /** Sends a statement to a shard, counted; a held-back BEGIN goes first when this is the transaction's shard. */
     void sendStatement(ShardConnection c, ByteBuf cmd, ShardConnection.Reply reply) {
-        if (heldBegin != null && c.shard == pinned) {
-            String begin = heldBegin;
-            heldBegin = null;
+        String begin = tx.takeBegin(c.shard);
+        if (begin != null) {
             c.send(MyWire.command(client.alloc(), MyWire.COM_QUERY, begin), c.swallow(MyWire.Replies.Kind.RESULT, t -> {
                 if (t.error() != null) {
                     log.warn("{}: BEGIN on shard {} failed: {}", user, c.name, t.error());
@@ -351,115 +236,32 @@ final class ShardedMySession extends ChannelInboundHandlerAdapter {
     // ---- transactions ----
 
     boolean inTransaction() {
-        return !autoCommit || sqlTransaction;
+        return tx.inTransaction();
     }
 
-    private void transactionControl(ByteBuf cmd, String sql) {
-        StatementKind k = shards.router.classify(sql).kind();
-        if (k == StatementKind.BEGIN || k == StatementKind.BEGIN_READ_ONLY || k == StatementKind.BEGIN_READ_WRITE) {
-            cmd.release();
-            if (pinned >= 0 || heldBegin != null) {
-                error(1400, "25001", "a transaction is already open (Sluice holds one transaction per session, on one shard)");
-                return;
-            }
-            sqlTransaction = autoCommit;
-            heldBegin = sql; // sent with the transaction's first statement, to that statement's shard
-            ok(0, 0);
-            return;
-        }
-        if (k == StatementKind.COMMIT || k == StatementKind.ROLLBACK) {
-            int s = pinned;
-            endTransaction();
-            if (s < 0) {
-                cmd.release();
-                ok(0, 0);
-                return;
-            }
-            withShards(1L << s, () -> relay(conns[s], cmd, MyWire.Replies.Kind.RESULT, true, t -> { }), cmd);
-            return;
-        }
-        if (pinned >= 0) {
-            int s = pinned;
-            withShards(1L << s, () -> relay(conns[s], cmd, MyWire.Replies.Kind.RESULT, true, t -> { }), cmd);
-        } else if (!inTransaction()) { // e.g. SET TRANSACTION for the next transaction: every shard's session
-            long all = shards.map.allShards();
-            FanOut f = new FanOut(this, shardsOf(all), null);
-            withShards(all, () -> {
-                for (int s : shardsOf(all)) {
-                    sendStatement(conns[s], cmd.retainedDuplicate(), f.reply(s));
-                }
-                cmd.release();
-            }, cmd);
-        } else {
-            cmd.release();
-            refuse("'" + sql.strip() + "' before the transaction has chosen its shard: run a statement that touches the shard first");
-        }
-    }
-
-    private void endTransaction() {
-        pinned = -1;
-        heldBegin = null;
-        sqlTransaction = false;
-    }
-
-    /** A reply's final status flags from shard {@code c}: autocommit, and whether its transaction is still open. */
+    /** A reply's final status flags from shard {@code c}. */
     void noteStatus(ShardConnection c, int status) {
-        if (status < 0) {
-            return;
-        }
-        c.status = status;
-        autoCommit = (status & MyWire.STATUS_AUTOCOMMIT) != 0;
-        if ((status & MyWire.STATUS_IN_TRANS) == 0 && c.shard == pinned) {
-            endTransaction(); // committed or rolled back there (COMMIT, an implicit commit, a rollback on error)
-        } else if ((status & MyWire.STATUS_IN_TRANS) != 0 && pinned < 0 && heldBegin == null) {
-            pinned = c.shard; // a transaction opened there (autocommit off, or BEGIN behind a shard hint)
-            sqlTransaction |= autoCommit;
+        if (status >= 0) {
+            c.status = status;
+            tx.noteStatus(c.shard, status);
         }
     }
 
     int statusFlags() {
-        return (inTransaction() && (pinned >= 0 || heldBegin != null) ? MyWire.STATUS_IN_TRANS : 0) | (autoCommit ? MyWire.STATUS_AUTOCOMMIT : 0);
+        return tx.statusFlags();
     }
 
     // ---- session state ----
 
-    private void useDatabase(String db) {
-        if (db.equalsIgnoreCase(shards.database)) {
-            ok(0, 0); // the logical database: each shard's connection is on its own database already
-        } else {
-            refuse("this proxy serves the sharded database '" + shards.database + "': each shard is its own database, so USE " + db
-                    + " cannot be followed; connect to the database you want instead");
-        }
-    }
-
     /** A session-state statement ran on every shard: replayed on shard connections opened later. */
     void remember(String sql) {
-        String key = sql.strip();
-        state.remove(key);
-        if (state.size() >= MAX_STATE) {
-            log.warn("{}: more than {} distinct session-state statements; not replaying: {}", user, MAX_STATE, sql);
-            return;
-        }
-        state.put(key, sql);
-    }
-
-    private void sendOption(ShardConnection sc) {
-        ByteBuf b = MyWire.start(client.alloc(), 0).writeByte(MyWire.COM_SET_OPTION).writeShortLE(option);
-        sc.send(MyWire.seal(b), sc.swallow(MyWire.Replies.Kind.SIMPLE, null));
+        links.remember(sql);
     }
 
     private void reset() {
         statements.clear();
-        state.clear();
-        option = null;
-        endTransaction();
-        autoCommit = true;
-        for (int i = 0; i < conns.length; i++) {
-            if (conns[i] != null) {
-                conns[i].close();
-                conns[i] = null;
-            }
-        }
+        tx.reset();
+        links.closeAll(true);
     }
 
     // ---- shard connections ----
@@ -469,16 +271,7 @@ final class ShardedMySession extends ChannelInboundHandlerAdapter {
      * state. On failure the client gets an error and {@code cmd} (if any) is released.
      */
     void withShards(long mask, Runnable then, ByteBuf cmd) {
-        List<CompletableFuture<ShardConnection>> opening = new ArrayList<>();
-        for (int s : shardsOf(mask)) {
-            if (conns[s] == null || !conns[s].usable()) {
-                conns[s] = null;
-                ShardedMySql.Target t = shards.targets.get(s);
-                int connCaps = MyWire.BACKEND_BASE_CAPS | (caps & MyWire.RELAY_CAPS);
-                opening.add(ShardConnection.open(client.eventLoop(), proxy.channelType(), t.address(), s, t.name(), shards.user, shards.secret,
-                        connCaps, collation, proxy.maxMessageBytes(), proxy.loginTimeoutMs(), this::lost));
-            }
-        }
+        List<CompletableFuture<ShardConnection>> opening = links.openMissing(mask);
         if (opening.isEmpty()) {
             then.run();
             return;
@@ -496,9 +289,7 @@ final class ShardedMySession extends ChannelInboundHandlerAdapter {
                     c.close();
                     continue;
                 }
-                conns[c.shard] = c;
-                c.readComplete = client::flush; // what was relayed goes out once the shard's batch is read
-                bringUp(c);
+                links.adopt(c);
             }
             if (closed) {
                 if (cmd != null) {
@@ -526,27 +317,18 @@ final class ShardedMySession extends ChannelInboundHandlerAdapter {
         }));
     }
 
-    /** Gives a new shard connection the session's state: SETs in order, the multi-statement option. */
-    private void bringUp(ShardConnection c) {
-        for (String sql : state.values()) {
-            c.send(MyWire.command(client.alloc(), MyWire.COM_QUERY, sql), c.swallow(MyWire.Replies.Kind.RESULT, null));
-        }
-        if (option != null) {
-            sendOption(c);
-        }
+    ShardConnection conn(int shard) {
+        return links.get(shard);
     }
 
-    ShardConnection conn(int shard) {
-        return conns[shard];
+    int shardCount() {
+        return links.size();
     }
 
     private void lost(ShardConnection c) {
-        if (conns[c.shard] == c) {
-            conns[c.shard] = null;
-        }
         statements.lost(c);
-        if (c.shard == pinned) {
-            endTransaction();
+        if (c.shard == tx.pinned()) {
+            tx.end();
             if (!busy) {
                 txLost = "Lost connection to shard " + c.name + " while a transaction was open on it; the transaction was rolled back";
             }
@@ -611,7 +393,7 @@ final class ShardedMySession extends ChannelInboundHandlerAdapter {
             public void lost(ShardConnection c, Throwable cause) {
                 infile = null;
                 error(MyWire.ER_CONNECTION_LOST, "08S01", "Lost connection to shard " + c.name + ": " + cause.getMessage()
-                        + (c.shard == pinned ? "; the transaction was rolled back" : ""));
+                        + (c.shard == tx.pinned() ? "; the transaction was rolled back" : ""));
             }
         };
     }
@@ -619,11 +401,7 @@ final class ShardedMySession extends ChannelInboundHandlerAdapter {
     @Override
     public void channelWritabilityChanged(ChannelHandlerContext ctx) {
         if (client.isWritable()) {
-            for (ShardConnection c : conns) {
-                if (c != null && c.channel() != null) {
-                    c.channel().config().setAutoRead(true);
-                }
-            }
+            links.forEachOpen(c -> c.channel().config().setAutoRead(true));
         }
         ctx.fireChannelWritabilityChanged();
     }
@@ -667,58 +445,11 @@ final class ShardedMySession extends ChannelInboundHandlerAdapter {
         closed = true;
     }
 
-    private void logRoute(ShardPlan plan, long mask, String sql) {
-        if (shards.logRoutes) {
-            routes.info("{} -> shards {}  [{}]  {}", user, shards.map.names(mask), plan.reason(), abbreviate(sql));
-        } else if (log.isDebugEnabled()) {
-            log.debug("{}: {} -> shards {} ({})", user, abbreviate(sql), shards.map.names(mask), plan.reason());
-        }
-    }
-
-    private static String abbreviate(String sql) {
-        String s = sql.replaceAll("\\s+", " ").strip();
-        return s.length() <= 90 ? s : s.substring(0, 87) + "...";
-    }
-
     // ---- KILL ----
 
-    private void kill(int target, boolean queryOnly) {
-        ShardedMySession t = shards.session(target);
-        if (t == null) {
-            error(MyWire.ER_NO_SUCH_THREAD, "HY000", "Unknown thread id: " + target);
-            return;
-        }
-        if (!t.user.equals(user)) {
-            error(1095, "HY000", "You are not owner of thread " + target);
-            return;
-        }
-        t.onLoop(() -> {
-            t.killQueries();
-            if (!queryOnly) {
-                t.client.close();
-            }
-        });
-        ok(0, 0);
-    }
-
-    /** KILL QUERY of whatever this session's shard connections run, each on a connection of its own to that shard. */
+    /** KILL QUERY of whatever this session's shard connections run now. */
     void killQueries() {
-        for (ShardConnection c : conns) {
-            if (c == null || c.idle() || !c.usable()) {
-                continue;
-            }
-            ShardedMySql.Target t = shards.targets.get(c.shard);
-            long inner = c.connectionId;
-            ShardConnection.open(client.eventLoop(), proxy.channelType(), t.address(), c.shard, t.name(), shards.user, shards.secret,
-                    MyWire.BACKEND_BASE_CAPS, collation, proxy.maxMessageBytes(), proxy.loginTimeoutMs(), x -> { }).whenComplete((k, err) -> {
-                        if (err != null) {
-                            log.warn("{}: could not kill the query on shard {}: {}", user, t.name(), err.getMessage());
-                            return;
-                        }
-                        k.send(MyWire.command(client.alloc(), MyWire.COM_QUERY, "KILL QUERY " + inner), k.swallow(MyWire.Replies.Kind.RESULT, r -> k.close()));
-                        k.flush();
-                    });
-        }
+        links.killRunning();
     }
 
     void onLoop(Runnable r) {
@@ -754,11 +485,6 @@ final class ShardedMySession extends ChannelInboundHandlerAdapter {
         queue.clear();
         statements.clear();
         // closing a shard connection mid-statement makes its inner proxy stop the statement (KILL QUERY) and roll back
-        for (int i = 0; i < conns.length; i++) {
-            if (conns[i] != null) {
-                conns[i].close();
-                conns[i] = null;
-            }
-        }
+        links.closeAll(false);
     }
 }
