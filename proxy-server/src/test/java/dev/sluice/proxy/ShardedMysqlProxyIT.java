@@ -537,6 +537,42 @@ class ShardedMysqlProxyIT {
         }
     }
 
+    /**
+     * pymysql does not ask for CLIENT_DEPRECATE_EOF: merged results must end their column definitions and rows with
+     * EOF packets. Same rows as the reference, through the proxy.
+     */
+    @Test
+    void pymysqlWithoutDeprecateEof() throws Exception {
+        String python = "/usr/bin/python3"; // Debian's, where python3-pymysql installs
+        ClientTools.require(python, "apt-get install python3");
+        String script = String.join("\n",
+                "import sys, pymysql",
+                // DB-API clients start with autocommit off: a read on several shards would then be refused (docs)
+                "c = pymysql.connect(host=sys.argv[1], port=int(sys.argv[2]), user=sys.argv[3], password=sys.argv[4], database=sys.argv[5],"
+                        + " autocommit=True)",
+                "assert not (c.client_flag & (1 << 24)), 'pymysql asked for DEPRECATE_EOF'",
+                "cur = c.cursor()",
+                "for q in ['SELECT id, tag FROM orders ORDER BY tag, id LIMIT 15',",
+                "          'SELECT status, count(*), avg(amount), max(created) FROM orders GROUP BY status ORDER BY status',",
+                "          'SELECT count(*), sum(v) FROM events']:",
+                "    cur.execute(q)",
+                "    print([d[0] for d in cur.description])",
+                "    for r in cur.fetchall():",
+                "        print(repr(r))",
+                "c.close()", "");
+        Path py = Files.createTempFile("sluice-shard-pymysql", ".py");
+        Files.writeString(py, script);
+        ProxyFixture.Run viaProxy = ProxyFixture.run(List.of(python, py.toString(), "127.0.0.1", String.valueOf(server.address().getPort()), USER,
+                PASSWORD, "app"), Map.of(), null, Duration.ofSeconds(60));
+        DbNode p = cluster.primary();
+        ProxyFixture.Run direct = ProxyFixture.run(List.of(python, py.toString(), p.host(), String.valueOf(p.port()), cluster.user(),
+                cluster.password(), "ref"), Map.of(), null, Duration.ofSeconds(60));
+        assertEquals(0, direct.exit(), direct.err());
+        assertEquals(0, viaProxy.exit(), viaProxy.err());
+        assertEquals(3 + 15 + 4 + 1, direct.lines().size(), direct.out());
+        assertEquals(direct.out(), viaProxy.out());
+    }
+
     /** The mariadb CLI (text protocol, its own client library) through the proxy prints what it prints for the reference. */
     @Test
     void mariadbCliThroughTheProxy() throws Exception {
