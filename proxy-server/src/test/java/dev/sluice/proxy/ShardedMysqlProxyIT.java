@@ -445,6 +445,14 @@ class ShardedMysqlProxyIT {
                 assertEquals(1, del.executeUpdate());
             }
             rst.executeUpdate("DELETE FROM notes WHERE k = 3");
+            try (PreparedStatement bad = c.prepareStatement("INSERT INTO notes (id, k, body) VALUES (?, ?, ?)")) {
+                bad.setLong(1, 1999);
+                bad.setBytes(2, new byte[] {7}); // a blob parameter: its value names no shard
+                bad.setString(3, "blob key");
+                SQLException e = assertThrows(SQLException.class, bad::executeUpdate);
+                assertEquals("0A000", e.getSQLState(), e.getMessage());
+                assertTrue(e.getMessage().contains("shard key k") && e.getMessage().contains("no shard can be chosen"), e.getMessage());
+            }
             try (PreparedStatement upd2 = c.prepareStatement("UPDATE notes SET body = ? WHERE id > ?")) {
                 upd2.setString(1, "bound");
                 upd2.setLong(2, 1025);
