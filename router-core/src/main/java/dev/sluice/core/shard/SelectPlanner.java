@@ -371,10 +371,10 @@ final class SelectPlanner {
         if (e instanceof LongValue l) {
             return new ValueRef.Literal(l.getBigIntegerValue());
         }
-        if (e instanceof JdbcParameter p && !p.isUseFixedIndex()) {
+        if (e instanceof JdbcParameter p) { // ? (JDBC) or $n (PostgreSQL's wire protocol: the proxy's clients)
             return new ValueRef.Param(p.getIndex());
         }
-        throw new ShardingException(what + " " + e + " across shards: only a number or a ? parameter is supported");
+        throw new ShardingException(what + " " + e + " across shards: only a number or a parameter is supported");
     }
 
     /** [contains an aggregate, contains a window function], not looking into subqueries. */

@@ -20,6 +20,8 @@ import net.sf.jsqlparser.statement.Statement;
 public final class BoundedParser {
     /** Parenthesis nesting beyond this is not real-world SQL and is where the grammar gets slow or recursive. */
     public static final int MAX_PAREN_DEPTH = 32;
+    /** How a parse that hit its deadline is reported (the start of {@link Result#error()}). */
+    public static final String DEADLINE = "parse took longer than";
 
     private final boolean mysql;
     private final long timeoutMillis;
@@ -48,14 +50,14 @@ public final class BoundedParser {
         try {
             Statement s = parser.Statement();
             if (parser.interrupted) {
-                return new Result(null, "parse took longer than " + timeoutMillis + " ms");
+                return new Result(null, DEADLINE + " " + timeoutMillis + " ms");
             }
             return s == null ? new Result(null, "empty statement") : new Result(s, null);
         } catch (Exception | StackOverflowError e) {
             // ParseException and TokenMgrException are expected for unknown syntax; anything else is a parser bug
             String m = String.valueOf(e.getMessage());
             int nl = m.indexOf('\n');
-            return new Result(null, parser.interrupted ? "parse took longer than " + timeoutMillis + " ms"
+            return new Result(null, parser.interrupted ? DEADLINE + " " + timeoutMillis + " ms"
                     : e.getClass().getSimpleName() + ": " + (nl > 0 ? m.substring(0, nl) : m));
         } finally {
             deadline.cancel(false);
