@@ -27,6 +27,7 @@ public final class ProxyServer implements AutoCloseable {
 
     private final ClusterRuntime runtime;
     private final ShardEndpoints shards;
+    private final io.netty.channel.EventLoopGroup loops; // sharded mode: shared by the outer and inner proxies
     private final PgProxy pg;
     private final MySqlProxy mysql;
     private final AutoCloseable admin;
@@ -71,13 +72,23 @@ public final class ProxyServer implements AutoCloseable {
                 throw new ConfigException("proxy.database: '" + cfg.sharded().map().database() + "' is a " + cfg.cluster().engine().name().toLowerCase()
                         + " database: sharding through the MySQL proxy is not built yet");
             }
-            this.shards = ShardEndpoints.start(cfg.sharded(), new ShardEndpoints.Settings(cfg.maxMessageBytes(), threads, cfg.authTimeoutMs(), logRoutes));
+            // one set of event loops for the outer listener and the shards' inner proxies: a statement's hop from a
+            // sharded session to its shard's inner proxy (and back) stays on one thread
+            this.loops = PgProxy.newGroup(threads);
+            try {
+                this.shards = ShardEndpoints.start(cfg.sharded(), new ShardEndpoints.Settings(cfg.maxMessageBytes(), threads, cfg.authTimeoutMs(),
+                        logRoutes, loops));
+            } catch (Exception | Error e) {
+                loops.shutdownGracefully();
+                throw e;
+            }
             try {
                 this.pg = new PgProxy(cfg.sharded().map().database(), new PgProxy.Settings(cfg.listen(), cfg.auth(), users, ssl, cfg.tlsRequired(),
                         cfg.maxClientConnections(), cfg.maxMessageBytes(), threads, cfg.authTimeoutMs(), logRoutes, cfg.authFailureLimit(),
-                        cfg.authFailureWindowMs()), dev.sluice.proxy.pg.shard.PgShardedSession.factory(shards));
+                        cfg.authFailureWindowMs()), dev.sluice.proxy.pg.shard.PgShardedSession.factory(shards), loops);
             } catch (Exception | Error e) {
                 shards.close();
+                loops.shutdownGracefully();
                 throw e;
             }
             log.info("Sluice sharded proxy up: PostgreSQL database '{}' ({} shards) on {}; admin API off in sharded mode",
@@ -85,6 +96,7 @@ public final class ProxyServer implements AutoCloseable {
             return;
         }
         this.shards = null;
+        this.loops = null;
         this.runtime = ClusterRuntime.start(cfg.cluster());
         this.metrics = new ProxyMetrics(runtime.router());
         Alerts al = null;
@@ -193,6 +205,9 @@ public final class ProxyServer implements AutoCloseable {
         }
         if (shards != null) {
             shards.close();
+        }
+        if (loops != null) {
+            loops.shutdownGracefully(0, 2, java.util.concurrent.TimeUnit.SECONDS).syncUninterruptibly();
         }
     }
 }
