@@ -47,6 +47,47 @@ public final class AdminEndpoints {
         byPath.put(path, e);
     }
 
+    /**
+     * A sharded proxy's admin API: every shard's endpoints under {@code /shards/NAME} (its status page at
+     * {@code /shards/NAME/}, {@code /shards/NAME/api/status}, {@code POST /shards/NAME/switchover} …, so the CLI's
+     * {@code --admin http://host:port/shards/NAME} steers one shard), plus at the root an index of the shards
+     * ({@code GET /}, {@code GET /api/shards}) and {@code GET /health}, 200 only when every shard is.
+     */
+    static AdminEndpoints sharded(Map<String, SluiceAdmin> shards) {
+        if (shards.isEmpty()) {
+            throw new IllegalArgumentException("admin API: a sharded database with no shards");
+        }
+        AdminEndpoints root = new AdminEndpoints(shards.values().iterator().next());
+        root.byPath.clear();
+        Map<String, AdminEndpoints> each = new LinkedHashMap<>();
+        shards.forEach((name, admin) -> {
+            AdminEndpoints e = new AdminEndpoints(admin);
+            each.put(name, e);
+            String prefix = "/shards/" + name;
+            e.byPath.forEach((path, ep) -> {
+                if (!path.startsWith("/page/")) { // the page's assets are the same for every shard: served once at the root
+                    root.byPath.put(prefix + path, ep);
+                }
+            });
+            root.byPath.put(prefix, e.byPath.get("/")); // the page without the trailing slash too
+        });
+        root.byPath.putAll(StatusPage.assets());
+        root.byPath.put("/", new Endpoint("GET", false, List.of(), q -> new Reply(200, new Text("text/html; charset=utf-8",
+                ShardIndex.html(shards)))));
+        root.byPath.put("/api/shards", new Endpoint("GET", false, List.of(), q -> new Reply(200, ShardIndex.summary(shards))));
+        root.byPath.put("/health", new Endpoint("GET", false, List.of(), q -> {
+            StringBuilder sick = new StringBuilder();
+            each.forEach((name, e) -> {
+                Reply r = e.health();
+                if (r.status() != 200) {
+                    sick.append("shard ").append(name).append(": ").append(r.body());
+                }
+            });
+            return sick.length() == 0 ? new Reply(200, "ok\n") : new Reply(503, sick.toString());
+        }));
+        return root;
+    }
+
     /** The endpoint at {@code path}, or null. */
     Endpoint at(String path) {
         return byPath.get(path);

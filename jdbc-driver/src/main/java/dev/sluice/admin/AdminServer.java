@@ -46,15 +46,36 @@ public final class AdminServer implements AutoCloseable {
      * @param admin the cluster runtime the endpoints act on
      */
     public AdminServer(InetSocketAddress bind, String token, SluiceAdmin admin) {
-        if (bind == null || admin == null) {
-            throw new IllegalArgumentException("admin API: " + (bind == null ? "bind address" : "cluster runtime (SluiceAdmin)") + " is null");
+        this(bind, token, new AdminEndpoints(requireAdmin(admin)));
+    }
+
+    private static SluiceAdmin requireAdmin(SluiceAdmin admin) {
+        if (admin == null) {
+            throw new IllegalArgumentException("admin API: cluster runtime (SluiceAdmin) is null");
+        }
+        return admin;
+    }
+
+    /**
+     * The admin API of a sharded proxy: each shard's runtime under {@code /shards/NAME}, an index at the root (see
+     * {@link AdminEndpoints#sharded}).
+     *
+     * @param shards shard name → that shard's cluster runtime, in shard order
+     */
+    public AdminServer(InetSocketAddress bind, String token, Map<String, SluiceAdmin> shards) {
+        this(bind, token, AdminEndpoints.sharded(shards));
+    }
+
+    private AdminServer(InetSocketAddress bind, String token, AdminEndpoints endpoints) {
+        if (bind == null) {
+            throw new IllegalArgumentException("admin API: bind address is null");
         }
         if (token != null && token.isBlank()) {
             throw new IllegalArgumentException("admin API: admin-token is empty: set a token, or leave it out to disable the mutating endpoints");
         }
         this.bind = bind;
         this.token = token == null ? null : token.getBytes(StandardCharsets.UTF_8);
-        this.endpoints = new AdminEndpoints(admin);
+        this.endpoints = endpoints;
     }
 
     /** Adds a read-only {@code GET path} answering {@code body}'s text as {@code contentType} (GET /metrics); before start(). */
@@ -157,7 +178,8 @@ public final class AdminServer implements AutoCloseable {
             AdminEndpoints.Endpoint ep = endpoints.at(ex.getRequestURI().getPath());
             if (ep == null) {
                 throw new AdminHttpException(404, "no endpoint " + ex.getRequestURI().getPath()
-                        + " (GET /, /status, /api/status, /api/events, /health, POST /drain, /undrain, /promote, /switchover)");
+                        + " (GET /, /status, /api/status, /api/events, /health, POST /drain, /undrain, /promote, /switchover;"
+                        + " a sharded proxy has them under /shards/NAME, and GET /api/shards)");
             }
             if (!ep.method().equals(ex.getRequestMethod())) {
                 ex.getResponseHeaders().set("Allow", ep.method());

@@ -3,7 +3,6 @@ package dev.sluice.jdbc;
 import dev.sluice.core.sql.Classification;
 import java.sql.CallableStatement;
 import java.sql.Connection;
-import java.sql.DatabaseMetaData;
 import java.sql.PreparedStatement;
 import java.sql.SQLClientInfoException;
 import java.sql.SQLException;
@@ -24,7 +23,7 @@ import java.util.concurrent.Executor;
  *
  * <p>Transactions stay on one shard ({@link ShardTransaction}).
  */
-final class ShardedConnection implements Connection, SluiceSharded {
+final class ShardedConnection extends ConnectionBase implements SluiceSharded {
     static final String NOT_SUPPORTED = "0A000";
 
     final ShardedRuntime rt;
@@ -141,11 +140,6 @@ final class ShardedConnection implements Connection, SluiceSharded {
     @Override
     public CallableStatement prepareCall(String sql, int type, int concurrency, int hold) throws SQLException {
         return prepareCall(sql);
-    }
-
-    @Override
-    public String nativeSQL(String sql) throws SQLException {
-        return shards[anyShard()].nativeSQL(sql);
     }
 
     // ---- transactions: one shard each ----
@@ -333,39 +327,10 @@ final class ShardedConnection implements Connection, SluiceSharded {
 
     // ---- metadata and factories: the transaction's shard, else the first ----
 
+    /** Metadata and driver-object factories: any shard's connection answers (the transaction's, else the first). */
     @Override
-    public DatabaseMetaData getMetaData() throws SQLException {
-        return shards[anyShard()].getMetaData();
-    }
-
-    @Override
-    public java.sql.Clob createClob() throws SQLException {
-        return shards[anyShard()].createClob();
-    }
-
-    @Override
-    public java.sql.Blob createBlob() throws SQLException {
-        return shards[anyShard()].createBlob();
-    }
-
-    @Override
-    public java.sql.NClob createNClob() throws SQLException {
-        return shards[anyShard()].createNClob();
-    }
-
-    @Override
-    public java.sql.SQLXML createSQLXML() throws SQLException {
-        return shards[anyShard()].createSQLXML();
-    }
-
-    @Override
-    public java.sql.Array createArrayOf(String typeName, Object[] elements) throws SQLException {
-        return shards[anyShard()].createArrayOf(typeName, elements);
-    }
-
-    @Override
-    public java.sql.Struct createStruct(String typeName, Object[] attributes) throws SQLException {
-        return shards[anyShard()].createStruct(typeName, attributes);
+    Connection anchor() throws SQLException {
+        return shards[anyShard()];
     }
 
     @Override

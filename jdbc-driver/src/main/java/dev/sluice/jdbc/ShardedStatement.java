@@ -17,7 +17,7 @@ import java.util.List;
  * result; on several it runs on all of them in parallel and the results are merged ({@link Merger}) or the update
  * counts added up. Shapes that cannot be answered correctly fail with SQLState {@code 0A000} and the reason.
  */
-class ShardedStatement implements Statement, SluiceSharded {
+class ShardedStatement extends StatementBase implements SluiceSharded {
     /** Opens a real statement on one shard's connection. */
     interface Opener {
         Statement open(SluiceConnection c) throws SQLException;
@@ -33,7 +33,6 @@ class ShardedStatement implements Statement, SluiceSharded {
     final ShardedConnection conn;
     private final Opener opener;
     final Statement[] subs;
-    final StatementSettings settings = new StatementSettings();
     final ShardFanOut fanOut;
     private List<String> batch;
     private Statement current; // the shard statement of the last single-shard execution
@@ -324,66 +323,11 @@ class ShardedStatement implements Statement, SluiceSharded {
         }
     }
 
-    // ---- settings: kept in StatementSettings, applied to every shard's statement ----
+    // ---- settings: StatementBase keeps them and applies them to every shard's statement ----
 
     @Override
-    public int getMaxFieldSize() throws SQLException {
-        return settings.maxFieldSize();
-    }
-
-    @Override
-    public void setMaxFieldSize(int max) throws SQLException {
-        settings.maxFieldSize(open(), max);
-    }
-
-    @Override
-    public int getMaxRows() throws SQLException {
-        return settings.maxRows();
-    }
-
-    @Override
-    public void setMaxRows(int max) throws SQLException {
-        settings.maxRows(open(), max);
-    }
-
-    @Override
-    public void setEscapeProcessing(boolean enable) throws SQLException {
-        settings.escapeProcessing(open(), enable);
-    }
-
-    @Override
-    public int getQueryTimeout() throws SQLException {
-        return settings.queryTimeout();
-    }
-
-    @Override
-    public void setQueryTimeout(int seconds) throws SQLException {
-        settings.queryTimeout(open(), seconds);
-    }
-
-    @Override
-    public void setCursorName(String name) throws SQLException {
-        settings.cursorName(open(), name);
-    }
-
-    @Override
-    public void setFetchDirection(int direction) throws SQLException {
-        settings.fetchDirection(open(), direction);
-    }
-
-    @Override
-    public int getFetchDirection() throws SQLException {
-        return settings.fetchDirection();
-    }
-
-    @Override
-    public void setFetchSize(int rows) throws SQLException {
-        settings.fetchSize(open(), rows);
-    }
-
-    @Override
-    public int getFetchSize() throws SQLException {
-        return settings.fetchSize();
+    Collection<Statement> openStatements() {
+        return open();
     }
 
     @Override
@@ -405,26 +349,6 @@ class ShardedStatement implements Statement, SluiceSharded {
     public Connection getConnection() throws SQLException {
         checkOpen();
         return conn;
-    }
-
-    @Override
-    public void setPoolable(boolean p) throws SQLException {
-        settings.poolable(open(), p);
-    }
-
-    @Override
-    public boolean isPoolable() throws SQLException {
-        return settings.poolable();
-    }
-
-    @Override
-    public void closeOnCompletion() throws SQLException {
-        settings.closeOnCompletion(open());
-    }
-
-    @Override
-    public boolean isCloseOnCompletion() throws SQLException {
-        return settings.closeOnCompletion();
     }
 
     @Override

@@ -17,6 +17,14 @@ import java.util.List;
  * the settings made on it (fetch size, max rows, timeouts …) to each of them.
  */
 class SluiceStatement extends StatementBase implements SluiceRouted {
+    // small: a statement usually runs on one or two nodes; this is allocated for every prepareStatement
+    final java.util.Map<String, Statement> byNode = new java.util.HashMap<>(4);
+
+    @Override
+    java.util.Collection<Statement> openStatements() {
+        return byNode.values();
+    }
+
     /** Opens the real statement on a backend connection. */
     interface Opener {
         Statement open(Connection c) throws SQLException;

@@ -2,18 +2,20 @@ package dev.sluice.jdbc;
 
 import java.sql.SQLException;
 import java.sql.Statement;
-import java.util.Map;
+import java.util.Collection;
 
 /**
- * The settings half of {@link SluiceStatement}: each setting is kept in {@link StatementSettings} and applied
- * to every real statement opened so far (one per node the statement ran on) and to those opened later.
+ * The settings half of {@link SluiceStatement} and {@link ShardedStatement}: each setting is kept in
+ * {@link StatementSettings} and applied to every real statement opened so far (one per node or shard the statement
+ * ran on) and to those opened later.
  */
 abstract class StatementBase implements Statement {
-    // small: a statement usually runs on one or two nodes; this is allocated for every prepareStatement
-    final Map<String, Statement> byNode = new java.util.HashMap<>(4);
     final StatementSettings settings = new StatementSettings();
 
     abstract void checkOpen() throws SQLException;
+
+    /** The real statements opened so far, which a changed setting applies to. */
+    abstract Collection<Statement> openStatements();
 
     @Override
     public int getMaxFieldSize() throws SQLException {
@@ -24,7 +26,7 @@ abstract class StatementBase implements Statement {
     @Override
     public void setMaxFieldSize(int max) throws SQLException {
         checkOpen();
-        settings.maxFieldSize(byNode.values(), max);
+        settings.maxFieldSize(openStatements(), max);
     }
 
     @Override
@@ -36,7 +38,7 @@ abstract class StatementBase implements Statement {
     @Override
     public void setMaxRows(int max) throws SQLException {
         checkOpen();
-        settings.maxRows(byNode.values(), max);
+        settings.maxRows(openStatements(), max);
     }
 
     @Override
@@ -48,13 +50,13 @@ abstract class StatementBase implements Statement {
     @Override
     public void setLargeMaxRows(long max) throws SQLException {
         checkOpen();
-        settings.largeMaxRows(byNode.values(), max);
+        settings.largeMaxRows(openStatements(), max);
     }
 
     @Override
     public void setEscapeProcessing(boolean enable) throws SQLException {
         checkOpen();
-        settings.escapeProcessing(byNode.values(), enable);
+        settings.escapeProcessing(openStatements(), enable);
     }
 
     @Override
@@ -66,19 +68,19 @@ abstract class StatementBase implements Statement {
     @Override
     public void setQueryTimeout(int seconds) throws SQLException {
         checkOpen();
-        settings.queryTimeout(byNode.values(), seconds);
+        settings.queryTimeout(openStatements(), seconds);
     }
 
     @Override
     public void setCursorName(String name) throws SQLException {
         checkOpen();
-        settings.cursorName(byNode.values(), name);
+        settings.cursorName(openStatements(), name);
     }
 
     @Override
     public void setFetchDirection(int direction) throws SQLException {
         checkOpen();
-        settings.fetchDirection(byNode.values(), direction);
+        settings.fetchDirection(openStatements(), direction);
     }
 
     @Override
@@ -90,7 +92,7 @@ abstract class StatementBase implements Statement {
     @Override
     public void setFetchSize(int rows) throws SQLException {
         checkOpen();
-        settings.fetchSize(byNode.values(), rows);
+        settings.fetchSize(openStatements(), rows);
     }
 
     @Override
@@ -102,7 +104,7 @@ abstract class StatementBase implements Statement {
     @Override
     public void setPoolable(boolean p) throws SQLException {
         checkOpen();
-        settings.poolable(byNode.values(), p);
+        settings.poolable(openStatements(), p);
     }
 
     @Override
@@ -114,7 +116,7 @@ abstract class StatementBase implements Statement {
     @Override
     public void closeOnCompletion() throws SQLException {
         checkOpen();
-        settings.closeOnCompletion(byNode.values());
+        settings.closeOnCompletion(openStatements());
     }
 
     @Override

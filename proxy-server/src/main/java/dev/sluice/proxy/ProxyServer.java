@@ -30,7 +30,7 @@ public final class ProxyServer implements AutoCloseable {
     private final io.netty.channel.EventLoopGroup loops; // sharded mode: shared by the outer and inner proxies
     private final PgProxy pg;
     private final MySqlProxy mysql;
-    private final AutoCloseable admin;
+    private final AdminServer admin;
     private final java.net.InetSocketAddress adminAddress;
     private final ProxyMetrics metrics;
     private final Alerts alerts;
@@ -65,8 +65,6 @@ public final class ProxyServer implements AutoCloseable {
             this.runtime = null;
             this.metrics = null;
             this.alerts = null;
-            this.admin = null;
-            this.adminAddress = null;
             this.mysql = null;
             if (!isPg) {
                 throw new ConfigException("proxy.database: '" + cfg.sharded().map().database() + "' is a " + cfg.cluster().engine().name().toLowerCase()
@@ -82,17 +80,24 @@ public final class ProxyServer implements AutoCloseable {
                 loops.shutdownGracefully();
                 throw e;
             }
+            PgProxy outer = null;
             try {
-                this.pg = new PgProxy(cfg.sharded().map().database(), new PgProxy.Settings(cfg.listen(), cfg.auth(), users, ssl, cfg.tlsRequired(),
+                outer = new PgProxy(cfg.sharded().map().database(), new PgProxy.Settings(cfg.listen(), cfg.auth(), users, ssl, cfg.tlsRequired(),
                         cfg.maxClientConnections(), cfg.maxMessageBytes(), threads, cfg.authTimeoutMs(), logRoutes, cfg.authFailureLimit(),
                         cfg.authFailureWindowMs()), dev.sluice.proxy.pg.shard.PgShardedSession.factory(shards), loops);
+                this.admin = shardedAdmin(cfg, shards, extraAdmin);
             } catch (Exception | Error e) {
+                if (outer != null) {
+                    outer.close();
+                }
                 shards.close();
                 loops.shutdownGracefully();
                 throw e;
             }
-            log.info("Sluice sharded proxy up: PostgreSQL database '{}' ({} shards) on {}; admin API off in sharded mode",
-                    cfg.sharded().map().database(), shards.size(), address());
+            this.pg = outer;
+            this.adminAddress = admin == null ? null : new java.net.InetSocketAddress(cfg.adminListen().getHostString(), admin.port());
+            log.info("Sluice sharded proxy up: PostgreSQL database '{}' ({} shards) on {}, admin API on {}",
+                    cfg.sharded().map().database(), shards.size(), address(), adminAddress == null ? "off" : adminAddress);
             return;
         }
         this.shards = null;
@@ -146,6 +151,33 @@ public final class ProxyServer implements AutoCloseable {
         }
         log.info("Sluice proxy up: {} on {}, admin API on {}", isPg ? "PostgreSQL" : "MySQL", address(),
                 adminAddress == null ? "off" : adminAddress);
+    }
+
+    /**
+     * A sharded proxy's admin API (docs/admin-api.md, "Sharded proxies"): each shard's runtime under
+     * {@code /shards/NAME} — status, drain, promote, switchover, and that shard's metrics at
+     * {@code /shards/NAME/metrics} —, the shard index at the root. Null when {@code admin-listen} is off.
+     */
+    private static AdminServer shardedAdmin(ProxyConfig cfg, ShardEndpoints shards, Map<String, AdminEndpoints.Endpoint> extra) throws Exception {
+        if (cfg.adminListen() == null) {
+            return null;
+        }
+        Map<String, dev.sluice.jdbc.SluiceAdmin> byShard = new LinkedHashMap<>();
+        shards.shards().forEach(s -> byShard.put(s.name(), s.runtime()));
+        AdminServer a = new AdminServer(cfg.adminListen(), cfg.adminToken(), byShard);
+        for (ShardEndpoints.Shard s : shards.shards()) {
+            a.addText("/shards/" + s.name() + "/metrics", ProxyMetrics.CONTENT_TYPE, s.metrics()::scrape);
+        }
+        if (cfg.adminTls()) {
+            try {
+                a.tls(Pem.serverContext(cfg.tlsCert(), cfg.tlsKey()));
+            } catch (java.io.IOException | java.security.GeneralSecurityException e) {
+                throw new ConfigException("proxy.admin-tls: cannot load " + cfg.tlsCert() + " and " + cfg.tlsKey() + ": " + e.getMessage());
+            }
+        }
+        extra.forEach(a::route);
+        a.start();
+        return a;
     }
 
     /** The PostgreSQL proxy; null when the cluster is MySQL/MariaDB. */

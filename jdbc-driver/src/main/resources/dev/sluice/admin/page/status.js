@@ -8,6 +8,8 @@
 
 const TOKEN_KEY = "sluice-admin-token";
 const POLL_MS = 1000;
+/** Where this page's admin API is: "" at the root, "/shards/s1" for one shard of a sharded proxy. */
+const BASE = location.pathname.replace(/\/+$/, "");
 /** Event types that are steps of a failover or switchover: shown grouped under the step that started it. */
 const STEP_START = /^(failover-started|switchover-started)$/;
 const STEP_END = /(-finished|-aborted|-rolled-back|-failed)$/;
@@ -48,7 +50,7 @@ async function act(label, path, params) {
   if (token()) headers["Authorization"] = "Bearer " + token();
   showMessage(label + "…", false);
   try {
-    const r = await fetch(path + "?" + new URLSearchParams(params), { method: "POST", headers });
+    const r = await fetch(BASE + path + "?" + new URLSearchParams(params), { method: "POST", headers });
     let body = null;
     try { body = await r.json(); } catch (e) { body = null; }
     if (r.ok) {
@@ -225,7 +227,7 @@ const poll = (() => {
   async function run() {
     clearTimeout(timer);
     try {
-      const r = await fetch("/api/status", { cache: "no-store" });
+      const r = await fetch(BASE + "/api/status", { cache: "no-store" });
       if (!r.ok) throw new Error("HTTP " + r.status);
       render(await r.json());
       sluice.polls++;

@@ -304,6 +304,15 @@ final class BackendConnection extends dev.sluice.proxy.net.PooledConnection {
     }
 
     @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+        ClientSession s = owner;
+        if (s != null && ctx.channel().isWritable()) {
+            s.backendWritable(this);
+        }
+        ctx.fireChannelWritabilityChanged();
+    }
+
+    @Override
     public void channelInactive(ChannelHandlerContext ctx) {
         IOException cause = new IOException("connection to node " + node + " closed"
                 + (fatal != null ? " (" + fatal + ")" : ""));

@@ -47,6 +47,7 @@ final class ClientSession extends FrontSession {
     private boolean openCycle;     // the batch on `active` ended with Flush: the cycle continues there
     private boolean busy;          // routing or acquiring a backend asynchronously
     private boolean copyIn;
+    private boolean copyPaused;    // COPY FROM STDIN: reading the client paused until the backend's socket drains
     private boolean errorInCycle;
     private long cycleStartNanos; // for the latency histogram: one nanoTime at each end of a cycle
     private boolean discardUntilSync;
@@ -113,10 +114,20 @@ final class ClientSession extends FrontSession {
         }
         byte t = frame.getByte(frame.readerIndex());
         if (copyIn && active != null && (t == 'd' || t == 'c' || t == 'f')) {
-            active.channel().write(frame); // COPY FROM STDIN data streams straight to the backend running it
+            Channel be = active.channel();
+            be.write(frame); // COPY FROM STDIN data streams straight to the backend running it
             if (t != 'd') {
                 copyIn = false;
-                active.channel().flush();
+                be.flush();
+            } else if (!be.isWritable()) {
+                // the server consumes the data slower than the client sends it (a slow trigger, a lock, a busy
+                // disk): stop reading the client until the backend's socket drains (backendWritable), so the proxy
+                // holds about one write-buffer high-water mark per session instead of the whole stream. Paused
+                // before the flush: on the same event loop the flush may drain the socket at once, and the
+                // writability event it fires (backendWritable) must find the pause to lift
+                copyPaused = true;
+                be.flush();
+                updateAutoRead();
             }
             return;
         }
@@ -183,7 +194,24 @@ final class ClientSession extends FrontSession {
                 route(b);
             }
         }
-        client.config().setAutoRead(queue.size() < MAX_QUEUED);
+        updateAutoRead();
+    }
+
+    /** Reads from the client while neither the queue is full nor a COPY's backend is behind. */
+    private void updateAutoRead() {
+        client.config().setAutoRead(queue.size() < MAX_QUEUED && !copyPaused);
+    }
+
+    /** The backend's socket took its pending bytes (writability changed): a paused COPY reads the client again. */
+    void backendWritable(BackendConnection be) {
+        if (!client.eventLoop().inEventLoop()) {
+            client.eventLoop().execute(() -> backendWritable(be));
+            return;
+        }
+        if (copyPaused && (be != active || be.channel().isWritable())) {
+            copyPaused = false;
+            updateAutoRead();
+        }
     }
 
     private void route(Batch b) {
@@ -390,6 +418,7 @@ final class ClientSession extends FrontSession {
         }
         openCycle = false;
         copyIn = false;
+        copyPaused = false;
         router.finished(be.node);
         proxy.cycleTimer().record(be.node, System.nanoTime() - cycleStartNanos);
         if (!errorInCycle) {
@@ -458,6 +487,7 @@ final class ClientSession extends FrontSession {
             log.debug("{}: connection to node {} lost mid-cycle, not run again: {}", user, be.node, noResend);
             active = null;
             copyIn = false;
+            copyPaused = false; // updated by drain() below
             router.finished(be.node);
             routing.clear();
             client.write(Pg.error(client.alloc(), "ERROR", Pg.CONNECTION_FAILURE, "connection to node " + be.node + " lost: "
