@@ -90,6 +90,7 @@ class ShardedPgProxyIT {
                       settings: { home: s1 }
                 proxy:
                   listen: 127.0.0.1:0
+                  admin-listen: 127.0.0.1:0
                   database: app
                   auth: md5
                   users:
@@ -99,6 +100,7 @@ class ShardedPgProxyIT {
         Files.writeString(yaml, y);
         proxy = new ProxyServer(ProxyConfig.load(yaml));
         awaitTopology();
+        warmParser();
         try (Connection s = sluice(""); Statement st = s.createStatement(); Connection r = ref(); Statement rst = r.createStatement()) {
             for (String ddl : DDL) {
                 st.execute(ddl); // DDL goes to every shard
@@ -120,6 +122,32 @@ class ShardedPgProxyIT {
         if (yaml != null) {
             Files.deleteIfExists(yaml);
         }
+    }
+
+    /**
+     * The shard router parses each new statement text under a 200 ms (CPU-time) deadline, and a cold JSqlParser's
+     * first parses (class loading, interpreted code) are the slowest. This test is not about that deadline: the
+     * parser is warmed first, until the load's statements plan.
+     */
+    static void warmParser() throws InterruptedException {
+        List<String> sqls = new ArrayList<>(List.of(DDL));
+        sqls.add("INSERT INTO orders (id, customer_id, amount, status, tag, country, created) VALUES ($1, $2, $3, $4, $5, $6, $7)");
+        sqls.add("INSERT INTO events (id, kind, v) VALUES ($1, $2, $3)");
+        for (int round = 0; round < 200; round++) {
+            boolean all = true;
+            for (String sql : sqls) {
+                try {
+                    proxy.shards().router().plan(sql + (round < 20 ? " /* warm " + round + " */" : ""));
+                } catch (dev.sluice.core.shard.ShardingException e) {
+                    all = false;
+                }
+            }
+            if (all && round >= 20) {
+                return;
+            }
+            Thread.sleep(round < 20 ? 0 : 50);
+        }
+        throw new AssertionError("the shard router could not plan the load's statements within its parse deadline");
     }
 
     static void awaitTopology() throws InterruptedException {
