@@ -25,6 +25,12 @@ final class ProxyCommand implements Callable<Integer> {
         }
         // also logged at WARN by load(); printed here so someone starting the proxy by hand sees it above the log
         cfg.warnings().forEach(w -> System.err.println("sluice: warning: " + w));
+        if (System.getProperty("io.netty.leakDetection.level") == null) {
+            // Netty's default samples one buffer in 128 with a stack trace, ~1.5 % of the proxy's CPU under load
+            // (docs/benchmarks.md section 6). The tests keep it (they build ProxyServer directly); an operator can
+            // turn it back on with -Dio.netty.leakDetection.level=simple in SLUICE_JAVA_OPTS.
+            io.netty.util.ResourceLeakDetector.setLevel(io.netty.util.ResourceLeakDetector.Level.DISABLED);
+        }
         CountDownLatch stop = new CountDownLatch(1);
         ProxyServer server;
         try {

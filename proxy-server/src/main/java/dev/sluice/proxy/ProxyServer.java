@@ -65,38 +65,48 @@ public final class ProxyServer implements AutoCloseable {
             this.runtime = null;
             this.metrics = null;
             this.alerts = null;
-            this.mysql = null;
-            if (!isPg) {
-                throw new ConfigException("proxy.database: '" + cfg.sharded().map().database() + "' is a " + cfg.cluster().engine().name().toLowerCase()
-                        + " database: sharding through the MySQL proxy is not built yet");
-            }
-            // one set of event loops for the outer listener and the shards' inner proxies: a statement's hop from a
-            // sharded session to its shard's inner proxy (and back) stays on one thread
-            this.loops = PgProxy.newGroup(threads);
+            // PostgreSQL: one set of event loops for the outer listener and the shards' inner proxies, so that a statement's
+            // hop from a sharded session to its shard's inner proxy (and back) stays on one thread
+            this.loops = isPg ? PgProxy.newGroup(threads) : null;
             try {
                 this.shards = ShardEndpoints.start(cfg.sharded(), new ShardEndpoints.Settings(cfg.maxMessageBytes(), threads, cfg.authTimeoutMs(),
                         logRoutes, loops));
             } catch (Exception | Error e) {
-                loops.shutdownGracefully();
+                if (loops != null) {
+                    loops.shutdownGracefully();
+                }
                 throw e;
             }
-            PgProxy outer = null;
+            PgProxy outerPg = null;
+            MySqlProxy outerMy = null;
             try {
-                outer = new PgProxy(cfg.sharded().map().database(), new PgProxy.Settings(cfg.listen(), cfg.auth(), users, ssl, cfg.tlsRequired(),
-                        cfg.maxClientConnections(), cfg.maxMessageBytes(), threads, cfg.authTimeoutMs(), logRoutes, cfg.authFailureLimit(),
-                        cfg.authFailureWindowMs()), dev.sluice.proxy.pg.shard.PgShardedSession.factory(shards), loops);
+                if (isPg) {
+                    outerPg = new PgProxy(cfg.sharded().map().database(), new PgProxy.Settings(cfg.listen(), cfg.auth(), users, ssl, cfg.tlsRequired(),
+                            cfg.maxClientConnections(), cfg.maxMessageBytes(), threads, cfg.authTimeoutMs(), logRoutes, cfg.authFailureLimit(),
+                            cfg.authFailureWindowMs()), dev.sluice.proxy.pg.shard.PgShardedSession.factory(shards), loops);
+                } else {
+                    outerMy = new MySqlProxy(cfg.sharded().map().database(), new MySqlProxy.Settings(cfg.listen(), cfg.auth().equals("trust"),
+                            users, ssl, cfg.tlsRequired(), cfg.maxClientConnections(), cfg.maxMessageBytes(), threads, cfg.authTimeoutMs(), logRoutes,
+                            cfg.authFailureLimit(), cfg.authFailureWindowMs()), dev.sluice.proxy.mysql.shard.ShardedMySql.of(shards, logRoutes));
+                }
                 this.admin = shardedAdmin(cfg, shards, extraAdmin);
             } catch (Exception | Error e) {
-                if (outer != null) {
-                    outer.close();
+                if (outerPg != null) {
+                    outerPg.close();
+                }
+                if (outerMy != null) {
+                    outerMy.close();
                 }
                 shards.close();
-                loops.shutdownGracefully();
+                if (loops != null) {
+                    loops.shutdownGracefully();
+                }
                 throw e;
             }
-            this.pg = outer;
+            this.pg = outerPg;
+            this.mysql = outerMy;
             this.adminAddress = admin == null ? null : new java.net.InetSocketAddress(cfg.adminListen().getHostString(), admin.port());
-            log.info("Sluice sharded proxy up: PostgreSQL database '{}' ({} shards) on {}, admin API on {}",
+            log.info("Sluice sharded proxy up: {} database '{}' ({} shards) on {}, admin API on {}", isPg ? "PostgreSQL" : "MySQL",
                     cfg.sharded().map().database(), shards.size(), address(), adminAddress == null ? "off" : adminAddress);
             return;
         }

@@ -203,12 +203,4 @@ class ProxyConfigTest {
                 + "proxy:\n  auth: trust\n  database: app\n")).getMessage();
         assertTrue(bad.contains("c9"), bad);
     }
-
-    /** Until the MySQL side is wired, a sharded MariaDB database is refused at startup, before anything starts. */
-    @Test
-    void shardedMysqlIsRefusedAtStartup() throws Exception {
-        ProxyConfig c = load(SHARDED.replace("engine: postgresql", "engine: mariadb") + "proxy:\n  auth: trust\n  database: app\n");
-        String m = assertThrows(ConfigException.class, () -> new ProxyServer(c).close()).getMessage();
-        assertTrue(m.contains("sharding through the MySQL proxy is not built yet"), m);
-    }
 }

@@ -28,6 +28,13 @@ final class MyBackend extends PooledConnection {
 
     /** A command sent whose reply is still to come. {@code done} runs when a swallowed reply ends. */
     record Pending(ReplyTracker.Kind kind, boolean silent, Consumer<ReplyTracker> done) {
+        /** One per kind for the client's own commands (relayed, no callback): nothing allocated per statement. */
+        private static final Pending[] RELAYED = java.util.Arrays.stream(ReplyTracker.Kind.values())
+                .map(k -> new Pending(k, false, null)).toArray(Pending[]::new);
+
+        static Pending of(ReplyTracker.Kind kind, boolean silent, Consumer<ReplyTracker> done) {
+            return !silent && done == null ? RELAYED[kind.ordinal()] : new Pending(kind, silent, done);
+        }
     }
 
     final NodePool<MyBackend> pool;
@@ -100,7 +107,7 @@ final class MyBackend extends PooledConnection {
         }
         if (kind != null) {
             boolean wasIdle = pending.isEmpty();
-            pending.add(new Pending(kind, silent, done));
+            pending.add(Pending.of(kind, silent, done));
             if (wasIdle) {
                 tracker.start(kind);
             }

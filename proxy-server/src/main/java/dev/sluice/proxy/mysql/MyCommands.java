@@ -8,7 +8,6 @@ import dev.sluice.core.sql.Classification;
 import dev.sluice.core.sql.StatementKind;
 import io.netty.buffer.ByteBuf;
 import java.util.Set;
-import java.util.function.Consumer;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.slf4j.Logger;
@@ -45,6 +44,7 @@ final class MyCommands {
     private final MyStatements statements;
     private final MyState state;
     private final MyReplyCache replies;
+    private final MyPrepared prepared;
     final MyChangeUser changeUser;
 
     MyCommands(MySession s, Router router, Session session, MyStatements statements, MyState state) {
@@ -55,6 +55,7 @@ final class MyCommands {
         this.state = state;
         this.changeUser = new MyChangeUser(s, this, state);
         this.replies = new MyReplyCache(router, session, s, state);
+        this.prepared = new MyPrepared(s, this, router, session, statements, replies);
     }
 
     void handle(ByteBuf cmd) {
@@ -83,39 +84,11 @@ final class MyCommands {
                     }
                 });
             }
-            case My.COM_STMT_PREPARE -> prepare(cmd);
-            case My.COM_STMT_EXECUTE -> execute(cmd);
-            case My.COM_STMT_SEND_LONG_DATA -> {
-                MyStatements.Stmt st = statements.of(cmd);
-                if (st == null) {
-                    cmd.release(); // no reply to this command, by the protocol; the execute will report the unknown id
-                } else if (statements.longDataBytes() + cmd.readableBytes() > s.proxy().maxMessageBytes()) {
-                    // kept until the execute (only then is the node known): held to the limit, as one message would be
-                    cmd.release();
-                    s.protocolError(My.ER_NET_PACKET_TOO_LARGE, "long data of prepared statements over max-message-bytes "
-                            + s.proxy().maxMessageBytes() + " (COM_STMT_SEND_LONG_DATA)");
-                } else {
-                    st.longDataBytes += cmd.readableBytes();
-                    st.longData.add(cmd);
-                }
-            }
-            case My.COM_STMT_CLOSE -> {
-                MyStatements.Stmt st = statements.of(cmd);
-                cmd.release();
-                if (st != null) {
-                    statements.remove(st.id);
-                    for (MyBackend be : s.held().values()) {
-                        Long bid = be.statements.remove(st.id);
-                        be.typesSent.remove(st.id);
-                        if (bid != null && be.usable()) {
-                            ByteBuf close = My.seal(My.start(be.channel().alloc(), 0).writeByte(My.COM_STMT_CLOSE).writeIntLE(bid.intValue()));
-                            be.send(close, null, true, null); // no reply
-                            be.channel().flush();
-                        }
-                    }
-                }
-            }
-            case My.COM_STMT_RESET, My.COM_STMT_FETCH -> onStatementBackend(cmd, c);
+            case My.COM_STMT_PREPARE -> prepared.prepare(cmd);
+            case My.COM_STMT_EXECUTE -> prepared.execute(cmd);
+            case My.COM_STMT_SEND_LONG_DATA -> prepared.longData(cmd);
+            case My.COM_STMT_CLOSE -> prepared.close(cmd);
+            case My.COM_STMT_RESET, My.COM_STMT_FETCH -> prepared.onStatementBackend(cmd, c);
             case My.COM_RESET_CONNECTION -> {
                 cmd.release();
                 resetSession();
@@ -166,22 +139,25 @@ final class MyCommands {
 
     private void query(ByteBuf cmd) {
         String sql = My.text(cmd);
-        Matcher k = KILL.matcher(sql);
-        if (k.matches()) {
-            cmd.release();
-            java.math.BigInteger id = new java.math.BigInteger(k.group(2));
-            if (id.bitLength() > 31) {
-                // no connection has such an id (they are positive ints); was: NumberFormatException, the client cut off
-                s.error(1, My.ER_NO_SUCH_THREAD, "HY000", "Unknown thread id: " + k.group(2));
+        if (mayBeKill(sql)) {
+            Matcher k = KILL.matcher(sql);
+            if (k.matches()) {
+                cmd.release();
+                java.math.BigInteger id = new java.math.BigInteger(k.group(2));
+                if (id.bitLength() > 31) {
+                    // no connection has such an id (they are positive ints); was: NumberFormatException, the client cut off
+                    s.error(1, My.ER_NO_SUCH_THREAD, "HY000", "Unknown thread id: " + k.group(2));
+                    return;
+                }
+                kill(id.intValue(), k.group(1) != null && k.group(1).toUpperCase(java.util.Locale.ROOT).startsWith("QUERY"));
                 return;
             }
-            kill(id.intValue(), k.group(1) != null && k.group(1).toUpperCase(java.util.Locale.ROOT).startsWith("QUERY"));
-            return;
         }
-        if (replies.enabled() && replies.serve(cmd, sql, router.classify(sql), null)) {
+        Classification c = router.classify(sql); // once: for the read cache and for routing
+        if (replies.enabled() && replies.serve(cmd, sql, c, null)) {
             return; // answered from the read cache
         }
-        route(() -> session.route(sql), sql, cmd, d -> replies.track(new Running() {
+        route(c, sql, cmd, d -> replies.track(new Running() {
             @Override
             public void done(MyBackend be, ReplyTracker.Outcome o) {
                 replies.ran(d.classification(), sql);
@@ -190,9 +166,43 @@ final class MyCommands {
         }));
     }
 
+    /**
+     * Whether the text starts with KILL after the whitespace {@link #KILL} allows: a look at a few characters,
+     * so the regex only runs for what may be one (every statement passes here).
+     */
+    static boolean mayBeKill(String sql) {
+        int i = 0;
+        int n = sql.length();
+        while (i < n) {
+            char ch = sql.charAt(i);
+            if (ch != ' ' && ch != '\t' && ch != '\n' && ch != '\r' && ch != '\f' && ch != 0x0B) {
+                break;
+            }
+            i++;
+        }
+        return sql.regionMatches(true, i, "KILL", 0, 4);
+    }
+
+    /** Routes a statement of classification {@code c} (as {@link Session#route(Classification)}) and runs {@code cmd}. */
+    void route(Classification c, String text, ByteBuf cmd, java.util.function.Function<RouteDecision, Running> running) {
+        if (router.writesHeld()) {
+            route(() -> session.route(c), text, cmd, running);
+            return;
+        }
+        RouteDecision d;
+        try {
+            d = session.route(c);
+        } catch (NoRouteException e) {
+            cmd.release();
+            s.error(1, My.ER_CANNOT_CONNECT, "08001", e.getMessage());
+            return;
+        }
+        routed(d, text, cmd, running, false);
+    }
+
     /** Routes with {@code decide} (off the event loop while a switchover holds writes: it may block) and runs {@code cmd}. */
-    private void route(java.util.function.Supplier<RouteDecision> decide, String text, ByteBuf cmd,
-                       java.util.function.Function<RouteDecision, Running> running) {
+    void route(java.util.function.Supplier<RouteDecision> decide, String text, ByteBuf cmd,
+               java.util.function.Function<RouteDecision, Running> running) {
         if (router.writesHeld()) {
             s.setBusy(true);
             s.proxy().blocking().execute(() -> {
@@ -231,13 +241,13 @@ final class MyCommands {
 
     private void routed(RouteDecision d, String text, ByteBuf cmd, java.util.function.Function<RouteDecision, Running> running, boolean retried) {
         s.logRoute(d, text);
-        s.withBackend(d.node(), be -> {
-            if (!retried && d.classification().kind() == StatementKind.READ && !session.inTransaction()
-                    && !d.node().equals(router.topology().primary())) {
-                s.keepForResend(cmd); // before any rewrite: the copy carries the client's own statement id
-            }
-            send(be, cmd, running.apply(d));
-        }, err -> {
+        MyBackend held = s.heldUsable(d.node());
+        if (held != null) {
+            // the usual case: the session already has a connection there (no callbacks to allocate)
+            runRouted(held, d, cmd, running, retried);
+            return;
+        }
+        s.withBackend(d.node(), be -> runRouted(be, d, cmd, running, retried), err -> {
             if (!retried && d.classification().kind() == StatementKind.READ && !session.inTransaction()) {
                 // a read may go elsewhere: the failure took this node out of routing
                 try {
@@ -252,12 +262,26 @@ final class MyCommands {
         });
     }
 
+    private void runRouted(MyBackend be, RouteDecision d, ByteBuf cmd, java.util.function.Function<RouteDecision, Running> running,
+                           boolean retried) {
+        if (!retried && d.classification().kind() == StatementKind.READ && !session.inTransaction()
+                && !d.node().equals(router.topology().primary())) {
+            s.keepForResend(cmd); // before any rewrite: it is run again with the client's own statement id
+        }
+        Running r = running.apply(d);
+        if (My.first(cmd) == My.COM_STMT_EXECUTE) {
+            prepared.send(be, cmd, r);
+        } else {
+            s.run(be, cmd, kindOf(cmd), r);
+        }
+    }
+
     private static ReplyTracker.Kind kindOf(ByteBuf cmd) {
         return My.first(cmd) == My.COM_STMT_PREPARE ? ReplyTracker.Kind.PREPARE : ReplyTracker.Kind.RESULT;
     }
 
     /** A routed statement's reply ended: the session learns the transaction state and what ran. */
-    private void finished(MyBackend be, ReplyTracker.Outcome o, RouteDecision d, String sql) {
+    void finished(MyBackend be, ReplyTracker.Outcome o, RouteDecision d, String sql) {
         if (o.error() == null) {
             session.executed(d);
             if (d.allConnections() && sql != null) {
@@ -284,7 +308,7 @@ final class MyCommands {
     }
 
     /** Transaction and autocommit state from the reply's final status flags (none on an error or a prepare). */
-    private void status(MyBackend be, ReplyTracker.Outcome o) {
+    void status(MyBackend be, ReplyTracker.Outcome o) {
         int st = o.status();
         if (st < 0) {
             if (o.error() != null && session.inTransaction() && (be.status & My.STATUS_IN_TRANS) == 0) {
@@ -326,7 +350,7 @@ final class MyCommands {
     }
 
     /** Where a command that runs no statement goes: wherever the session already is. */
-    private String anchor() {
+    String anchor() {
         if (session.transactionNode() != null) {
             return session.transactionNode();
         }
@@ -363,151 +387,6 @@ final class MyCommands {
         }), err -> {
             cmd.release();
             s.error(1, My.ER_CANNOT_CONNECT, "08S01", err.getMessage());
-        });
-    }
-
-    // ---- prepared statements ----
-
-    private void prepare(ByteBuf cmd) {
-        String sql = My.text(cmd);
-        Classification c = router.classify(sql);
-        int id = statements.newId();
-        // prepared where it will likely run first: a read where reads go (outside transactions), else where the session is
-        java.util.function.Supplier<RouteDecision> where = () -> {
-            if (c.kind() == StatementKind.READ && !session.inTransaction() && session.pinnedBy() == null) {
-                return session.route(c);
-            }
-            return new RouteDecision(anchor(), false, "prepare", c);
-        };
-        route(where, sql, cmd, d -> new Running() {
-            @Override
-            public boolean startsCycle() {
-                return false;
-            }
-
-            @Override
-            public void onPacket(ByteBuf frame) {
-                if (My.first(frame) == 0x00 && My.payloadLength(frame) >= 12 && My.seq(frame) == 1) {
-                    MyStatements.withId(frame, id); // the client sees the proxy's id, whichever node prepared it
-                }
-            }
-
-            @Override
-            public void done(MyBackend be, ReplyTracker.Outcome o) {
-                if (o.error() == null) {
-                    statements.add(id, sql, c, o.numParams(), o.numColumns());
-                    be.statements.put(id, o.stmtId());
-                }
-            }
-        });
-    }
-
-    private void execute(ByteBuf cmd) {
-        MyStatements.Stmt st = statements.of(cmd);
-        if (st == null) {
-            long id = MyStatements.idIn(cmd);
-            cmd.release();
-            s.error(1, My.ER_UNKNOWN_STMT, "HY000", "Unknown prepared statement handler (" + id + ") given to mysqld_stmt_execute");
-            return;
-        }
-        boolean newTypes;
-        try {
-            newTypes = MyStatements.carriesTypes(st, cmd);
-        } catch (IllegalArgumentException e) {
-            cmd.release();
-            throw e;
-        }
-        if (newTypes) {
-            for (MyBackend be : s.held().values()) {
-                be.typesSent.remove(st.id); // new types: every other connection must be sent them with its next execute
-            }
-        }
-        if (replies.serve(cmd, st.sql, st.classification, st)) {
-            return;
-        }
-        route(() -> session.route(st.classification), st.sql, cmd, d -> replies.track(new Running() {
-            @Override
-            public void done(MyBackend be, ReplyTracker.Outcome o) {
-                st.lastOn = be;
-                replies.ranExecute(d, st.sql);
-                finished(be, o, d, null);
-            }
-        }));
-    }
-
-    /** Runs a routed command on {@code be}; an execute first gets its statement prepared there if it is not yet. */
-    private void send(MyBackend be, ByteBuf cmd, Running r) {
-        if (My.first(cmd) != My.COM_STMT_EXECUTE) {
-            s.run(be, cmd, kindOf(cmd), r);
-            return;
-        }
-        MyStatements.Stmt st = statements.of(cmd);
-        if (be.statements.containsKey(st.id)) {
-            sendExecute(be, st, cmd, r);
-            return;
-        }
-        // first execute on this connection: prepare the text here; the execute needs the id the node gives it
-        s.setBusy(true);
-        be.send(My.command(be.channel().alloc(), My.COM_STMT_PREPARE, st.sql), ReplyTracker.Kind.PREPARE, true, t -> {
-            ReplyTracker.Outcome o = t.outcome();
-            s.onLoop(() -> {
-                s.setBusy(false);
-                if (s.closed()) {
-                    cmd.release();
-                } else if (o.error() != null) {
-                    cmd.release();
-                    s.error(1, o.error().code(), o.error().sqlState(), o.error().message());
-                } else {
-                    be.statements.put(st.id, o.stmtId());
-                    sendExecute(be, st, cmd, r);
-                }
-                s.drain();
-            });
-        });
-        be.channel().flush();
-    }
-
-    private void sendExecute(MyBackend be, MyStatements.Stmt st, ByteBuf cmd, Running r) {
-        long bid = be.statements.get(st.id);
-        for (ByteBuf ld : st.longData) {
-            be.send(MyStatements.withId(ld, bid), null, true, null); // no reply, by the protocol
-        }
-        st.longData.clear();
-        st.longDataBytes = 0;
-        MyStatements.withId(cmd, bid);
-        if (st.numParams > 0 && !be.typesSent.contains(st.id)) {
-            if (!MyStatements.carriesTypes(st, cmd) && st.types != null) {
-                cmd = MyStatements.addTypes(be.channel().alloc(), st, cmd);
-            }
-            be.typesSent.add(st.id);
-        }
-        s.run(be, cmd, ReplyTracker.Kind.RESULT, r);
-    }
-
-    private void onStatementBackend(ByteBuf cmd, int c) {
-        MyStatements.Stmt st = statements.of(cmd);
-        if (c == My.COM_STMT_RESET && st != null) {
-            st.releaseLongData();
-        }
-        MyBackend be = st == null ? null : st.lastOn;
-        if (be == null || !be.usable() || s.held().get(be.node) != be || !be.statements.containsKey(st.id)) {
-            long id = MyStatements.idIn(cmd);
-            cmd.release();
-            if (st == null) {
-                s.error(1, My.ER_UNKNOWN_STMT, "HY000", "Unknown prepared statement handler (" + id + ")");
-            } else if (c == My.COM_STMT_RESET) {
-                s.ok(1); // nothing ran anywhere yet: nothing to reset but the long data
-            } else {
-                s.error(1, 1421, "HY000", "The statement (" + st.id + ") has no open cursor");
-            }
-            return;
-        }
-        MyStatements.withId(cmd, be.statements.get(st.id));
-        s.run(be, cmd, c == My.COM_STMT_FETCH ? ReplyTracker.Kind.FETCH : ReplyTracker.Kind.SIMPLE, new Running() {
-            @Override
-            public void done(MyBackend b, ReplyTracker.Outcome o) {
-                status(b, o);
-            }
         });
     }
 

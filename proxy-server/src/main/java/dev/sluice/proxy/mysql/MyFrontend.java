@@ -59,6 +59,19 @@ final class MyFrontend extends ChannelInboundHandlerAdapter {
             greet(ctx);
             return;
         }
+        if (proxy.sessions() != null) {
+            proxy.sessions().serverInfo(proxy, ctx.channel().eventLoop(), (version, caps) -> ctx.executor().execute(() -> {
+                proxy.learned(version, caps);
+                if (ctx.channel().isActive()) {
+                    greet(ctx);
+                }
+            }), err -> ctx.executor().execute(() -> {
+                if (ctx.channel().isActive()) {
+                    refuse(ctx, 0, My.ER_CANNOT_CONNECT, "08001", "Sluice cannot reach any shard: " + err.getMessage());
+                }
+            }));
+            return;
+        }
         // no backend login yet: learn the server's version and capabilities first, so the greeting can show them
         proxy.acquireAny(new MySqlProxy.PoolKey(My.RELAY_CAPS & My.SERVER_CAPS, My.DEFAULT_COLLATION), ctx.channel().eventLoop(),
                 (c, err) -> ctx.executor().execute(() -> {
@@ -152,6 +165,12 @@ final class MyFrontend extends ChannelInboundHandlerAdapter {
         admitted = false; // the session counts itself from here
         decoder.handshakeDone();
         int caps = response.caps() & (My.SERVER_CAPS | My.SSL);
+        if (proxy.sessions() != null) {
+            ctx.pipeline().replace(this, "session", proxy.sessions().open(proxy, ctx.channel(), id, user, caps, response.collation(),
+                    response.database() != null ? response.database() : proxy.database()));
+            ctx.writeAndFlush(My.ok(ctx.alloc(), seq, 0, My.STATUS_AUTOCOMMIT));
+            return;
+        }
         MySession session = new MySession(proxy, ctx.channel(), id, user, caps, response.collation(),
                 response.database() != null ? response.database() : proxy.database());
         proxy.register(session);

@@ -54,6 +54,8 @@ final class MySession extends ChannelInboundHandlerAdapter {
     private String txLost;
     /** The running command, when it is an autocommit read on a replica: run again elsewhere if the replica dies first. */
     private ByteBuf resend;
+    /** The client's statement id of {@link #resend} when it is an execute (the id in the packet is rewritten on the way). */
+    private int resendStmtId;
 
     MySession(MySqlProxy proxy, Channel client, int id, String user, int caps, int collation, String database) {
         this.proxy = proxy;
@@ -128,7 +130,10 @@ final class MySession extends ChannelInboundHandlerAdapter {
                 return;
             }
         }
-        client.config().setAutoRead(queue.size() < MAX_QUEUED);
+        boolean read = queue.size() < MAX_QUEUED;
+        if (client.config().isAutoRead() != read) {
+            client.config().setAutoRead(read); // only on a change: it is an atomic swap, and this runs for every command
+        }
     }
 
     // ---- for MyCommands ----
@@ -186,6 +191,12 @@ final class MySession extends ChannelInboundHandlerAdapter {
         } else if (log.isDebugEnabled()) {
             log.debug("{}: {} -> {} ({})", user, text, d.node(), d.reason());
         }
+    }
+
+    /** The usable connection to {@code node} this session holds, or null. */
+    MyBackend heldUsable(String node) {
+        MyBackend be = held.get(node);
+        return be != null && be.usable() ? be : null;
     }
 
     /**
@@ -303,10 +314,16 @@ final class MySession extends ChannelInboundHandlerAdapter {
         ctx.fireChannelWritabilityChanged();
     }
 
-    /** Keeps a copy of the command about to run: an autocommit read on a replica, safe to run again. */
+    /**
+     * Keeps the command about to run: an autocommit read on a replica, safe to run again. Not a copy: a second
+     * reference to the same bytes, which nothing changes but an execute's statement id (put back on a resend).
+     */
     void keepForResend(ByteBuf cmd) {
         dropResend();
-        resend = cmd.copy();
+        resend = cmd.retainedDuplicate();
+        if (My.first(cmd) == My.COM_STMT_EXECUTE) {
+            resendStmtId = cmd.getIntLE(cmd.readerIndex() + 5);
+        }
     }
 
     private void dropResend() {
@@ -349,6 +366,9 @@ final class MySession extends ChannelInboundHandlerAdapter {
             active = null;
             running = null;
             router.finished(be.node);
+            if (My.first(resend) == My.COM_STMT_EXECUTE) {
+                resend.setIntLE(resend.readerIndex() + 5, resendStmtId); // the backend's id was written over the client's
+            }
             queue.addFirst(resend);
             resend = null;
             drain();

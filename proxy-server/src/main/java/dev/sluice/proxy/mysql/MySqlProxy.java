@@ -64,7 +64,22 @@ public final class MySqlProxy implements AutoCloseable {
     record PoolKey(int caps, int collation) {
     }
 
+    /**
+     * Serves authenticated clients when this proxy only listens and authenticates (the outer listener of a sharded
+     * database, dev.sluice.proxy.mysql.shard), instead of routing over a cluster of its own.
+     */
+    public interface SessionFactory {
+        /** Learns the server version and capabilities to greet clients with; {@code done} may run on any thread. */
+        void serverInfo(MySqlProxy proxy, EventLoop loop, java.util.function.BiConsumer<String, Integer> done, java.util.function.Consumer<Throwable> failed);
+
+        /** The handler for an authenticated client; it must call {@link MySqlProxy#sessionEnded()} once when its channel closes. */
+        io.netty.channel.ChannelHandler open(MySqlProxy proxy, Channel client, int connectionId, String user, int caps, int collation,
+                                             String database);
+    }
+
     private final ClusterConfig config;
+    private final String database;
+    private final SessionFactory sessions;
     private final Router router;
     private final CycleTimer cycleTimer;
     private final Runnable probeSoon;
@@ -97,6 +112,21 @@ public final class MySqlProxy implements AutoCloseable {
     /** As above, reporting every statement's round trip on a node to {@code cycleTimer} (metrics). */
     public MySqlProxy(ClusterConfig config, Router router, Runnable probeSoon, Settings settings, CycleTimer cycleTimer)
             throws InterruptedException {
+        this(config, config.database(), null, router, probeSoon, settings, cycleTimer);
+    }
+
+    /**
+     * A listener only: clients are authenticated here (users, TLS, failed-login limit, max-client-connections) and
+     * then served by the handlers {@code sessions} makes; no cluster, router or backend pools of its own.
+     */
+    public MySqlProxy(String database, Settings settings, SessionFactory sessions) throws InterruptedException {
+        this(null, database, sessions, null, () -> { }, settings, CycleTimer.NONE);
+    }
+
+    private MySqlProxy(ClusterConfig config, String database, SessionFactory sessions, Router router, Runnable probeSoon, Settings settings,
+                       CycleTimer cycleTimer) throws InterruptedException {
+        this.database = database;
+        this.sessions = sessions;
         this.cycleTimer = cycleTimer;
         this.config = config;
         this.router = router;
@@ -138,8 +168,8 @@ public final class MySqlProxy implements AutoCloseable {
             group.shutdownGracefully();
             throw e;
         }
-        log.info("MySQL proxy for cluster '{}' listening on {} ({} transport)", config.name(), server.localAddress(),
-                epoll ? "epoll" : "nio");
+        log.info("MySQL proxy for {} listening on {} ({} transport)", config != null ? "cluster '" + config.name() + "'"
+                : "database '" + database + "'", server.localAddress(), epoll ? "epoll" : "nio");
     }
 
     public InetSocketAddress address() {
@@ -153,6 +183,9 @@ public final class MySqlProxy implements AutoCloseable {
     /** Backend connections open per node (in use + idle, all pools). */
     public Map<String, Integer> backendConnections() {
         Map<String, Integer> m = new LinkedHashMap<>();
+        if (config == null) {
+            return m;
+        }
         config.nodes().forEach(n -> m.put(n.name(), 0));
         pools.values().forEach(byNode -> byNode.forEach((k, p) -> m.merge(k, p.open(), Integer::sum)));
         return m;
@@ -185,7 +218,7 @@ public final class MySqlProxy implements AutoCloseable {
         return settings.tlsRequired();
     }
 
-    int maxMessageBytes() {
+    public int maxMessageBytes() {
         return settings.maxMessageBytes();
     }
 
@@ -202,7 +235,34 @@ public final class MySqlProxy implements AutoCloseable {
     }
 
     String database() {
-        return config.database();
+        return database;
+    }
+
+    SessionFactory sessions() {
+        return sessions;
+    }
+
+    /** The socket channel class of this proxy's event loops (epoll or NIO), for connections a session opens itself. */
+    public Class<? extends Channel> channelType() {
+        return channelType;
+    }
+
+    /** How long a login may take (auth-timeout-ms), also the limit for a session's own connections to come up. */
+    public int loginTimeoutMs() {
+        return settings.authTimeoutMs();
+    }
+
+    /** A sharded session's client channel closed: it no longer counts against max-client-connections. */
+    public void sessionEnded() {
+        clients.decrementAndGet();
+    }
+
+    /** The version and capabilities to greet with, learned by a {@link SessionFactory}. */
+    void learned(String version, int caps) {
+        if (serverVersion == null) {
+            serverCaps = caps;
+            serverVersion = version;
+        }
     }
 
     /** The backend's version string, shown to clients as the server's (drivers pick features by it); null until learned. */

@@ -108,22 +108,43 @@ final class MyStatements {
      * Layout: command, id(4), flags(1), iterations(4), NULL bitmap ((n+7)/8), new-params-bound(1), types(2n), values.
      */
     static boolean carriesTypes(Stmt s, ByteBuf exec) {
+        return readTypes(s, exec) >= 0;
+    }
+
+    /**
+     * As {@link #carriesTypes}: -1 when the execute carries no types, 0 when it carries the ones noted last
+     * (drivers send them with every execute: compared in place, nothing allocated), 1 when they are new.
+     */
+    static int readTypes(Stmt s, ByteBuf exec) {
         if (s.numParams == 0) {
-            return false;
+            return -1;
         }
         int bound = exec.readerIndex() + 4 + 10 + (s.numParams + 7) / 8;
         if (My.payloadLength(exec) < bound - exec.readerIndex() - 4 + 1) {
             throw new IllegalArgumentException("COM_STMT_EXECUTE too short for " + s.numParams + " parameters");
         }
         if (exec.getByte(bound) != 1) {
-            return false;
+            return -1;
         }
         if (My.payloadLength(exec) < bound - exec.readerIndex() - 4 + 1 + 2 * s.numParams) {
             throw new IllegalArgumentException("COM_STMT_EXECUTE too short for the types of " + s.numParams + " parameters");
         }
-        byte[] t = new byte[2 * s.numParams];
+        byte[] t = s.types;
+        if (t != null && t.length == 2 * s.numParams && sameBytes(exec, bound + 1, t)) {
+            return 0;
+        }
+        t = new byte[2 * s.numParams];
         exec.getBytes(bound + 1, t);
         s.types = t;
+        return 1;
+    }
+
+    private static boolean sameBytes(ByteBuf b, int at, byte[] expected) {
+        for (int i = 0; i < expected.length; i++) {
+            if (b.getByte(at + i) != expected[i]) {
+                return false;
+            }
+        }
         return true;
     }
 

@@ -256,7 +256,7 @@ class MyFrontendFuzzTest {
             assertEquals(index, frame.readerIndex(), "reading a command moved the packet's reader index");
         }
 
-        /** MyCommands.execute and sendExecute: the statement, its types, and the copy that gets them added. */
+        /** MyPrepared.execute and sendExecute: the statement, its types, and the copy that gets them added. */
         private void execute(ByteBuf frame) {
             MyStatements.Stmt st = statements.of(frame);
             if (st == null) {

@@ -4,7 +4,9 @@ package dev.sluice.core.config;
 public enum Balancing {
     ROUND_ROBIN("round-robin"),
     WEIGHTED_RANDOM("weighted-random"),
-    LEAST_OUTSTANDING("least-outstanding");
+    LEAST_OUTSTANDING("least-outstanding"),
+    /** Each session keeps the replica it first read from while that one qualifies (Pgpool-II's way); chosen round-robin. */
+    SESSION("session");
 
     private final String configName;
 
@@ -22,6 +24,6 @@ public enum Balancing {
                 return b;
             }
         }
-        throw new ConfigException(key + ": unknown balancing '" + value + "' (expected round-robin, weighted-random or least-outstanding)");
+        throw new ConfigException(key + ": unknown balancing '" + value + "' (expected round-robin, weighted-random, least-outstanding or session)");
     }
 }

@@ -11,7 +11,7 @@ public enum SluiceOption {
     USER("user", Type.STRING, null, "User name Sluice logs in with on every node of the cluster."),
     PASSWORD("password", Type.SECRET, null, "Password for `user`. Never logged or shown."),
     BALANCING("balancing", Type.BALANCING, "round-robin",
-            "How autocommit reads are spread over healthy replicas: `round-robin`, `weighted-random` (by node `weight`) or `least-outstanding` (fewest statements in flight)."),
+            "How autocommit reads are spread over healthy replicas: `round-robin`, `weighted-random` (by node `weight`), `least-outstanding` (fewest statements in flight) or `session` (each client session keeps the replica it first read from while that replica qualifies, as Pgpool-II does: fewer, busier server connections; sessions spread round-robin)."),
     REPLICA_READS("replica-reads", Type.BOOLEAN, "true",
             "Send autocommit reads and read-only transactions to replicas. `false` sends everything to the primary."),
     HINTS("hints", Type.BOOLEAN, "true",

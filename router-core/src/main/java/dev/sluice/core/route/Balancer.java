@@ -11,7 +11,7 @@ abstract class Balancer {
 
     static Balancer create(ClusterConfig cfg, InFlight inFlight) {
         return switch (cfg.balancing()) {
-            case ROUND_ROBIN -> new RoundRobin();
+            case ROUND_ROBIN, SESSION -> new RoundRobin(); // SESSION: the session keeps its pick (Session.replica)
             case WEIGHTED_RANDOM -> new WeightedRandom(cfg);
             case LEAST_OUTSTANDING -> new LeastOutstanding(inFlight);
         };

@@ -45,6 +45,7 @@ public final class Session {
     private String requiredPosition;  // commit LSN / GTID of the last write (read-your-writes, position mode)
     private long maxLagMillis = -1;   // session staleness budget (connection property), -1: none
     private String replicaReadsBlocked; // why this session must read on the primary (e.g. serializable on PG), or null
+    private String stickyReplica;     // balancing: session — the replica this session reads from while it qualifies
 
     private static final long NO_WRITE = Long.MIN_VALUE;
 
@@ -150,7 +151,7 @@ public final class Session {
         List<String> replicas = t.replicas();
         if (budget < 0 && needBeat == null && needPosition == null && !rywPending) {
             if (!replicas.isEmpty()) {
-                return new Choice(router.pick(replicas), "read:replica", true);
+                return new Choice(replica(replicas), "read:replica", true);
             }
             return fallback(t, "no-healthy-replica", false);
         }
@@ -172,10 +173,26 @@ public final class Session {
         }
         if (!ok.isEmpty()) {
             String label = budget >= 0 ? "read:replica-within-" + budget + "ms" : "read:replica-has-write";
-            return new Choice(router.pick(ok), label, true);
+            return new Choice(replica(ok), label, true);
         }
         boolean forWrite = needBeat != null || needPosition != null || rywPending;
         return fallback(t, forWrite ? "no-replica-has-write" : "no-replica-within-" + budget + "ms", forWrite);
+    }
+
+    /**
+     * One of the replicas that qualify. With {@code balancing: session} the session keeps its replica while that
+     * one qualifies — one busy server connection per session instead of one per replica, warmer server caches
+     * (docs/benchmarks.md section 6) — and picks another, round-robin, when it drops out (down, lagging, behind
+     * this session's write).
+     */
+    private String replica(List<String> candidates) {
+        if (router.config().balancing() != dev.sluice.core.config.Balancing.SESSION) {
+            return router.pick(candidates);
+        }
+        if (stickyReplica == null || !candidates.contains(stickyReplica)) {
+            stickyReplica = router.pick(candidates);
+        }
+        return stickyReplica;
     }
 
     /** No replica qualifies: the cluster's lag-fallback decides. Counted by reason. */

@@ -210,6 +210,26 @@ class SessionRoutingTest {
     }
 
     @Test
+    void sessionBalancingKeepsEachSessionOnItsReplicaUntilItDropsOut() {
+        Router r = router(Map.of("balancing", "session"), NodeRole.PRIMARY, NodeRole.REPLICA, NodeRole.REPLICA);
+        Session a = r.newSession();
+        Session b = r.newSession();
+        String ra = a.route("SELECT 1").node();
+        String rb = b.route("SELECT 1").node();
+        assertNotEquals(ra, rb, "sessions spread round-robin");
+        for (int i = 0; i < 5; i++) {
+            assertEquals(ra, a.route("SELECT * FROM t").node(), "a session keeps its replica");
+            assertEquals(rb, b.route("SELECT 2").node());
+        }
+        // a's replica goes down: a moves to the other one and stays there
+        r.updateTopology(r.topology().withState(ra, dev.sluice.core.health.NodeState.DOWN, "test"));
+        String moved = a.route("SELECT 1").node();
+        assertEquals(rb, moved);
+        r.updateTopology(r.topology().withState(ra, dev.sluice.core.health.NodeState.UP, "test"));
+        assertEquals(moved, a.route("SELECT 1").node(), "back up, it does not pull the session back");
+    }
+
+    @Test
     void twoRoutersShareNothing() {
         Router a = healthy();
         Router b = router(Map.of(), NodeRole.DOWN, NodeRole.REPLICA, NodeRole.REPLICA);
