@@ -27,6 +27,7 @@ public final class ProxyServer implements AutoCloseable {
 
     private final ClusterRuntime runtime;
     private final ShardEndpoints shards;
+    private final io.netty.channel.EventLoopGroup loops; // sharded mode: shared by the outer and inner proxies
     private final PgProxy pg;
     private final MySqlProxy mysql;
     private final AdminServer admin;
@@ -64,14 +65,25 @@ public final class ProxyServer implements AutoCloseable {
             this.runtime = null;
             this.metrics = null;
             this.alerts = null;
-            this.shards = ShardEndpoints.start(cfg.sharded(), new ShardEndpoints.Settings(cfg.maxMessageBytes(), threads, cfg.authTimeoutMs(), logRoutes));
+            // PostgreSQL: one set of event loops for the outer listener and the shards' inner proxies, so that a statement's
+            // hop from a sharded session to its shard's inner proxy (and back) stays on one thread
+            this.loops = isPg ? PgProxy.newGroup(threads) : null;
+            try {
+                this.shards = ShardEndpoints.start(cfg.sharded(), new ShardEndpoints.Settings(cfg.maxMessageBytes(), threads, cfg.authTimeoutMs(),
+                        logRoutes, loops));
+            } catch (Exception | Error e) {
+                if (loops != null) {
+                    loops.shutdownGracefully();
+                }
+                throw e;
+            }
             PgProxy outerPg = null;
             MySqlProxy outerMy = null;
             try {
                 if (isPg) {
                     outerPg = new PgProxy(cfg.sharded().map().database(), new PgProxy.Settings(cfg.listen(), cfg.auth(), users, ssl, cfg.tlsRequired(),
                             cfg.maxClientConnections(), cfg.maxMessageBytes(), threads, cfg.authTimeoutMs(), logRoutes, cfg.authFailureLimit(),
-                            cfg.authFailureWindowMs()), dev.sluice.proxy.pg.shard.PgShardedSession.factory(shards));
+                            cfg.authFailureWindowMs()), dev.sluice.proxy.pg.shard.PgShardedSession.factory(shards), loops);
                 } else {
                     outerMy = new MySqlProxy(cfg.sharded().map().database(), new MySqlProxy.Settings(cfg.listen(), cfg.auth().equals("trust"),
                             users, ssl, cfg.tlsRequired(), cfg.maxClientConnections(), cfg.maxMessageBytes(), threads, cfg.authTimeoutMs(), logRoutes,
@@ -86,6 +98,9 @@ public final class ProxyServer implements AutoCloseable {
                     outerMy.close();
                 }
                 shards.close();
+                if (loops != null) {
+                    loops.shutdownGracefully();
+                }
                 throw e;
             }
             this.pg = outerPg;
@@ -96,6 +111,7 @@ public final class ProxyServer implements AutoCloseable {
             return;
         }
         this.shards = null;
+        this.loops = null;
         this.runtime = ClusterRuntime.start(cfg.cluster());
         this.metrics = new ProxyMetrics(runtime.router());
         Alerts al = null;
@@ -231,6 +247,9 @@ public final class ProxyServer implements AutoCloseable {
         }
         if (shards != null) {
             shards.close();
+        }
+        if (loops != null) {
+            loops.shutdownGracefully(0, 2, java.util.concurrent.TimeUnit.SECONDS).syncUninterruptibly();
         }
     }
 }

@@ -42,6 +42,8 @@ import org.junit.jupiter.api.Test;
 class ShardedPgProxyIT {
     static final String USER = "app";
     static final String PASSWORD = "app-secret";
+    static final String MD5_USER = "raw";
+    static final String MD5_PASSWORD = "raw-secret";
     static final String[] STATUS = {"open", "closed", "shipped", null};
     static final String[] TAG = {"alpha", "Alpha", "beta", "Beta", "gamma", "Zeta", "éclair"};
     static final String[] COUNTRY = {"DE", "FR", "US", "JP"};
@@ -88,13 +90,17 @@ class ShardedPgProxyIT {
                       settings: { home: s1 }
                 proxy:
                   listen: 127.0.0.1:0
+                  admin-listen: 127.0.0.1:0
                   database: app
+                  auth: md5
                   users:
-                """).append("    - { name: ").append(USER).append(", password: \"").append(PgProxy.scramVerifier(PASSWORD)).append("\" }\n");
+                """).append("    - { name: ").append(USER).append(", password: \"").append(PgProxy.scramVerifier(PASSWORD)).append("\" }\n")
+                .append("    - { name: ").append(MD5_USER).append(", password: \"md5").append(md5Hex(MD5_PASSWORD + MD5_USER)).append("\" }\n");
         yaml = Files.createTempFile("sluice-sharded-proxy", ".yaml");
         Files.writeString(yaml, y);
         proxy = new ProxyServer(ProxyConfig.load(yaml));
         awaitTopology();
+        warmParser();
         try (Connection s = sluice(""); Statement st = s.createStatement(); Connection r = ref(); Statement rst = r.createStatement()) {
             for (String ddl : DDL) {
                 st.execute(ddl); // DDL goes to every shard
@@ -116,6 +122,32 @@ class ShardedPgProxyIT {
         if (yaml != null) {
             Files.deleteIfExists(yaml);
         }
+    }
+
+    /**
+     * The shard router parses each new statement text under a 200 ms (CPU-time) deadline, and a cold JSqlParser's
+     * first parses (class loading, interpreted code) are the slowest. This test is not about that deadline: the
+     * parser is warmed first, until the load's statements plan.
+     */
+    static void warmParser() throws InterruptedException {
+        List<String> sqls = new ArrayList<>(List.of(DDL));
+        sqls.add("INSERT INTO orders (id, customer_id, amount, status, tag, country, created) VALUES ($1, $2, $3, $4, $5, $6, $7)");
+        sqls.add("INSERT INTO events (id, kind, v) VALUES ($1, $2, $3)");
+        for (int round = 0; round < 200; round++) {
+            boolean all = true;
+            for (String sql : sqls) {
+                try {
+                    proxy.shards().router().plan(sql + (round < 20 ? " /* warm " + round + " */" : ""));
+                } catch (dev.sluice.core.shard.ShardingException e) {
+                    all = false;
+                }
+            }
+            if (all && round >= 20) {
+                return;
+            }
+            Thread.sleep(round < 20 ? 0 : 50);
+        }
+        throw new AssertionError("the shard router could not plan the load's statements within its parse deadline");
     }
 
     static void awaitTopology() throws InterruptedException {
@@ -612,6 +644,90 @@ class ShardedPgProxyIT {
             try (Statement st = c.createStatement()) {
                 assertEquals(2, st.executeUpdate("/* sluice:shard=s3 */ DELETE FROM notes WHERE id IN (9001, 9002)"));
             }
+        }
+    }
+
+    static String md5Hex(String s) {
+        try {
+            return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("MD5").digest(s.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static byte[] body(Object... parts) {
+        java.io.ByteArrayOutputStream b = new java.io.ByteArrayOutputStream();
+        for (Object p : parts) {
+            if (p instanceof String str) {
+                b.writeBytes(str.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+                b.write(0);
+            } else if (p instanceof Short sh) {
+                b.write(sh >> 8);
+                b.write(sh);
+            } else if (p instanceof Integer in) {
+                b.writeBytes(java.nio.ByteBuffer.allocate(4).putInt(in).array());
+            } else {
+                b.write((Character) p);
+            }
+        }
+        return b.toByteArray();
+    }
+
+    /**
+     * The wire protocol as no driver here sends it: a Describe of a portal on several shards answered on its own
+     * (Flush, no Execute yet), its Execute later; a Bind of an unknown statement skips to the Sync.
+     */
+    @Test
+    void describeOfAScatterPortalOnItsOwn() throws Exception {
+        String sql = "SELECT id, amount FROM orders ORDER BY amount DESC NULLS LAST, id LIMIT 3";
+        List<String> want = new ArrayList<>();
+        try (Connection r = ref(); Statement st = r.createStatement(); ResultSet rs = st.executeQuery(sql)) {
+            while (rs.next()) {
+                want.add(rs.getString(1) + "|" + rs.getString(2));
+            }
+        }
+        try (RawPg raw = new RawPg("127.0.0.1", proxy.address().getPort())) {
+            raw.loginMd5("app", MD5_USER, MD5_PASSWORD);
+            raw.send(RawPg.typed('P', body("", sql, (short) 0)));
+            raw.send(RawPg.typed('B', body("", "", (short) 0, (short) 0, (short) 0)));
+            raw.send(RawPg.typed('D', body('P', "")));
+            raw.send(RawPg.typed('H', new byte[0]));
+            assertEquals('1', raw.read().type());
+            assertEquals('2', raw.read().type());
+            RawPg.Msg t = raw.read();
+            assertEquals('T', t.type(), "the merged row description, before any Execute");
+            assertEquals(2, java.nio.ByteBuffer.wrap(t.body()).getShort(), "two columns: the hidden sort column is not shown");
+            raw.send(RawPg.typed('E', body("", 0)));
+            raw.send(RawPg.typed('S', new byte[0]));
+            List<String> got = new ArrayList<>();
+            RawPg.Msg m;
+            while ((m = raw.read()).type() == 'D') {
+                java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(m.body());
+                b.getShort();
+                byte[] id = new byte[b.getInt()];
+                b.get(id);
+                byte[] amount = new byte[b.getInt()];
+                b.get(amount);
+                got.add(new String(id) + "|" + new String(amount));
+            }
+            assertEquals(want, got);
+            assertEquals('C', m.type());
+            assertEquals("SELECT 3", new String(m.body(), 0, m.body().length - 1));
+            assertEquals('Z', raw.read().type());
+            // a Bind of a statement nobody prepared: an error, the rest skipped up to the Sync, and the session goes on
+            raw.send(RawPg.typed('B', body("", "nope", (short) 0, (short) 0, (short) 0)));
+            raw.send(RawPg.typed('E', body("", 0)));
+            raw.send(RawPg.typed('S', new byte[0]));
+            RawPg.Msg e = raw.read();
+            assertEquals('E', e.type());
+            assertEquals("26000", e.fields().get('C'), e.toString());
+            assertEquals('Z', raw.read().type());
+            raw.send(RawPg.query("SELECT count(*) FROM countries"));
+            assertEquals('T', raw.read().type());
+            RawPg.Msg row = raw.read();
+            assertEquals('D', row.type());
+            assertTrue(new String(row.body()).endsWith("3"), row.toString());
+            raw.readUntil('Z');
         }
     }
 }

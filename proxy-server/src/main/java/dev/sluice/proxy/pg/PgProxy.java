@@ -10,7 +10,6 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
-import io.netty.channel.IoHandlerFactory;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.ServerChannel;
 import io.netty.channel.epoll.Epoll;
@@ -78,6 +77,7 @@ public final class PgProxy implements AutoCloseable {
     private final Settings settings;
     private final Map<String, ClientAuth.User> users = new java.util.HashMap<>();
     private final EventLoopGroup group;
+    private final boolean ownGroup;
     private final Class<? extends Channel> channelType;
     private final Map<String, NodePool<BackendConnection>> pools = new LinkedHashMap<>();
     private final Map<Integer, FrontSession> byCancelPid = new ConcurrentHashMap<>();
@@ -99,7 +99,17 @@ public final class PgProxy implements AutoCloseable {
     /** As above, reporting every statement cycle's duration to {@code cycleTimer} (metrics). */
     public PgProxy(ClusterConfig config, Router router, Runnable probeSoon, Settings settings, CycleTimer cycleTimer)
             throws InterruptedException {
-        this(config, config.database(), null, router, probeSoon, settings, cycleTimer);
+        this(config, config.database(), null, router, probeSoon, settings, cycleTimer, null);
+    }
+
+    /**
+     * As above, on {@code group}'s event loops (from {@link #newGroup}; this proxy does not shut it down): a sharded
+     * proxy runs its outer listener and its shards' inner proxies on one group, so that a statement crossing from
+     * the one to the other stays on one thread.
+     */
+    public PgProxy(ClusterConfig config, Router router, Runnable probeSoon, Settings settings, CycleTimer cycleTimer,
+                   EventLoopGroup group) throws InterruptedException {
+        this(config, config.database(), null, router, probeSoon, settings, cycleTimer, group);
     }
 
     /**
@@ -108,11 +118,21 @@ public final class PgProxy implements AutoCloseable {
      * router or backend pools of its own (the sharded mode's outer listener).
      */
     public PgProxy(String database, Settings settings, SessionFactory sessions) throws InterruptedException {
-        this(null, database, sessions, null, () -> { }, settings, CycleTimer.NONE);
+        this(database, settings, sessions, null);
+    }
+
+    /** As above, on {@code group}'s event loops (null: its own; a given group is not shut down by this proxy). */
+    public PgProxy(String database, Settings settings, SessionFactory sessions, EventLoopGroup group) throws InterruptedException {
+        this(null, database, sessions, null, () -> { }, settings, CycleTimer.NONE, group);
+    }
+
+    /** Event loops of the transport this proxy uses (epoll where available, else NIO), for {@code threads} threads. */
+    public static EventLoopGroup newGroup(int threads) {
+        return new MultiThreadIoEventLoopGroup(threads, Epoll.isAvailable() ? EpollIoHandler.newFactory() : NioIoHandler.newFactory());
     }
 
     private PgProxy(ClusterConfig config, String database, SessionFactory sessions, Router router, Runnable probeSoon, Settings settings,
-                    CycleTimer cycleTimer) throws InterruptedException {
+                    CycleTimer cycleTimer, EventLoopGroup sharedGroup) throws InterruptedException {
         this.database = database;
         this.sessions = sessions;
         this.cycleTimer = cycleTimer;
@@ -124,8 +144,8 @@ public final class PgProxy implements AutoCloseable {
         settings.users().forEach((name, secret) -> users.put(name, ScramVerifier.looksLike(secret)
                 ? new ClientAuth.User(name, ScramVerifier.parse(secret), null) : new ClientAuth.User(name, null, secret)));
         boolean epoll = Epoll.isAvailable();
-        IoHandlerFactory io = epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
-        this.group = new MultiThreadIoEventLoopGroup(settings.threads(), io);
+        this.ownGroup = sharedGroup == null;
+        this.group = ownGroup ? newGroup(settings.threads()) : sharedGroup;
         this.channelType = epoll ? EpollSocketChannel.class : NioSocketChannel.class;
         Class<? extends ServerChannel> serverType = epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
         this.blocking = Executors.newCachedThreadPool(r -> {
@@ -169,7 +189,9 @@ public final class PgProxy implements AutoCloseable {
                     })
                     .bind(settings.listen()).sync().channel();
         } catch (RuntimeException | InterruptedException e) {
-            group.shutdownGracefully();
+            if (ownGroup) {
+                group.shutdownGracefully();
+            }
             throw e;
         }
         log.info("PostgreSQL proxy for {} listening on {} ({} transport)", config != null ? "cluster '" + config.name() + "'"
@@ -390,7 +412,9 @@ public final class PgProxy implements AutoCloseable {
     public void close() {
         server.close().syncUninterruptibly();
         pools.values().forEach(NodePool::closeAll);
-        group.shutdownGracefully(0, 2, java.util.concurrent.TimeUnit.SECONDS).syncUninterruptibly();
+        if (ownGroup) {
+            group.shutdownGracefully(0, 2, java.util.concurrent.TimeUnit.SECONDS).syncUninterruptibly();
+        }
         blocking.shutdownNow();
     }
 }

@@ -51,8 +51,16 @@ public final class ShardEndpoints implements AutoCloseable {
                         String database, ProxyMetrics metrics) {
     }
 
-    /** What the inner proxies take from the outer one's settings. */
-    public record Settings(int maxMessageBytes, int threads, int authTimeoutMs, boolean logRoutes) {
+    /**
+     * What the inner proxies take from the outer one's settings.
+     *
+     * @param pgGroup PostgreSQL: the event loops the inner proxies share with the outer listener (null: their own)
+     */
+    public record Settings(int maxMessageBytes, int threads, int authTimeoutMs, boolean logRoutes, io.netty.channel.EventLoopGroup pgGroup) {
+        /** Inner proxies with event loops of their own. */
+        public Settings(int maxMessageBytes, int threads, int authTimeoutMs, boolean logRoutes) {
+            this(maxMessageBytes, threads, authTimeoutMs, logRoutes, null);
+        }
     }
 
     private final ShardMap map;
@@ -95,7 +103,7 @@ public final class ShardEndpoints implements AutoCloseable {
         if (engine == Engine.POSTGRESQL) {
             PgProxy p = new PgProxy(c, rt.router(), rt::probeSoon, new PgProxy.Settings(loopback, "md5",
                     Map.of(INTERNAL_USER, pgMd5(secret, INTERNAL_USER)), null, false, Integer.MAX_VALUE, s.maxMessageBytes(), s.threads(),
-                    s.authTimeoutMs(), s.logRoutes(), 0, 60_000), metrics);
+                    s.authTimeoutMs(), s.logRoutes(), 0, 60_000), metrics, s.pgGroup());
             closers.add(0, p); // proxies close before their runtimes
             rt.monitor().setConnectionCounter(p::backendConnections);
             bound = p.address();

@@ -67,9 +67,7 @@ public final class ShardRouter {
             } catch (RuntimeException e) { // a parser-model surprise: refuse clearly rather than guess a route
                 p = "the statement cannot be analysed for sharding (" + e + "); prefix it with /* sluice:shard=NAME */ to run it on one shard";
             }
-            // a parse that ran out of time (a CPU-starved machine) says nothing about the text: tried again next time
-            boolean deadline = p instanceof String why && why.contains(BoundedParser.DEADLINE);
-            if (sql.length() <= 16 * 1024 && !deadline) {
+            if (sql.length() <= 16 * 1024) {
                 cache.put(sql, p);
             }
         }

@@ -23,6 +23,8 @@ public final class BoundedParser {
     /** How a parse that hit its deadline is reported (the start of {@link Result#error()}). */
     public static final String DEADLINE = "parse took longer than";
 
+    private static final java.lang.management.ThreadMXBean CPU = java.lang.management.ManagementFactory.getThreadMXBean();
+
     private final boolean mysql;
     private final long timeoutMillis;
     private volatile ScheduledThreadPoolExecutor watchdog;
@@ -44,9 +46,7 @@ public final class BoundedParser {
         CCJSqlParser parser = new CCJSqlParser(new StringProvider(text))
                 .withAllowComplexParsing(complex)
                 .withBackslashEscapeCharacter(mysql);
-        ScheduledFuture<?> deadline = watchdog().schedule(() -> {
-            parser.interrupted = true;
-        }, timeoutMillis, TimeUnit.MILLISECONDS);
+        Deadline deadline = new Deadline(parser, watchdog());
         try {
             Statement s = parser.Statement();
             if (parser.interrupted) {
@@ -60,7 +60,50 @@ public final class BoundedParser {
             return new Result(null, parser.interrupted ? DEADLINE + " " + timeoutMillis + " ms"
                     : e.getClass().getSimpleName() + ": " + (nl > 0 ? m.substring(0, nl) : m));
         } finally {
-            deadline.cancel(false);
+            deadline.cancel();
+        }
+    }
+
+    /**
+     * The deadline of one parse, in the parsing thread's CPU time where the JVM measures it: on a machine whose CPU is
+     * taken by others, a parse that waited for a core is not a parse that worked too hard (a wall-clock deadline
+     * failed ordinary statements under a load average of 30 on 2 cores). A wall-clock cap of 10 × the deadline still
+     * bounds it when the thread makes no progress at all.
+     */
+    private final class Deadline implements Runnable {
+        private final CCJSqlParser parser;
+        private final ScheduledThreadPoolExecutor timer;
+        private final long thread = Thread.currentThread().getId();
+        private final long wallStart = System.nanoTime();
+        private final long cpuStart;
+        private volatile boolean done;
+        private volatile ScheduledFuture<?> next;
+
+        Deadline(CCJSqlParser parser, ScheduledThreadPoolExecutor timer) {
+            this.parser = parser;
+            this.timer = timer;
+            this.cpuStart = CPU.isThreadCpuTimeSupported() && CPU.isThreadCpuTimeEnabled() ? CPU.getCurrentThreadCpuTime() : -1;
+            this.next = timer.schedule(this, timeoutMillis, TimeUnit.MILLISECONDS);
+        }
+
+        @Override
+        public void run() {
+            if (done) {
+                return;
+            }
+            long budget = TimeUnit.MILLISECONDS.toNanos(timeoutMillis);
+            long cpu = cpuStart < 0 ? -1 : CPU.getThreadCpuTime(thread);
+            long used = cpu < 0 ? budget : cpu - cpuStart;
+            if (used >= budget || System.nanoTime() - wallStart >= 10 * budget) {
+                parser.interrupted = true;
+                return;
+            }
+            next = timer.schedule(this, Math.max(1, TimeUnit.NANOSECONDS.toMillis(budget - used)), TimeUnit.MILLISECONDS);
+        }
+
+        void cancel() {
+            done = true;
+            next.cancel(false);
         }
     }
 

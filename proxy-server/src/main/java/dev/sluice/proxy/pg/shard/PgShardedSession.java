@@ -35,6 +35,8 @@ import org.slf4j.LoggerFactory;
 public final class PgShardedSession extends FrontSession implements ShardLink.Owner {
     private static final Logger log = LoggerFactory.getLogger(PgShardedSession.class);
     private static final int MAX_INBOX = 256;
+    /** Distinct session-state statements kept for replay (as the one-cluster proxy's SessionState). */
+    private static final int MAX_SESSION_STATE = 500;
 
     private final PgProxy proxy;
     private final ShardEndpoints shards;
@@ -48,7 +50,7 @@ public final class PgShardedSession extends FrontSession implements ShardLink.Ow
     final ArrayDeque<ByteBuf> inbox = new ArrayDeque<>();
     private final Map<String, String> reported = new HashMap<>();
     /** SET and friends that ran on every open shard connection: replayed on connections opened later. */
-    private final List<String> sessionState = new ArrayList<>();
+    private final java.util.LinkedHashSet<String> sessionState = new java.util.LinkedHashSet<>();
     /** Shard connections written to since the client's last Sync (each needs a Sync of its own). */
     final Set<ShardLink> touched = new LinkedHashSet<>();
     Run current;
@@ -345,6 +347,16 @@ public final class PgShardedSession extends FrontSession implements ShardLink.Ow
         return run;
     }
 
+    /** A statement that ran on every open shard connection, to replay on later ones: once each, latest last, bounded. */
+    private void recordSessionState(String sql) {
+        sessionState.remove(sql);
+        if (sessionState.size() >= MAX_SESSION_STATE) {
+            log.warn("{}: more than {} distinct session-state statements; not replaying: {}", user, MAX_SESSION_STATE, sql);
+            return;
+        }
+        sessionState.add(sql);
+    }
+
     void startMulti(List<ShardLink> ls, Route r, StatementDef def, BindMsg bind, boolean describe, boolean execute, boolean simple) {
         ShardPlan plan = r.plan();
         if (plan.read() && !r.sessionState()) {
@@ -358,7 +370,7 @@ public final class PgShardedSession extends FrontSession implements ShardLink.Ow
             run.start();
         } else {
             String sql = r.sql();
-            Runnable recorded = r.sessionState() ? () -> sessionState.add(sql) : null;
+            Runnable recorded = r.sessionState() ? () -> recordSessionState(sql) : null;
             ScatterWrite run = new ScatterWrite(this, ls, sql, def == null ? new int[0] : def.paramTypes(), bind, simple, recorded);
             current = run;
             run.start();
