@@ -236,7 +236,7 @@ class ShardedMysqlProxyIT {
         }
     }
 
-    /** Column labels, then each row's values with their Java classes; sorted when the query has no ORDER BY. */
+    /** Column labels and scales, then each row's values with their Java classes; sorted when the query has no ORDER BY. */
     static List<List<Object>> rows(Connection c, String sql, Object... params) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement(sql)) {
             for (int i = 0; i < params.length; i++) {
@@ -247,7 +247,8 @@ class ShardedMysqlProxyIT {
                 ResultSetMetaData md = rs.getMetaData();
                 List<Object> labels = new ArrayList<>();
                 for (int i = 1; i <= md.getColumnCount(); i++) {
-                    labels.add(md.getColumnLabel(i).toLowerCase(java.util.Locale.ROOT));
+                    // the scale too: a merged AVG must say AVG's own decimals, not the SUM's the shards ran
+                    labels.add(md.getColumnLabel(i).toLowerCase(java.util.Locale.ROOT) + " scale " + md.getScale(i));
                 }
                 while (rs.next()) {
                     List<Object> row = new ArrayList<>();

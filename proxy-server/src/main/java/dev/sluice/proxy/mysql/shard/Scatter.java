@@ -233,6 +233,20 @@ final class Scatter {
         maybeHeader();
     }
 
+    /** True for a visible column that is an AVG of exact numbers (its value is re-encoded at the input scale + 4). */
+    private boolean avgDecimal(int i) {
+        ColumnDef c = defs[headerFrom][i];
+        if (c.type() != ColumnDef.NEWDECIMAL && c.type() != ColumnDef.DECIMAL) {
+            return false;
+        }
+        for (MergePlan.Aggregate a : plan.aggregates()) {
+            if (a.fn() == MergePlan.Fn.AVG && plan.resolve(a.column(), width) - 1 == i) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** Once every shard has its columns (none failed), the client gets the result's header. */
     private void maybeHeader() {
         if (headerSent || failed) {
@@ -250,6 +264,12 @@ final class Scatter {
         for (int i = 0; i < visible; i++) {
             ByteBuf d = header.get(i).retainedDuplicate();
             d.setByte(d.readerIndex() + 3, seq++);
+            if (avgDecimal(i)) {
+                // the shards ran SUM for this AVG: the client gets AVG's own scale, input + div_precision_increment
+                // (4), as one server says it (the decimals byte is the last before the 2-byte filler)
+                int at = d.writerIndex() - 3;
+                d.setByte(at, Math.min(d.getUnsignedByte(at) + 4, 38));
+            }
             s.client.write(d);
         }
         releaseHeader();
