@@ -10,7 +10,7 @@ import dev.sluice.core.config.NodeConfig;
 import dev.sluice.testsupport.Clusters;
 import dev.sluice.testsupport.DbCluster;
 import dev.sluice.testsupport.DbNode;
-import java.math.BigDecimal;
+import dev.sluice.testsupport.ShardingDataSet;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -21,11 +21,9 @@ import java.sql.ResultSetMetaData;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
-import java.time.LocalDate;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Random;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -42,17 +40,6 @@ import org.junit.jupiter.api.Test;
 class ShardedMysqlProxyIT {
     static final String USER = "app";
     static final String PASSWORD = "app-secret";
-    static final String[] STATUS = {"open", "closed", "shipped", null};
-    static final String[] TAG = {"alpha", "Alpha", "beta", "Beta", "gamma", "Zeta", "éclair"};
-    static final String[] COUNTRY = {"DE", "FR", "US", "JP"};
-    static final String[] DDL = {
-        "CREATE TABLE orders (id bigint PRIMARY KEY, customer_id bigint NOT NULL, amount numeric(10,2), status varchar(16), "
-                + "tag varchar(16), country varchar(2), created date)",
-        "CREATE TABLE events (id bigint PRIMARY KEY, kind varchar(16), v int)",
-        "CREATE TABLE countries (code varchar(2) PRIMARY KEY, name varchar(40))",
-        "CREATE TABLE settings (k varchar(20) PRIMARY KEY, v varchar(40))",
-        "CREATE TABLE notes (id bigint PRIMARY KEY, k bigint NOT NULL, body varchar(40))",
-    };
 
     /** Query shapes (from the driver's ShardingQueryTests) and their parameters. */
     static final List<Object[]> SHAPES = List.of(
@@ -120,12 +107,7 @@ class ShardedMysqlProxyIT {
                       - { name: s1, cluster: c1 }
                       - { name: s2, cluster: c2 }
                       - { name: s3, cluster: c3 }
-                    tables:
-                      orders: { key: customer_id, strategy: hash }
-                      notes: { key: k, strategy: hash }
-                      events: { key: id, strategy: range, ranges: { s1: "[MIN,1000)", s2: "[1000,5000)", s3: "[5000,MAX)" } }
-                      countries: { broadcast: true }
-                      settings: { home: s1 }
+                """).append(ShardingDataSet.TABLES_YAML).append("""
                 proxy:
                   listen: 127.0.0.1:0
                   database: app
@@ -137,7 +119,7 @@ class ShardedMysqlProxyIT {
         server = new ProxyServer(ProxyConfig.load(yaml));
         awaitTopology();
         try (Connection s = proxy(false); Statement st = s.createStatement(); Connection r = ref(); Statement rst = r.createStatement()) {
-            for (String ddl : DDL) {
+            for (String ddl : ShardingDataSet.DDL) {
                 st.execute(ddl); // DDL goes to every shard
                 rst.execute(ddl);
             }
@@ -182,46 +164,8 @@ class ShardedMysqlProxyIT {
 
     /** The data set, through the proxy (binary protocol: each row's execute routed by its bound key) and into the reference. */
     private static void load() throws SQLException {
-        Random rnd = new Random(42);
         try (Connection s = proxy(true); Connection r = ref()) {
-            String ins = "INSERT INTO orders (id, customer_id, amount, status, tag, country, created) VALUES (?, ?, ?, ?, ?, ?, ?)";
-            try (PreparedStatement a = s.prepareStatement(ins); PreparedStatement b = r.prepareStatement(ins)) {
-                for (int id = 1; id <= 3000; id++) {
-                    Object[] row = {(long) id, (long) rnd.nextInt(300), id % 97 == 0 ? null : BigDecimal.valueOf(rnd.nextInt(100_000), 2),
-                        STATUS[rnd.nextInt(STATUS.length)], TAG[rnd.nextInt(TAG.length)], COUNTRY[rnd.nextInt(COUNTRY.length)],
-                        java.sql.Date.valueOf(LocalDate.of(2024, 1, 1).plusDays(rnd.nextInt(60)))};
-                    for (PreparedStatement p : List.of(a, b)) {
-                        for (int i = 0; i < row.length; i++) {
-                            p.setObject(i + 1, row[i]);
-                        }
-                        p.addBatch();
-                    }
-                }
-                a.executeBatch();
-                b.executeBatch();
-            }
-            String ev = "INSERT INTO events (id, kind, v) VALUES (?, ?, ?)";
-            try (PreparedStatement a = s.prepareStatement(ev); PreparedStatement b = r.prepareStatement(ev)) {
-                for (int id = 0; id < 7000; id++) {
-                    String kind = "k" + rnd.nextInt(5);
-                    int v = rnd.nextInt(1000);
-                    for (PreparedStatement p : List.of(a, b)) {
-                        p.setLong(1, id);
-                        p.setString(2, kind);
-                        p.setInt(3, v);
-                        p.addBatch();
-                    }
-                }
-                a.executeBatch();
-                b.executeBatch();
-            }
-            try (Statement st = s.createStatement(); Statement rst = r.createStatement()) {
-                for (String sql : new String[] {"INSERT INTO countries (code, name) VALUES ('DE', 'Germany'), ('FR', 'France'), ('US', 'United States')",
-                    "INSERT INTO settings (k, v) VALUES ('mode', 'fast'), ('level', '3')"}) {
-                    st.executeUpdate(sql); // broadcast: every shard; home: shard s1
-                    rst.executeUpdate(sql);
-                }
-            }
+            ShardingDataSet.load(s, r);
         }
     }
 
