@@ -152,7 +152,12 @@ final class ClientAuth {
         byte[] signature = ScramFunctions.serverSignature(ScramMechanism.SCRAM_SHA_256, verifier.serverKey(), authMessage);
         step = Step.DONE;
         ByteBuf out = Pg.authentication(a, 12, ("v=" + Base64.getEncoder().encodeToString(signature)).getBytes(StandardCharsets.UTF_8));
-        out.writeBytes(Pg.authentication(a, 0, null)); // SASLFinal and AuthenticationOk in one write
+        ByteBuf authOk = Pg.authentication(a, 0, null);
+        try {
+            out.writeBytes(authOk); // SASLFinal and AuthenticationOk in one write
+        } finally {
+            authOk.release(); // writeBytes copies; this one was leaked once per SCRAM login before
+        }
         return out;
     }
 
