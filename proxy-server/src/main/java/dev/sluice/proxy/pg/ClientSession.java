@@ -26,6 +26,12 @@ import org.slf4j.LoggerFactory;
 final class ClientSession extends FrontSession {
     private static final Logger log = LoggerFactory.getLogger(ClientSession.class);
     private static final int MAX_QUEUED = 16;
+    /**
+     * Backend messages up to this size are copied into one buffer per backend read and written to the client
+     * at the read's end (or its ReadyForQuery): one pipeline write and one socket write per reply instead of one
+     * per message (a point select's reply is 3-4 messages); bigger ones (rows of a big result) go out as they are.
+     */
+    private static final int COALESCE_BYTES = 8192;
 
     private final PgProxy proxy;
     private final Channel client;
@@ -56,6 +62,7 @@ final class ClientSession extends FrontSession {
     private String txLost;
     private String noResend; // why the cycle on `active` would not be run again (debug log only)
     private Batch resend; // the cycle's autocommit read (or prepare), kept to run elsewhere if its node dies before answering
+    private ByteBuf out;  // backend messages relayed during the current backend read, not yet written (see COALESCE_BYTES)
 
     ClientSession(PgProxy proxy, Channel client, String user, Map<String, String> startupParams, int cancelPid, int cancelKey) {
         super(cancelPid, cancelKey);
@@ -97,6 +104,7 @@ final class ClientSession extends FrontSession {
     }
 
     private void welcome(Map<String, String> serverParams) {
+        writeOut();
         state.reported(serverParams).forEach((k, v) -> client.write(Pg.parameterStatus(client.alloc(), k, v)));
         client.write(Pg.backendKeyData(client.alloc(), cancelPid, cancelKey));
         client.writeAndFlush(Pg.readyForQuery(client.alloc(), 'I'));
@@ -175,6 +183,7 @@ final class ClientSession extends FrontSession {
                 b.release();
                 if (b.endsCycle) {
                     discardUntilSync = false;
+                    writeOut();
                     client.writeAndFlush(Pg.readyForQuery(client.alloc(), txStatus));
                 }
                 continue;
@@ -215,6 +224,7 @@ final class ClientSession extends FrontSession {
     }
 
     private void route(Batch b) {
+        writeOut(); // a cached answer must not overtake what was relayed before it
         if (!b.retried && replies.serve(b, client)) {
             return; // answered from the read cache
         }
@@ -315,7 +325,7 @@ final class ClientSession extends FrontSession {
         for (int i = 0; i < b.messages.size(); i++) {
             ByteBuf m = b.messages.get(i);
             statements.beforeRelay(be, m, b.decoded.get(i), ch, portals);
-            ch.write(m);
+            ch.write(m, ch.voidPromise()); // no listener: a failed write closes the backend (exceptionCaught)
         }
         b.messages.clear();
         b.decoded.clear();
@@ -341,7 +351,8 @@ final class ClientSession extends FrontSession {
         if (be != active) {
             // a held backend spoke while not running anything: notifications reach the client
             if (t == 'A' || t == 'N') {
-                client.writeAndFlush(frame);
+                writeOut();
+                client.writeAndFlush(frame, client.voidPromise());
             } else {
                 be.unsolicited(frame, t);
             }
@@ -378,7 +389,9 @@ final class ClientSession extends FrontSession {
             case 'Z' -> {
                 char status = (char) frame.getByte(frame.readerIndex() + 5);
                 be.txStatus = status;
-                client.writeAndFlush(frame);
+                relay(frame);
+                writeOut();
+                client.flush();
                 cycleDone(be, status);
                 return;
             }
@@ -390,7 +403,7 @@ final class ClientSession extends FrontSession {
             noResend = log.isDebugEnabled() ? "the client got part of the answer ('" + (char) t + "')" : null;
         }
         replies.relayed(frame);
-        client.write(frame);
+        relay(frame);
         if (!client.isWritable()) {
             // the client reads slower than the server sends (a big result): stop reading this backend until the
             // client's socket drains (channelWritabilityChanged), so the server waits instead of the proxy buffering
@@ -407,7 +420,39 @@ final class ClientSession extends FrontSession {
     }
 
     void backendReadComplete(BackendConnection be) {
-        client.flush(); // thread-safe: from another loop Netty queues it behind the hopped writes
+        if (!client.eventLoop().inEventLoop()) {
+            client.eventLoop().execute(() -> backendReadComplete(be)); // behind the hopped fromBackend calls
+            return;
+        }
+        writeOut();
+        client.flush();
+    }
+
+    /** Relays one backend message to the client: small ones are gathered into {@link #out}. Releases the frame. */
+    private void relay(ByteBuf frame) {
+        int n = frame.readableBytes();
+        if (n >= COALESCE_BYTES) {
+            writeOut();
+            client.write(frame, client.voidPromise());
+            return;
+        }
+        if (out != null && out.maxWritableBytes() < n) {
+            writeOut();
+        }
+        if (out == null) {
+            out = client.alloc().ioBuffer(Math.max(256, 2 * n), COALESCE_BYTES);
+        }
+        out.writeBytes(frame);
+        frame.release();
+    }
+
+    /** Writes (without flushing) what {@link #relay} gathered; every other write to the client comes after this. */
+    private void writeOut() {
+        ByteBuf o = out;
+        if (o != null) {
+            out = null;
+            client.write(o, client.voidPromise()); // no listener: a failed write closes the client (exceptionCaught)
+        }
     }
 
     private void cycleDone(BackendConnection be, char status) {
@@ -485,6 +530,7 @@ final class ClientSession extends FrontSession {
         }
         if (be == active) {
             log.debug("{}: connection to node {} lost mid-cycle, not run again: {}", user, be.node, noResend);
+            writeOut();
             active = null;
             copyIn = false;
             copyPaused = false; // updated by drain() below
@@ -516,6 +562,7 @@ final class ClientSession extends FrontSession {
     private void fail(Batch b, String sqlState, String message) {
         b.release();
         routing.clear();
+        writeOut();
         client.write(Pg.error(client.alloc(), "ERROR", sqlState, message));
         if (b.endsCycle) {
             client.writeAndFlush(Pg.readyForQuery(client.alloc(), txStatus));
@@ -531,6 +578,7 @@ final class ClientSession extends FrontSession {
     }
 
     private void fatal(String sqlState, String message) {
+        writeOut();
         client.writeAndFlush(Pg.error(client.alloc(), "FATAL", sqlState, message)).addListener(f -> client.close());
     }
 
@@ -559,6 +607,10 @@ final class ClientSession extends FrontSession {
     public void channelInactive(ChannelHandlerContext ctx) {
         closed = true;
         proxy.sessionClosed(this);
+        if (out != null) {
+            out.release();
+            out = null;
+        }
         batches.release();
         queue.forEach(Batch::release);
         queue.clear();
