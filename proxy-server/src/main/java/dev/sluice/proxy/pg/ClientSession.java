@@ -26,12 +26,6 @@ import org.slf4j.LoggerFactory;
 final class ClientSession extends FrontSession {
     private static final Logger log = LoggerFactory.getLogger(ClientSession.class);
     private static final int MAX_QUEUED = 16;
-    /**
-     * Backend messages up to this size are copied into one buffer per backend read and written to the client
-     * at the read's end (or its ReadyForQuery): one pipeline write and one socket write per reply instead of one
-     * per message (a point select's reply is 3-4 messages); bigger ones (rows of a big result) go out as they are.
-     */
-    private static final int COALESCE_BYTES = 8192;
 
     private final PgProxy proxy;
     private final Channel client;
@@ -62,12 +56,14 @@ final class ClientSession extends FrontSession {
     private String txLost;
     private String noResend; // why the cycle on `active` would not be run again (debug log only)
     private Batch resend; // the cycle's autocommit read (or prepare), kept to run elsewhere if its node dies before answering
-    private ByteBuf out;  // backend messages relayed during the current backend read, not yet written (see COALESCE_BYTES)
+    /** Backend messages relayed during the current backend read, written at its end or its ReadyForQuery. */
+    private final WriteCoalescer toClient;
 
     ClientSession(PgProxy proxy, Channel client, String user, Map<String, String> startupParams, int cancelPid, int cancelKey) {
         super(cancelPid, cancelKey);
         this.proxy = proxy;
         this.client = client;
+        this.toClient = new WriteCoalescer(client);
         this.router = proxy.router();
         this.session = router.newSession();
         this.state = new SessionState(startupParams);
@@ -321,15 +317,16 @@ final class ClientSession extends FrontSession {
         }
         active = be;
         openCycle = !b.endsCycle;
-        Channel ch = be.channel();
+        WriteCoalescer out = be.out(); // the batch (Bind/Execute/Sync …) goes out as one write
         for (int i = 0; i < b.messages.size(); i++) {
             ByteBuf m = b.messages.get(i);
-            statements.beforeRelay(be, m, b.decoded.get(i), ch, portals);
-            ch.write(m, ch.voidPromise()); // no listener: a failed write closes the backend (exceptionCaught)
+            statements.beforeRelay(be, m, b.decoded.get(i), out, portals);
+            out.add(m);
         }
         b.messages.clear();
         b.decoded.clear();
-        ch.flush();
+        out.write();
+        be.channel().flush();
     }
 
     // ---- backend → client ----
@@ -389,7 +386,7 @@ final class ClientSession extends FrontSession {
             case 'Z' -> {
                 char status = (char) frame.getByte(frame.readerIndex() + 5);
                 be.txStatus = status;
-                relay(frame);
+                toClient.add(frame);
                 writeOut();
                 client.flush();
                 cycleDone(be, status);
@@ -403,7 +400,7 @@ final class ClientSession extends FrontSession {
             noResend = log.isDebugEnabled() ? "the client got part of the answer ('" + (char) t + "')" : null;
         }
         replies.relayed(frame);
-        relay(frame);
+        toClient.add(frame);
         if (!client.isWritable()) {
             // the client reads slower than the server sends (a big result): stop reading this backend until the
             // client's socket drains (channelWritabilityChanged), so the server waits instead of the proxy buffering
@@ -428,31 +425,9 @@ final class ClientSession extends FrontSession {
         client.flush();
     }
 
-    /** Relays one backend message to the client: small ones are gathered into {@link #out}. Releases the frame. */
-    private void relay(ByteBuf frame) {
-        int n = frame.readableBytes();
-        if (n >= COALESCE_BYTES) {
-            writeOut();
-            client.write(frame, client.voidPromise());
-            return;
-        }
-        if (out != null && out.maxWritableBytes() < n) {
-            writeOut();
-        }
-        if (out == null) {
-            out = client.alloc().ioBuffer(Math.max(256, 2 * n), COALESCE_BYTES);
-        }
-        out.writeBytes(frame);
-        frame.release();
-    }
-
-    /** Writes (without flushing) what {@link #relay} gathered; every other write to the client comes after this. */
+    /** Writes (without flushing) the relayed messages gathered so far; every other write to the client comes after. */
     private void writeOut() {
-        ByteBuf o = out;
-        if (o != null) {
-            out = null;
-            client.write(o, client.voidPromise()); // no listener: a failed write closes the client (exceptionCaught)
-        }
+        toClient.write();
     }
 
     private void cycleDone(BackendConnection be, char status) {
@@ -607,10 +582,7 @@ final class ClientSession extends FrontSession {
     public void channelInactive(ChannelHandlerContext ctx) {
         closed = true;
         proxy.sessionClosed(this);
-        if (out != null) {
-            out.release();
-            out = null;
-        }
+        toClient.release();
         batches.release();
         queue.forEach(Batch::release);
         queue.clear();
