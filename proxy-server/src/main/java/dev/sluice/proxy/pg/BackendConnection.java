@@ -38,6 +38,7 @@ final class BackendConnection extends dev.sluice.proxy.net.PooledConnection {
     private final BackendLogin login;
     private final CompletableFuture<BackendConnection> ready = new CompletableFuture<>();
     private Channel channel;
+    private WriteCoalescer out;
     private volatile ClientSession owner;
     private boolean resetting;
     private boolean resetFailed;
@@ -68,6 +69,14 @@ final class BackendConnection extends dev.sluice.proxy.net.PooledConnection {
     @Override
     public boolean usable() {
         return channel != null && channel.isActive() && fatal == null;
+    }
+
+    /** Where a session's batch is gathered into one write to this connection (event loop only). */
+    WriteCoalescer out() {
+        if (out == null) {
+            out = new WriteCoalescer(channel);
+        }
+        return out;
     }
 
     void attach(ClientSession s) {

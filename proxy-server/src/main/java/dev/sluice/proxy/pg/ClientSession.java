@@ -56,11 +56,14 @@ final class ClientSession extends FrontSession {
     private String txLost;
     private String noResend; // why the cycle on `active` would not be run again (debug log only)
     private Batch resend; // the cycle's autocommit read (or prepare), kept to run elsewhere if its node dies before answering
+    /** Backend messages relayed during the current backend read, written at its end or its ReadyForQuery. */
+    private final WriteCoalescer toClient;
 
     ClientSession(PgProxy proxy, Channel client, String user, Map<String, String> startupParams, int cancelPid, int cancelKey) {
         super(cancelPid, cancelKey);
         this.proxy = proxy;
         this.client = client;
+        this.toClient = new WriteCoalescer(client);
         this.router = proxy.router();
         this.session = router.newSession();
         this.state = new SessionState(startupParams);
@@ -97,6 +100,7 @@ final class ClientSession extends FrontSession {
     }
 
     private void welcome(Map<String, String> serverParams) {
+        writeOut();
         state.reported(serverParams).forEach((k, v) -> client.write(Pg.parameterStatus(client.alloc(), k, v)));
         client.write(Pg.backendKeyData(client.alloc(), cancelPid, cancelKey));
         client.writeAndFlush(Pg.readyForQuery(client.alloc(), 'I'));
@@ -175,6 +179,7 @@ final class ClientSession extends FrontSession {
                 b.release();
                 if (b.endsCycle) {
                     discardUntilSync = false;
+                    writeOut();
                     client.writeAndFlush(Pg.readyForQuery(client.alloc(), txStatus));
                 }
                 continue;
@@ -215,6 +220,7 @@ final class ClientSession extends FrontSession {
     }
 
     private void route(Batch b) {
+        writeOut(); // a cached answer must not overtake what was relayed before it
         if (!b.retried && replies.serve(b, client)) {
             return; // answered from the read cache
         }
@@ -311,15 +317,16 @@ final class ClientSession extends FrontSession {
         }
         active = be;
         openCycle = !b.endsCycle;
-        Channel ch = be.channel();
+        WriteCoalescer out = be.out(); // the batch (Bind/Execute/Sync …) goes out as one write
         for (int i = 0; i < b.messages.size(); i++) {
             ByteBuf m = b.messages.get(i);
-            statements.beforeRelay(be, m, b.decoded.get(i), ch, portals);
-            ch.write(m);
+            statements.beforeRelay(be, m, b.decoded.get(i), out, portals);
+            out.add(m);
         }
         b.messages.clear();
         b.decoded.clear();
-        ch.flush();
+        out.write();
+        be.channel().flush();
     }
 
     // ---- backend → client ----
@@ -341,7 +348,8 @@ final class ClientSession extends FrontSession {
         if (be != active) {
             // a held backend spoke while not running anything: notifications reach the client
             if (t == 'A' || t == 'N') {
-                client.writeAndFlush(frame);
+                writeOut();
+                client.writeAndFlush(frame, client.voidPromise());
             } else {
                 be.unsolicited(frame, t);
             }
@@ -378,7 +386,9 @@ final class ClientSession extends FrontSession {
             case 'Z' -> {
                 char status = (char) frame.getByte(frame.readerIndex() + 5);
                 be.txStatus = status;
-                client.writeAndFlush(frame);
+                toClient.add(frame);
+                writeOut();
+                client.flush();
                 cycleDone(be, status);
                 return;
             }
@@ -390,7 +400,7 @@ final class ClientSession extends FrontSession {
             noResend = log.isDebugEnabled() ? "the client got part of the answer ('" + (char) t + "')" : null;
         }
         replies.relayed(frame);
-        client.write(frame);
+        toClient.add(frame);
         if (!client.isWritable()) {
             // the client reads slower than the server sends (a big result): stop reading this backend until the
             // client's socket drains (channelWritabilityChanged), so the server waits instead of the proxy buffering
@@ -407,7 +417,17 @@ final class ClientSession extends FrontSession {
     }
 
     void backendReadComplete(BackendConnection be) {
-        client.flush(); // thread-safe: from another loop Netty queues it behind the hopped writes
+        if (!client.eventLoop().inEventLoop()) {
+            client.eventLoop().execute(() -> backendReadComplete(be)); // behind the hopped fromBackend calls
+            return;
+        }
+        writeOut();
+        client.flush();
+    }
+
+    /** Writes (without flushing) the relayed messages gathered so far; every other write to the client comes after. */
+    private void writeOut() {
+        toClient.write();
     }
 
     private void cycleDone(BackendConnection be, char status) {
@@ -485,6 +505,7 @@ final class ClientSession extends FrontSession {
         }
         if (be == active) {
             log.debug("{}: connection to node {} lost mid-cycle, not run again: {}", user, be.node, noResend);
+            writeOut();
             active = null;
             copyIn = false;
             copyPaused = false; // updated by drain() below
@@ -516,6 +537,7 @@ final class ClientSession extends FrontSession {
     private void fail(Batch b, String sqlState, String message) {
         b.release();
         routing.clear();
+        writeOut();
         client.write(Pg.error(client.alloc(), "ERROR", sqlState, message));
         if (b.endsCycle) {
             client.writeAndFlush(Pg.readyForQuery(client.alloc(), txStatus));
@@ -531,6 +553,7 @@ final class ClientSession extends FrontSession {
     }
 
     private void fatal(String sqlState, String message) {
+        writeOut();
         client.writeAndFlush(Pg.error(client.alloc(), "FATAL", sqlState, message)).addListener(f -> client.close());
     }
 
@@ -559,6 +582,7 @@ final class ClientSession extends FrontSession {
     public void channelInactive(ChannelHandlerContext ctx) {
         closed = true;
         proxy.sessionClosed(this);
+        toClient.release();
         batches.release();
         queue.forEach(Batch::release);
         queue.clear();

@@ -1,6 +1,5 @@
 package dev.sluice.proxy.pg;
 
-import io.netty.channel.Channel;
 import java.util.HashMap;
 import java.util.Map;
 
@@ -24,11 +23,11 @@ final class PreparedStatements {
      * Before relaying one client message to {@code be}: creates, re-creates, closes or forgets statements
      * (and portals, in {@code portals}: portal → statement text) as the message needs.
      */
-    void beforeRelay(BackendConnection be, io.netty.buffer.ByteBuf m, Object rec, Channel ch, Map<String, String> portals) {
+    void beforeRelay(BackendConnection be, io.netty.buffer.ByteBuf m, Object rec, WriteCoalescer out, Map<String, String> portals) {
         if (rec instanceof Messages.Parse p) {
-            onParse(be, p, ch);
+            onParse(be, p, out);
         } else if (rec instanceof Messages.Bind bd) {
-            ensure(be, bd.statement(), ch);
+            ensure(be, bd.statement(), out);
             String text = sql(bd.statement());
             if (text != null) {
                 portals.put(bd.portal(), text);
@@ -36,7 +35,7 @@ final class PreparedStatements {
         } else if (rec instanceof Messages.Target tg) {
             byte type = m.getByte(m.readerIndex());
             if (type == 'D' && tg.kind() == 'S') {
-                ensure(be, tg.name(), ch);
+                ensure(be, tg.name(), out);
             } else if (type == 'C' && tg.kind() == 'S') {
                 onClose(be, tg.name());
             } else if (type == 'C') {
@@ -49,11 +48,11 @@ final class PreparedStatements {
     }
 
     /** Before relaying the client's Parse to {@code be}. */
-    void onParse(BackendConnection be, Messages.Parse p, Channel ch) {
+    void onParse(BackendConnection be, Messages.Parse p, WriteCoalescer out) {
         Messages.Parse there = be.prepared.get(p.name());
         if (!p.name().isEmpty() && there != null && !defs.containsKey(p.name())) {
             // the client closed this name while on another backend: drop the stale one here first
-            ch.write(Pg.closeStatement(ch.alloc(), p.name()));
+            out.add(Pg.closeStatement(out.alloc(), p.name()));
             be.closes.add(Boolean.TRUE);
         }
         defs.put(p.name(), p);
@@ -62,7 +61,7 @@ final class PreparedStatements {
     }
 
     /** Before relaying a Bind or Describe of statement {@code name} to {@code be}. */
-    void ensure(BackendConnection be, String name, Channel ch) {
+    void ensure(BackendConnection be, String name, WriteCoalescer out) {
         Messages.Parse def = defs.get(name);
         if (def == null) {
             return; // never prepared through the proxy: the server gives the client its own error
@@ -72,10 +71,10 @@ final class PreparedStatements {
             return;
         }
         if (there != null && !name.isEmpty()) {
-            ch.write(Pg.closeStatement(ch.alloc(), name));
+            out.add(Pg.closeStatement(out.alloc(), name));
             be.closes.add(Boolean.TRUE);
         }
-        ch.write(Pg.parse(ch.alloc(), name, def.sql(), def.paramTypes()));
+        out.add(Pg.parse(out.alloc(), name, def.sql(), def.paramTypes()));
         be.prepared.put(name, def);
         be.parses.add(new BackendConnection.PendingParse(def, true));
     }
