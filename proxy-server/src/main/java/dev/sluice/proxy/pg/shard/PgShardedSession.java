@@ -2,7 +2,6 @@ package dev.sluice.proxy.pg.shard;
 
 import dev.sluice.core.shard.ShardPlan;
 import dev.sluice.core.shard.ShardRouter;
-import dev.sluice.core.shard.ShardingException;
 import dev.sluice.proxy.pg.FrontSession;
 import dev.sluice.proxy.pg.Messages;
 import dev.sluice.proxy.pg.Pg;
@@ -41,7 +40,7 @@ public final class PgShardedSession extends FrontSession implements ShardLink.Ow
     private final PgProxy proxy;
     private final ShardEndpoints shards;
     final ShardRouter router;
-    private final Channel client;
+    final Channel client;
     private final String user;
     private final Map<String, String> startup;
     final ShardLink[] links;
@@ -229,7 +228,7 @@ public final class PgShardedSession extends FrontSession implements ShardLink.Ow
             log.trace("{}: client '{}' while {} is in flight", user, (char) t, current);
         }
         return switch (t) {
-            case 'Q' -> simpleQuery(Messages.Query.decode(f).sql());
+            case 'Q' -> SimpleQuery.run(this, Messages.Query.decode(f).sql());
             case 'P' -> extended.parse(Messages.Parse.decode(f));
             case 'B' -> extended.bind(f);
             case 'D' -> extended.describe(Messages.Target.decode(f));
@@ -250,54 +249,6 @@ public final class PgShardedSession extends FrontSession implements ShardLink.Ow
             }
         };
     }
-
-    // ---- simple query ----
-
-    private boolean simpleQuery(String sql) {
-        if (current != null) {
-            return false;
-        }
-        ShardPlan plan;
-        try {
-            plan = router.plan(sql);
-        } catch (ShardingException e) {
-            writeError(Pg.FEATURE_NOT_SUPPORTED, e.getMessage());
-            client.write(Pg.readyForQuery(client.alloc(), chooser.txStatus()));
-            return true;
-        }
-        Route r = chooser.route(sql, plan, List.of());
-        switch (r.kind()) {
-            case ERROR -> {
-                writeError(Pg.FEATURE_NOT_SUPPORTED, r.tag());
-                client.write(Pg.readyForQuery(client.alloc(), chooser.txStatus()));
-            }
-            case LOCAL -> {
-                client.write(Wire.commandComplete(client.alloc(), chooser.runLocal(r)));
-                client.write(Pg.readyForQuery(client.alloc(), chooser.txStatus()));
-            }
-            case ONE -> {
-                ShardLink l = link(r.shard());
-                if (l == null) {
-                    return false;
-                }
-                RelayRun run = startRelay(l, r);
-                l.write(Pg.query(l.channel().alloc(), sql));
-                l.parsed.remove("");
-                run.expectCycleEnd();
-                l.flush();
-            }
-            case MULTI -> {
-                List<ShardLink> ls = links(r.mask());
-                if (ls == null) {
-                    return false;
-                }
-                startMulti(ls, r, null, null, true, true, true);
-            }
-            default -> throw new IllegalStateException();
-        }
-        return true;
-    }
-
 
     /** The links of {@code mask}, all usable; null when some are being opened (processing resumes then). */
     List<ShardLink> links(long mask) {
@@ -507,7 +458,7 @@ public final class PgShardedSession extends FrontSession implements ShardLink.Ow
         return true;
     }
 
-    private void writeError(String state, String message) {
+    void writeError(String state, String message) {
         client.write(Pg.error(client.alloc(), "ERROR", state, message));
     }
 
