@@ -54,8 +54,7 @@ final class ClientSession extends FrontSession {
     private boolean closed;
     private char txStatus = 'I';
     private String txLost;
-    private String noResend; // why the cycle on `active` would not be run again (debug log only)
-    private Batch resend; // the cycle's autocommit read (or prepare), kept to run elsewhere if its node dies before answering
+    private final ReadAgain readAgain = new ReadAgain(); // the cycle, kept to run elsewhere if its node dies before answering
     /** Backend messages relayed during the current backend read, written at its end or its ReadyForQuery. */
     private final WriteCoalescer toClient;
 
@@ -304,16 +303,7 @@ final class ClientSession extends FrontSession {
             router.started(be.node);
             cycleStartNanos = System.nanoTime();
             errorInCycle = false;
-            if (b.endsCycle && !b.retried && txStatus == 'I' && !session.inTransaction()
-                    && (b.statements.isEmpty() || b.onlyReads() && !be.node.equals(router.topology().primary()))) {
-                // a replica's read, or a batch that runs no statement (Parse/Describe/Sync: a prepare): safe to
-                // run again elsewhere if the connection dies before the answer (see backendLost)
-                resend = b.copyForRetry();
-                noResend = null;
-            } else if (log.isDebugEnabled()) {
-                noResend = "ends cycle " + b.endsCycle + ", retried " + b.retried + ", tx " + txStatus + "/" + session.inTransaction()
-                        + ", only reads " + b.onlyReads() + ", on " + be.node;
-            }
+            readAgain.cycleStarts(b, be.node, txStatus, session.inTransaction(), router.topology().primary(), log.isDebugEnabled());
         }
         active = be;
         openCycle = !b.endsCycle;
@@ -394,11 +384,7 @@ final class ClientSession extends FrontSession {
             }
             default -> { }
         }
-        if (resend != null) {
-            resend.release(); // the client has part of the answer now: no running it again from here on
-            resend = null;
-            noResend = log.isDebugEnabled() ? "the client got part of the answer ('" + (char) t + "')" : null;
-        }
+        readAgain.answered(t);
         replies.relayed(frame);
         toClient.add(frame);
         if (!client.isWritable()) {
@@ -432,10 +418,7 @@ final class ClientSession extends FrontSession {
 
     private void cycleDone(BackendConnection be, char status) {
         active = null;
-        if (resend != null) {
-            resend.release();
-            resend = null;
-        }
+        readAgain.drop();
         openCycle = false;
         copyIn = false;
         copyPaused = false;
@@ -489,13 +472,12 @@ final class ClientSession extends FrontSession {
             return;
         }
         boolean txHere = be.node.equals(session.transactionNode());
-        if (be == active && resend != null) {
+        Batch again = be == active ? readAgain.take() : null;
+        if (again != null) {
             // an autocommit read (or a prepare) whose node died before the client got any of its answer: run it
             // again wherever routing sends it now (the lost node is out of routing), as if it had just arrived
             log.debug("{}: connection to node {} lost before it answered a read; running the read again: {}", user, be.node,
                     cause.getMessage());
-            Batch again = resend;
-            resend = null;
             active = null;
             router.finished(be.node);
             routing.clear();
@@ -504,7 +486,7 @@ final class ClientSession extends FrontSession {
             return;
         }
         if (be == active) {
-            log.debug("{}: connection to node {} lost mid-cycle, not run again: {}", user, be.node, noResend);
+            log.debug("{}: connection to node {} lost mid-cycle, not run again: {}", user, be.node, readAgain.whyNot());
             writeOut();
             active = null;
             copyIn = false;
@@ -586,10 +568,7 @@ final class ClientSession extends FrontSession {
         batches.release();
         queue.forEach(Batch::release);
         queue.clear();
-        if (resend != null) {
-            resend.release();
-            resend = null;
-        }
+        readAgain.drop();
         if (active != null) {
             // the client left mid-statement: stop the statement now rather than when it next writes a row, so
             // its locks go and its transaction rolls back at once (closing alone is seen only at the next write)
