@@ -502,11 +502,13 @@ class MySqlGarbageIT {
                     while ((n = in.read(buf)) > 0) {
                         String kind = answer == null ? null : kind(buf, n);
                         if (kind != null) {
+                            // counted before it is sent: the client can see the proxy's answer to the garbage before
+                            // this thread runs again, and the test reads the count right after that answer
+                            injected.incrementAndGet();
                             synchronized (answer) {
                                 answer.write(garbage(kind));
                                 answer.flush();
                             }
-                            injected.incrementAndGet();
                             continue;
                         }
                         synchronized (out) {
