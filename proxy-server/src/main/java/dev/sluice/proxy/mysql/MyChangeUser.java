@@ -50,23 +50,23 @@ final class MyChangeUser {
 
     private void step(MyClientAuth.Step step, int seq) {
         if (step instanceof MyClientAuth.Step.Send send) {
-            s.client().writeAndFlush(My.packet(s.client().alloc(), seq, send.payload()));
+            s.writeAndFlush(My.packet(s.client().alloc(), seq, send.payload()));
             return;
         }
         changing = null;
         if (step instanceof MyClientAuth.Step.Fail f) {
             log.info("{}: change to user {} refused: {}", s.user, change.user(), f.message());
-            s.client().writeAndFlush(My.err(s.client().alloc(), seq, f.errno(), f.sqlState(), f.message()))
+            s.writeAndFlush(My.err(s.client().alloc(), seq, f.errno(), f.sqlState(), f.message()))
                     .addListener(x -> s.client().close()); // as MySQL: a failed change user ends the connection
             return;
         }
         MyClientAuth.Step.Ok ok = (MyClientAuth.Step.Ok) step;
         if (ok.before() != null) {
-            s.client().write(My.packet(s.client().alloc(), seq++, ok.before()));
+            s.write(My.packet(s.client().alloc(), seq++, ok.before()));
         }
         commands.resetSession();
         state.database = change.database() != null ? change.database() : s.proxy().database();
         s.changedUser(ok.user(), change.collation());
-        s.client().writeAndFlush(My.ok(s.client().alloc(), seq, 0, s.statusFlags()));
+        s.writeAndFlush(My.ok(s.client().alloc(), seq, 0, s.statusFlags()));
     }
 }

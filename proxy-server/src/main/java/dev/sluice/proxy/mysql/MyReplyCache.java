@@ -88,7 +88,7 @@ final class MyReplyCache {
             return false;
         }
         cmd.release();
-        s.client().writeAndFlush(Unpooled.wrappedBuffer((byte[]) l.hit())); // shared, never written to
+        s.writeAndFlush(Unpooled.wrappedBuffer((byte[]) l.hit())); // shared, never written to
         return true;
     }
 

@@ -6,8 +6,10 @@ import dev.sluice.core.route.Router;
 import dev.sluice.core.route.Session;
 import dev.sluice.core.sql.Classification;
 import dev.sluice.core.sql.StatementKind;
+import dev.sluice.proxy.net.WriteCoalescer;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.DecoderException;
@@ -23,6 +25,8 @@ import org.slf4j.LoggerFactory;
  * and relayed to one backend connection, whose reply packets are relayed back untouched except for prepared
  * statement ids. The reply's final status flags say whether a transaction is open, which keeps it on its
  * node. Everything runs on the client channel's event loop; backend events from another loop hop over first.
+ * Relayed packets are gathered ({@link WriteCoalescer}) and reach the client's pipeline as one write at the end
+ * of a backend read or of the reply; every other write to the client writes what is gathered first.
  */
 final class MySession extends ChannelInboundHandlerAdapter {
     private static final Logger log = LoggerFactory.getLogger(MySession.class);
@@ -33,6 +37,8 @@ final class MySession extends ChannelInboundHandlerAdapter {
     String user;
     private final MySqlProxy proxy;
     private final Channel client;
+    /** The relayed reply packets not yet written to {@link #client}. */
+    private final WriteCoalescer toClient;
     private final Router router;
     private final Session session;
     private final int caps;
@@ -60,6 +66,7 @@ final class MySession extends ChannelInboundHandlerAdapter {
     MySession(MySqlProxy proxy, Channel client, int id, String user, int caps, int collation, String database) {
         this.proxy = proxy;
         this.client = client;
+        this.toClient = new WriteCoalescer(client);
         this.id = id;
         this.user = user;
         this.router = proxy.router();
@@ -251,12 +258,24 @@ final class MySession extends ChannelInboundHandlerAdapter {
 
     /** An ERR the proxy answers a command with itself. */
     void error(int seq, int code, String sqlState, String message) {
-        client.writeAndFlush(My.err(client.alloc(), seq, code, sqlState, message));
+        writeAndFlush(My.err(client.alloc(), seq, code, sqlState, message));
     }
 
     /** An OK the proxy answers a command with itself, with the session's real status flags. */
     void ok(int seq) {
-        client.writeAndFlush(My.ok(client.alloc(), seq, 0, statusFlags()));
+        writeAndFlush(My.ok(client.alloc(), seq, 0, statusFlags()));
+    }
+
+    /** Writes (no flush) a packet of the proxy's own after the relayed ones gathered so far: it overtakes none. */
+    void write(ByteBuf packet) {
+        toClient.write();
+        client.write(packet);
+    }
+
+    /** {@link #write} and flush. */
+    ChannelFuture writeAndFlush(ByteBuf packet) {
+        toClient.write();
+        return client.writeAndFlush(packet);
     }
 
     int statusFlags() {
@@ -282,7 +301,7 @@ final class MySession extends ChannelInboundHandlerAdapter {
         dropResend(); // the server has started answering: no running it again from here on
         lastSeq = My.seq(frame);
         running.onPacket(frame);
-        client.write(frame);
+        toClient.add(frame); // released here; a full gathered buffer is written, so the check below sees a big result
         if (!client.isWritable()) {
             // the client reads slower than the server sends (a big result): stop reading this backend until the
             // client's socket drains (channelWritabilityChanged), so the server waits instead of the proxy buffering
@@ -290,9 +309,11 @@ final class MySession extends ChannelInboundHandlerAdapter {
         }
         if (be.tracker.awaitingInfile()) {
             infile = true;
+            toClient.write();
             client.flush();
         }
         if (end != null) {
+            toClient.write();
             client.flush();
             active = null;
             MyCommands.Running r = running;
@@ -334,6 +355,11 @@ final class MySession extends ChannelInboundHandlerAdapter {
     }
 
     void backendReadComplete() {
+        if (!client.eventLoop().inEventLoop()) {
+            client.eventLoop().execute(this::backendReadComplete); // behind the hopped fromBackend calls
+            return;
+        }
+        toClient.write();
         client.flush();
     }
 
@@ -398,7 +424,7 @@ final class MySession extends ChannelInboundHandlerAdapter {
 
     void protocolError(int code, String message) {
         log.info("{}: closing client {}: {}", user, client.remoteAddress(), message);
-        client.writeAndFlush(My.err(client.alloc(), lastSeq + 1, code, "08S01", message)).addListener(f -> client.close());
+        writeAndFlush(My.err(client.alloc(), lastSeq + 1, code, "08S01", message)).addListener(f -> client.close());
         closed = true;
     }
 
@@ -433,6 +459,7 @@ final class MySession extends ChannelInboundHandlerAdapter {
     public void channelInactive(ChannelHandlerContext ctx) {
         closed = true;
         proxy.sessionClosed(this);
+        toClient.release();
         queue.forEach(ByteBuf::release);
         queue.clear();
         dropResend();

@@ -1,5 +1,6 @@
 package dev.sluice.proxy.pg;
 
+import dev.sluice.proxy.net.WriteCoalescer;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;

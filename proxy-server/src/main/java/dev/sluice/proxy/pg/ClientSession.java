@@ -4,6 +4,7 @@ import dev.sluice.core.route.NoRouteException;
 import dev.sluice.core.route.RouteDecision;
 import dev.sluice.core.route.Router;
 import dev.sluice.core.route.Session;
+import dev.sluice.proxy.net.WriteCoalescer;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;

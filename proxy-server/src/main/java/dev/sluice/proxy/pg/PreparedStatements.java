@@ -1,5 +1,6 @@
 package dev.sluice.proxy.pg;
 
+import dev.sluice.proxy.net.WriteCoalescer;
 import java.util.HashMap;
 import java.util.Map;
 

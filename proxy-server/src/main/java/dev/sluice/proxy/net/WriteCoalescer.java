@@ -1,4 +1,4 @@
-package dev.sluice.proxy.pg;
+package dev.sluice.proxy.net;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
@@ -12,22 +12,22 @@ import io.netty.channel.Channel;
  * written as they are. Used by one thread at a time (the owning session's event loop); nothing is sent until
  * {@link #write} (plus a flush).
  */
-final class WriteCoalescer {
-    static final int MAX_BYTES = 8192;
+public final class WriteCoalescer {
+    public static final int MAX_BYTES = 8192;
 
     private final Channel ch;
     private ByteBuf gathered;
 
-    WriteCoalescer(Channel ch) {
+    public WriteCoalescer(Channel ch) {
         this.ch = ch;
     }
 
-    ByteBufAllocator alloc() {
+    public ByteBufAllocator alloc() {
         return ch.alloc();
     }
 
     /** Queues {@code m} after what is gathered; takes ownership of it. */
-    void add(ByteBuf m) {
+    public void add(ByteBuf m) {
         int n = m.readableBytes();
         if (n >= MAX_BYTES) {
             write();
@@ -45,7 +45,7 @@ final class WriteCoalescer {
     }
 
     /** Writes (without flushing) what is gathered. No listener: a failed write reaches exceptionCaught, which closes. */
-    void write() {
+    public void write() {
         ByteBuf g = gathered;
         if (g != null) {
             gathered = null;
@@ -54,7 +54,7 @@ final class WriteCoalescer {
     }
 
     /** The channel is gone: drops what is gathered. */
-    void release() {
+    public void release() {
         if (gathered != null) {
             gathered.release();
             gathered = null;
