@@ -7,6 +7,7 @@ import dev.sluice.core.config.ConfigException;
 import dev.sluice.jdbc.ClusterRuntime;
 import dev.sluice.proxy.alert.Alerts;
 import dev.sluice.proxy.metrics.ProxyMetrics;
+import dev.sluice.proxy.net.Transport;
 import dev.sluice.proxy.mysql.MySqlProxy;
 import dev.sluice.proxy.pg.PgProxy;
 import dev.sluice.proxy.shard.ShardEndpoints;
@@ -67,7 +68,7 @@ public final class ProxyServer implements AutoCloseable {
             this.alerts = null;
             // PostgreSQL: one set of event loops for the outer listener and the shards' inner proxies, so that a statement's
             // hop from a sharded session to its shard's inner proxy (and back) stays on one thread
-            this.loops = isPg ? PgProxy.newGroup(threads) : null;
+            this.loops = isPg ? Transport.detect().newGroup(threads) : null;
             try {
                 this.shards = ShardEndpoints.start(cfg.sharded(), new ShardEndpoints.Settings(cfg.maxMessageBytes(), threads, cfg.authTimeoutMs(),
                         logRoutes, loops));

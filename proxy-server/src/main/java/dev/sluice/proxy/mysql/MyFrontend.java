@@ -43,7 +43,7 @@ final class MyFrontend extends ChannelInboundHandlerAdapter {
                 refuse(ctx, 0, My.ER_HANDSHAKE, "08S01", "Bad handshake: authentication timed out");
             }
         }, proxy.authTimeoutMs(), java.util.concurrent.TimeUnit.MILLISECONDS);
-        if (!proxy.admitClient()) {
+        if (!proxy.admission().admit()) {
             refuse(ctx, 0, My.ER_CON_COUNT, "08004", "Too many connections (max-client-connections)");
             return;
         }
@@ -206,7 +206,7 @@ final class MyFrontend extends ChannelInboundHandlerAdapter {
             authTimeout.cancel(false);
         }
         if (admitted) {
-            proxy.clientGone();
+            proxy.admission().release();
         }
         ctx.fireChannelInactive();
     }

@@ -3,40 +3,26 @@ package dev.sluice.proxy.mysql;
 import dev.sluice.core.config.ClusterConfig;
 import dev.sluice.core.config.NodeConfig;
 import dev.sluice.core.route.Router;
+import dev.sluice.proxy.net.AnyNode;
+import dev.sluice.proxy.net.BackendHealth;
+import dev.sluice.proxy.net.ClientAdmission;
+import dev.sluice.proxy.net.DaemonThreads;
+import dev.sluice.proxy.net.Listener;
 import dev.sluice.proxy.net.NodePool;
+import dev.sluice.proxy.net.NodePools;
+import dev.sluice.proxy.net.Transport;
 import dev.sluice.proxy.pg.AuthFailureLimiter;
 import dev.sluice.proxy.pg.CycleTimer;
-import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
-import io.netty.channel.ChannelInitializer;
-import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
-import io.netty.channel.EventLoopGroup;
-import io.netty.channel.IoHandlerFactory;
-import io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.netty.channel.ServerChannel;
-import io.netty.channel.epoll.Epoll;
-import io.netty.channel.epoll.EpollChannelOption;
-import io.netty.channel.epoll.EpollIoHandler;
-import io.netty.channel.epoll.EpollMode;
-import io.netty.channel.epoll.EpollServerSocketChannel;
-import io.netty.channel.epoll.EpollSocketChannel;
-import io.netty.channel.nio.NioIoHandler;
-import io.netty.channel.socket.SocketChannel;
-import io.netty.channel.socket.nio.NioServerSocketChannel;
-import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.handler.ssl.SslContext;
-import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.security.SecureRandom;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
-import java.util.LinkedHashSet;
-import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BiConsumer;
 import org.slf4j.Logger;
@@ -82,21 +68,21 @@ public final class MySqlProxy implements AutoCloseable {
     private final SessionFactory sessions;
     private final Router router;
     private final CycleTimer cycleTimer;
-    private final Runnable probeSoon;
     private final Settings settings;
     private final Map<String, MyClientAuth.User> users = new HashMap<>();
     private final Map<String, byte[]> fastAuthCache = new ConcurrentHashMap<>();
     private final MyAuth.RsaKeys rsa;
-    private final EventLoopGroup group;
-    private final Class<? extends Channel> channelType;
-    private final Map<PoolKey, Map<String, NodePool<MyBackend>>> pools = new ConcurrentHashMap<>();
+    private final Transport transport = Transport.detect();
+    private final Map<PoolKey, NodePools<MyBackend>> pools = new ConcurrentHashMap<>();
+    private final BackendHealth health;
+    private final AnyNode anyNode;
     private final Map<Integer, MySession> byId = new ConcurrentHashMap<>();
     private final AtomicInteger nextId = new AtomicInteger(1);
-    private final AtomicInteger clients = new AtomicInteger();
+    private final ClientAdmission admission;
     private final SecureRandom random = new SecureRandom();
     private final ExecutorService blocking;
     private final AuthFailureLimiter authFailures;
-    private final Channel server;
+    private final Listener listener;
     private volatile String serverVersion;
     private volatile int serverCaps;
 
@@ -130,54 +116,33 @@ public final class MySqlProxy implements AutoCloseable {
         this.cycleTimer = cycleTimer;
         this.config = config;
         this.router = router;
-        this.probeSoon = probeSoon;
         this.settings = settings;
+        this.admission = new ClientAdmission(settings.maxClients());
         this.authFailures = new AuthFailureLimiter(settings.authFailureLimit(), settings.authFailureWindowMs());
         settings.users().forEach((name, secret) -> users.put(name, new MyClientAuth.User(name, secret)));
         this.rsa = MyAuth.RsaKeys.generate(random);
-        boolean epoll = Epoll.isAvailable();
-        IoHandlerFactory io = epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
-        this.group = new MultiThreadIoEventLoopGroup(settings.threads(), io);
-        this.channelType = epoll ? EpollSocketChannel.class : NioSocketChannel.class;
-        Class<? extends ServerChannel> serverType = epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
-        this.blocking = Executors.newCachedThreadPool(r -> {
-            Thread t = new Thread(r, "sluice-mysql-held-writes");
-            t.setDaemon(true);
-            return t;
-        });
-        try {
-            ServerBootstrap sb = new ServerBootstrap().group(group).channel(serverType);
-            if (epoll) {
-                sb.childOption(EpollChannelOption.EPOLL_MODE, EpollMode.LEVEL_TRIGGERED); // as in PgProxy
+        this.blocking = DaemonThreads.cachedPool("sluice-mysql-held-writes");
+        // "Too many connections" (1040) says the node is busy, not gone
+        this.health = new BackendHealth(router, probeSoon, m -> m.contains(": 1040 "));
+        this.anyNode = config == null ? null : new AnyNode(router, config.nodes().stream().map(NodeConfig::name).toList(), health);
+        this.listener = new Listener(transport, null, settings.threads(), settings.listen(), ch -> {
+            MyFrameDecoder decoder = new MyFrameDecoder(settings.maxMessageBytes(), true);
+            MyFrontend frontend = new MyFrontend(this, decoder);
+            if (settings.ssl() != null) {
+                ch.pipeline().addLast("tls-start", new MyTlsStart(settings.ssl(), frontend));
             }
-            this.server = sb.childOption(ChannelOption.TCP_NODELAY, true)
-                    .childOption(ChannelOption.SO_KEEPALIVE, true)
-                    .childHandler(new ChannelInitializer<SocketChannel>() {
-                        @Override
-                        protected void initChannel(SocketChannel ch) {
-                            MyFrameDecoder decoder = new MyFrameDecoder(settings.maxMessageBytes(), true);
-                            MyFrontend frontend = new MyFrontend(MySqlProxy.this, decoder);
-                            if (settings.ssl() != null) {
-                                ch.pipeline().addLast("tls-start", new MyTlsStart(settings.ssl(), frontend));
-                            }
-                            ch.pipeline().addLast("frames", decoder).addLast("handshake", frontend);
-                        }
-                    })
-                    .bind(settings.listen()).sync().channel();
-        } catch (RuntimeException | InterruptedException e) {
-            group.shutdownGracefully();
-            throw e;
-        }
+            ch.pipeline().addLast("frames", decoder).addLast("handshake", frontend);
+        });
         log.info("MySQL proxy for {} listening on {} ({} transport)", config != null ? "cluster '" + config.name() + "'"
-                : "database '" + database + "'", server.localAddress(), epoll ? "epoll" : "nio");
+                : "database '" + database + "'", listener.address(), transport.name());
     }
 
     public InetSocketAddress address() {
-        return (InetSocketAddress) server.localAddress();
+        return listener.address();
     }
 
     public int clientCount() {
-        return clients.get();
+        return admission.count();
     }
 
     /** Backend connections open per node (in use + idle, all pools). */
@@ -187,7 +152,7 @@ public final class MySqlProxy implements AutoCloseable {
             return m;
         }
         config.nodes().forEach(n -> m.put(n.name(), 0));
-        pools.values().forEach(byNode -> byNode.forEach((k, p) -> m.merge(k, p.open(), Integer::sum)));
+        pools.values().forEach(byNode -> byNode.open().forEach((k, open) -> m.merge(k, open, Integer::sum)));
         return m;
     }
 
@@ -244,7 +209,7 @@ public final class MySqlProxy implements AutoCloseable {
 
     /** The socket channel class of this proxy's event loops (epoll or NIO), for connections a session opens itself. */
     public Class<? extends Channel> channelType() {
-        return channelType;
+        return transport.channelType();
     }
 
     /** How long a login may take (auth-timeout-ms), also the limit for a session's own connections to come up. */
@@ -254,7 +219,7 @@ public final class MySqlProxy implements AutoCloseable {
 
     /** A sharded session's client channel closed: it no longer counts against max-client-connections. */
     public void sessionEnded() {
-        clients.decrementAndGet();
+        admission.release();
     }
 
     /** The version and capabilities to greet with, learned by a {@link SessionFactory}. */
@@ -280,61 +245,36 @@ public final class MySqlProxy implements AutoCloseable {
     }
 
     NodePool<MyBackend> pool(PoolKey key, String node) {
-        Map<String, NodePool<MyBackend>> byNode = pools.computeIfAbsent(key, this::newPools);
-        NodePool<MyBackend> p = byNode.get(node);
-        if (p == null) {
-            throw new IllegalStateException("no pool for node " + node);
-        }
-        return p;
+        return pools(key).get(node);
     }
 
-    private Map<String, NodePool<MyBackend>> newPools(PoolKey key) {
-        Map<String, NodePool<MyBackend>> m = new LinkedHashMap<>();
-        int caps = My.BACKEND_BASE_CAPS | (key.caps() & My.RELAY_CAPS);
-        for (NodeConfig n : config.nodes()) {
-            NodePool.Connector<MyBackend> connector = new NodePool.Connector<>() {
-                @Override
-                public MyBackend newConnection(NodePool<MyBackend> pool, long generation) {
-                    return new MyBackend(pool, generation, caps, key.collation(),
-                            new MyBackendLogin(n.name(), config.user(), config.password(), config.database(), caps, key.collation()));
-                }
+    private NodePools<MyBackend> pools(PoolKey key) {
+        return pools.computeIfAbsent(key, this::newPools);
+    }
 
-                @Override
-                public void initChannel(Channel ch, MyBackend c) {
-                    ch.pipeline().addLast(new MyFrameDecoder(settings.maxMessageBytes(), false), c);
-                }
-            };
-            m.put(n.name(), new NodePool<>(n.name(), n.host(), n.port(), config.poolMaxSize(), Math.max(250, config.connectTimeoutMs()),
-                    connector, channelType, () -> router.generation(n.name())));
-        }
-        return m;
+    private NodePools<MyBackend> newPools(PoolKey key) {
+        int caps = My.BACKEND_BASE_CAPS | (key.caps() & My.RELAY_CAPS);
+        return new NodePools<>(config, router, transport.channelType(), (NodeConfig n) -> new NodePool.Connector<MyBackend>() {
+            @Override
+            public MyBackend newConnection(NodePool<MyBackend> pool, long generation) {
+                return new MyBackend(pool, generation, caps, key.collation(),
+                        new MyBackendLogin(n.name(), config.user(), config.password(), config.database(), caps, key.collation()));
+            }
+
+            @Override
+            public void initChannel(Channel ch, MyBackend c) {
+                ch.pipeline().addLast(new MyFrameDecoder(settings.maxMessageBytes(), false), c);
+            }
+        });
     }
 
     /** A backend connection to any node (primary first), e.g. to learn the server's version before the first greeting. */
     void acquireAny(PoolKey key, EventLoop loop, BiConsumer<MyBackend, Throwable> callback) {
-        LinkedHashSet<String> nodes = new LinkedHashSet<>();
-        if (router.topology().primary() != null) {
-            nodes.add(router.topology().primary());
-        }
-        router.topology().readCandidates().forEach(n -> nodes.add(n.name()));
-        config.nodes().forEach(n -> nodes.add(n.name()));
-        acquireFirst(key, loop, List.copyOf(nodes), 0, null, callback);
-    }
-
-    private void acquireFirst(PoolKey key, EventLoop loop, List<String> nodes, int i, Throwable last, BiConsumer<MyBackend, Throwable> callback) {
-        if (i >= nodes.size()) {
-            callback.accept(null, new IOException("no node accepted a connection" + (last == null ? "" : ": " + last.getMessage()), last));
-            return;
-        }
-        String node = nodes.get(i);
-        pool(key, node).acquire(loop, (c, err) -> {
+        anyNode.acquire(pools(key)::acquire, loop, (c, err) -> {
             if (err == null) {
                 learned(c);
-                callback.accept(c, null);
-            } else {
-                backendFailed(node, err);
-                acquireFirst(key, loop, nodes, i + 1, err, callback);
             }
+            callback.accept(c, err);
         });
     }
 
@@ -345,16 +285,9 @@ public final class MySqlProxy implements AutoCloseable {
         }
     }
 
-    boolean admitClient() {
-        if (clients.incrementAndGet() > settings.maxClients()) {
-            clients.decrementAndGet();
-            return false;
-        }
-        return true;
-    }
-
-    void clientGone() {
-        clients.decrementAndGet();
+    /** Clients counted against max-client-connections. */
+    ClientAdmission admission() {
+        return admission;
     }
 
     /** A connection id for a new client: what it sees as its thread id, and what KILL takes. */
@@ -373,7 +306,7 @@ public final class MySqlProxy implements AutoCloseable {
 
     void sessionClosed(MySession s) {
         if (byId.remove(s.id, s)) {
-            clients.decrementAndGet();
+            admission.release();
         }
     }
 
@@ -385,7 +318,7 @@ public final class MySqlProxy implements AutoCloseable {
     void killQuery(MyBackend be) {
         PoolKey key = new PoolKey(be.caps & My.RELAY_CAPS, be.collation);
         NodePool<MyBackend> p = pool(key, be.node);
-        p.acquire(group.next(), (c, err) -> {
+        p.acquire(listener.group().next(), (c, err) -> {
             if (err != null) {
                 log.warn("could not kill a query on node {}: {}", be.node, err.getMessage());
                 return;
@@ -402,14 +335,9 @@ public final class MySqlProxy implements AutoCloseable {
         });
     }
 
-    /** A connect or login to {@code node} failed: it leaves routing now if the failure means the node is gone. */
+    /** A connect or login to {@code node} failed: see {@link BackendHealth#connectFailed}. */
     void backendFailed(String node, Throwable err) {
-        // only a refused, reset or closed connection says the node is gone; a slow login (a connection storm) or
-        // "Too many connections" (1040) says it is busy, and the probes decide about it (as in PgProxy)
-        if (err instanceof IOException && !String.valueOf(err.getMessage()).contains(": 1040 ")) {
-            router.connectionFailed(node, err);
-        }
-        probeSoon.run();
+        health.connectFailed(node, err);
     }
 
     /** A backend connection died under a session. Returns true when that took the node out of routing. */
@@ -417,19 +345,14 @@ public final class MySqlProxy implements AutoCloseable {
         // an ERR the server sent before closing (KILL CONNECTION, wait_timeout) says nothing about the node;
         // silence (crash, kill -9, network) or a shutdown does
         String fatal = be.fatalReason();
-        boolean nodeGone = fatal == null || fatal.contains("1053") || fatal.contains("shutdown");
-        if (nodeGone) {
-            router.connectionFailed(be.node, cause);
-        }
-        probeSoon.run();
-        return nodeGone;
+        return health.lost(be.node, cause, fatal == null || fatal.contains("1053") || fatal.contains("shutdown"));
     }
 
     @Override
     public void close() {
-        server.close().syncUninterruptibly();
-        pools.values().forEach(m -> m.values().forEach(NodePool::closeAll));
-        group.shutdownGracefully(0, 2, java.util.concurrent.TimeUnit.SECONDS).syncUninterruptibly();
+        listener.stopAccepting();
+        pools.values().forEach(NodePools::closeAll);
+        listener.stopLoops();
         blocking.shutdownNow();
     }
 }

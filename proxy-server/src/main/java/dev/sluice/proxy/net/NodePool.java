@@ -136,7 +136,7 @@ public final class NodePool<C extends PooledConnection> {
         };
         Bootstrap b = new Bootstrap().group(loop).channel(channelType);
         if (channelType == io.netty.channel.epoll.EpollSocketChannel.class) {
-            // level-triggered: see PgProxy
+            // level-triggered: see Transport#serverBootstrap
             b.option(io.netty.channel.epoll.EpollChannelOption.EPOLL_MODE, io.netty.channel.epoll.EpollMode.LEVEL_TRIGGERED);
         }
         b.option(ChannelOption.CONNECT_TIMEOUT_MILLIS, connectTimeoutMs)

@@ -148,7 +148,7 @@ final class PgFrontend extends ChannelInboundHandlerAdapter {
                     + Math.max(1, (blocked + 999) / 1000) + " s (auth-failure-limit)");
             return;
         }
-        if (!proxy.admitClient()) {
+        if (!proxy.admission().admit()) {
             refuse(ctx, Pg.TOO_MANY_CONNECTIONS, "sorry, too many clients already (max-client-connections)");
             return;
         }
@@ -211,7 +211,7 @@ final class PgFrontend extends ChannelInboundHandlerAdapter {
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
         if (admitted) {
-            proxy.clientGone();
+            proxy.admission().release();
         }
         ctx.fireChannelInactive();
     }

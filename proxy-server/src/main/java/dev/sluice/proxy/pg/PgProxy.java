@@ -3,36 +3,25 @@ package dev.sluice.proxy.pg;
 import dev.sluice.core.config.ClusterConfig;
 import dev.sluice.core.config.NodeConfig;
 import dev.sluice.core.route.Router;
+import dev.sluice.proxy.net.AnyNode;
+import dev.sluice.proxy.net.BackendHealth;
+import dev.sluice.proxy.net.ClientAdmission;
+import dev.sluice.proxy.net.DaemonThreads;
+import dev.sluice.proxy.net.Listener;
 import dev.sluice.proxy.net.NodePool;
+import dev.sluice.proxy.net.NodePools;
+import dev.sluice.proxy.net.Transport;
 import io.netty.bootstrap.Bootstrap;
-import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
-import io.netty.channel.ChannelInitializer;
-import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
-import io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.netty.channel.ServerChannel;
-import io.netty.channel.epoll.Epoll;
-import io.netty.channel.epoll.EpollChannelOption;
-import io.netty.channel.epoll.EpollIoHandler;
-import io.netty.channel.epoll.EpollMode;
-import io.netty.channel.epoll.EpollServerSocketChannel;
-import io.netty.channel.epoll.EpollSocketChannel;
-import io.netty.channel.nio.NioIoHandler;
-import io.netty.channel.socket.SocketChannel;
-import io.netty.channel.socket.nio.NioServerSocketChannel;
-import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.handler.ssl.SslContext;
-import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.security.SecureRandom;
-import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.BiConsumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -72,19 +61,18 @@ public final class PgProxy implements AutoCloseable {
     private final String database;
     private final SessionFactory sessions;
     private final Router router;
-    private final Runnable probeSoon;
     private final CycleTimer cycleTimer;
     private final Settings settings;
     private final Map<String, ClientAuth.User> users = new java.util.HashMap<>();
-    private final EventLoopGroup group;
-    private final boolean ownGroup;
-    private final Class<? extends Channel> channelType;
-    private final Map<String, NodePool<BackendConnection>> pools = new LinkedHashMap<>();
+    private final Transport transport = Transport.detect();
+    private final NodePools<BackendConnection> pools;
+    private final BackendHealth health;
+    private final AnyNode anyNode;
     private final Map<Integer, FrontSession> byCancelPid = new ConcurrentHashMap<>();
-    private final AtomicInteger clients = new AtomicInteger();
+    private final ClientAdmission admission;
     private final SecureRandom random = new SecureRandom();
     private final ExecutorService blocking;
-    private final Channel server;
+    private final Listener listener;
     private volatile Map<String, String> serverParams;
     private final AuthFailureLimiter authFailures;
 
@@ -103,7 +91,7 @@ public final class PgProxy implements AutoCloseable {
     }
 
     /**
-     * As above, on {@code group}'s event loops (from {@link #newGroup}; this proxy does not shut it down): a sharded
+     * As above, on {@code group}'s event loops (from {@link Transport#newGroup}; this proxy does not shut it down): a sharded
      * proxy runs its outer listener and its shards' inner proxies on one group, so that a statement crossing from
      * the one to the other stays on one thread.
      */
@@ -126,11 +114,6 @@ public final class PgProxy implements AutoCloseable {
         this(null, database, sessions, null, () -> { }, settings, CycleTimer.NONE, group);
     }
 
-    /** Event loops of the transport this proxy uses (epoll where available, else NIO), for {@code threads} threads. */
-    public static EventLoopGroup newGroup(int threads) {
-        return new MultiThreadIoEventLoopGroup(threads, Epoll.isAvailable() ? EpollIoHandler.newFactory() : NioIoHandler.newFactory());
-    }
-
     private PgProxy(ClusterConfig config, String database, SessionFactory sessions, Router router, Runnable probeSoon, Settings settings,
                     CycleTimer cycleTimer, EventLoopGroup sharedGroup) throws InterruptedException {
         this.database = database;
@@ -138,25 +121,21 @@ public final class PgProxy implements AutoCloseable {
         this.cycleTimer = cycleTimer;
         this.config = config;
         this.router = router;
-        this.probeSoon = probeSoon;
         this.settings = settings;
+        this.admission = new ClientAdmission(settings.maxClients());
         this.authFailures = new AuthFailureLimiter(settings.authFailureLimit(), settings.authFailureWindowMs());
         settings.users().forEach((name, secret) -> users.put(name, ScramVerifier.looksLike(secret)
                 ? new ClientAuth.User(name, ScramVerifier.parse(secret), null) : new ClientAuth.User(name, null, secret)));
-        boolean epoll = Epoll.isAvailable();
-        this.ownGroup = sharedGroup == null;
-        this.group = ownGroup ? newGroup(settings.threads()) : sharedGroup;
-        this.channelType = epoll ? EpollSocketChannel.class : NioSocketChannel.class;
-        Class<? extends ServerChannel> serverType = epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
-        this.blocking = Executors.newCachedThreadPool(r -> {
-            Thread t = new Thread(r, "sluice-proxy-held-writes");
-            t.setDaemon(true);
-            return t;
-        });
-        Map<String, String> startup = config == null ? Map.of() : Map.of("user", config.user() == null ? "postgres" : config.user(),
-                "database", config.database(), "application_name", "sluice");
-        for (NodeConfig n : config == null ? List.<NodeConfig>of() : config.nodes()) {
-            NodePool.Connector<BackendConnection> connector = new NodePool.Connector<>() {
+        this.blocking = DaemonThreads.cachedPool("sluice-proxy-held-writes");
+        // a node saying it has too many connections (53300) is busy, not gone
+        this.health = new BackendHealth(router, probeSoon, m -> m.contains("refused the login: 53300"));
+        if (config == null) {
+            this.pools = NodePools.none();
+            this.anyNode = null;
+        } else {
+            Map<String, String> startup = Map.of("user", config.user() == null ? "postgres" : config.user(),
+                    "database", config.database(), "application_name", "sluice");
+            this.pools = new NodePools<>(config, router, transport.channelType(), n -> new NodePool.Connector<>() {
                 @Override
                 public BackendConnection newConnection(NodePool<BackendConnection> pool, long generation) {
                     return new BackendConnection(pool, startup, new BackendLogin(config.user(), config.password()), generation);
@@ -166,58 +145,34 @@ public final class PgProxy implements AutoCloseable {
                 public void initChannel(Channel ch, BackendConnection c) {
                     ch.pipeline().addLast(new PgFrameDecoder(settings.maxMessageBytes(), false), c);
                 }
-            };
-            pools.put(n.name(), new NodePool<>(n.name(), n.host(), n.port(), config.poolMaxSize(), Math.max(250, config.connectTimeoutMs()),
-                    connector, channelType, () -> router.generation(n.name())));
+            });
+            this.anyNode = new AnyNode(router, config.nodes().stream().map(NodeConfig::name).toList(), health);
         }
-        try {
-            ServerBootstrap sb = new ServerBootstrap().group(group).channel(serverType);
-            if (epoll) {
-                // level-triggered: one read() per readable event; edge-triggered costs an extra read() that
-                // returns EAGAIN every time, and a statement round trip is only a few small reads
-                sb.childOption(EpollChannelOption.EPOLL_MODE, EpollMode.LEVEL_TRIGGERED);
-            }
-            this.server = sb
-                    .childOption(ChannelOption.TCP_NODELAY, true)
-                    .childOption(ChannelOption.SO_KEEPALIVE, true)
-                    .childHandler(new ChannelInitializer<SocketChannel>() {
-                        @Override
-                        protected void initChannel(SocketChannel ch) {
-                            PgFrameDecoder decoder = new PgFrameDecoder(settings.maxMessageBytes(), true);
-                            ch.pipeline().addLast("frames", decoder).addLast("startup", new PgFrontend(PgProxy.this, decoder));
-                        }
-                    })
-                    .bind(settings.listen()).sync().channel();
-        } catch (RuntimeException | InterruptedException e) {
-            if (ownGroup) {
-                group.shutdownGracefully();
-            }
-            throw e;
-        }
+        this.listener = new Listener(transport, sharedGroup, settings.threads(), settings.listen(), ch -> {
+            PgFrameDecoder decoder = new PgFrameDecoder(settings.maxMessageBytes(), true);
+            ch.pipeline().addLast("frames", decoder).addLast("startup", new PgFrontend(this, decoder));
+        });
         log.info("PostgreSQL proxy for {} listening on {} ({} transport)", config != null ? "cluster '" + config.name() + "'"
-                : "database '" + database + "'", server.localAddress(), epoll ? "epoll" : "nio");
+                : "database '" + database + "'", listener.address(), transport.name());
     }
 
     /** The address actually bound (port 0 in tests becomes a real port). */
     public InetSocketAddress address() {
-        return (InetSocketAddress) server.localAddress();
+        return listener.address();
     }
 
     public int clientCount() {
-        return clients.get();
+        return admission.count();
     }
 
     /** Backend connections open per node (in use + idle). */
     public Map<String, Integer> backendConnections() {
-        Map<String, Integer> m = new LinkedHashMap<>();
-        pools.forEach((k, p) -> m.put(k, p.open()));
-        return m;
+        return pools.open();
     }
 
     /** Backend connections open to {@code node} (in use + idle). */
     public int backendConnections(String node) {
-        NodePool<BackendConnection> p = pools.get(node);
-        return p == null ? 0 : p.open();
+        return pools.open(node);
     }
 
     // ---- for the sessions ----
@@ -241,7 +196,7 @@ public final class PgProxy implements AutoCloseable {
 
     /** The socket channel class this proxy's event loops use (epoll or NIO), for connections a session opens itself. */
     public Class<? extends Channel> channelType() {
-        return channelType;
+        return transport.channelType();
     }
 
     /** The largest protocol message accepted (max-message-bytes). */
@@ -276,43 +231,15 @@ public final class PgProxy implements AutoCloseable {
     }
 
     NodePool<BackendConnection> pool(String node) {
-        NodePool<BackendConnection> p = pools.get(node);
-        if (p == null) {
-            throw new IllegalStateException("no pool for node " + node);
-        }
-        return p;
+        return pools.get(node);
     }
 
     /**
      * A backend connection to any node, for a client's welcome when no server parameters are known yet: the
      * primary first, then the read candidates, then every other node, until one logs in.
      */
-    void acquireAny(io.netty.channel.EventLoop loop, java.util.function.BiConsumer<BackendConnection, Throwable> callback) {
-        java.util.LinkedHashSet<String> nodes = new java.util.LinkedHashSet<>();
-        if (router.topology().primary() != null) {
-            nodes.add(router.topology().primary());
-        }
-        router.topology().readCandidates().forEach(n -> nodes.add(n.name()));
-        config.nodes().forEach(n -> nodes.add(n.name()));
-        acquireFirst(loop, List.copyOf(nodes), 0, null, callback);
-    }
-
-    private void acquireFirst(io.netty.channel.EventLoop loop, List<String> nodes, int i, Throwable last,
-                              java.util.function.BiConsumer<BackendConnection, Throwable> callback) {
-        if (i >= nodes.size()) {
-            callback.accept(null, new java.io.IOException("no node accepted a connection"
-                    + (last == null ? "" : ": " + last.getMessage()), last));
-            return;
-        }
-        String node = nodes.get(i);
-        pool(node).acquire(loop, (c, err) -> {
-            if (err == null) {
-                callback.accept(c, null);
-            } else {
-                backendFailed(node, err);
-                acquireFirst(loop, nodes, i + 1, err, callback);
-            }
-        });
+    void acquireAny(EventLoop loop, BiConsumer<BackendConnection, Throwable> callback) {
+        anyNode.acquire(pools::acquire, loop, callback);
     }
 
     Map<String, String> serverParams() {
@@ -325,16 +252,9 @@ public final class PgProxy implements AutoCloseable {
         }
     }
 
-    boolean admitClient() {
-        if (clients.incrementAndGet() > settings.maxClients()) {
-            clients.decrementAndGet();
-            return false;
-        }
-        return true;
-    }
-
-    void clientGone() {
-        clients.decrementAndGet();
+    /** Clients counted against max-client-connections. */
+    ClientAdmission admission() {
+        return admission;
     }
 
     ClientAuth newAuth(String user) {
@@ -355,7 +275,7 @@ public final class PgProxy implements AutoCloseable {
     /** A session's client channel closed: its cancel key goes, and it no longer counts against max-client-connections. */
     public void sessionClosed(FrontSession s) {
         if (byCancelPid.remove(s.cancelPid, s)) {
-            clients.decrementAndGet();
+            admission.release();
         }
     }
 
@@ -371,7 +291,7 @@ public final class PgProxy implements AutoCloseable {
     /** Sends the backend's own cancel key to its node, on a connection of its own (as the protocol wants). */
     void cancel(BackendConnection be) {
         NodePool<BackendConnection> p = pool(be.node);
-        new Bootstrap().group(group).channel(channelType)
+        new Bootstrap().group(listener.group()).channel(transport.channelType())
                 .handler(new io.netty.channel.ChannelInboundHandlerAdapter())
                 .connect(p.host(), p.port()).addListener((io.netty.channel.ChannelFutureListener) f -> {
                     if (f.isSuccess()) {
@@ -383,16 +303,9 @@ public final class PgProxy implements AutoCloseable {
                 });
     }
 
-    /**
-     * A connect or login to {@code node} failed: it leaves routing now if the failure means the node is gone (refused,
-     * reset, closed). A login that is only slow (a storm of new connections on a loaded node), a full pool, or a node
-     * saying it has too many connections does not take it out for everyone: the probes decide about those.
-     */
+    /** A connect or login to {@code node} failed: see {@link BackendHealth#connectFailed}. */
     void backendFailed(String node, Throwable err) {
-        if (err instanceof IOException && !String.valueOf(err.getMessage()).contains("refused the login: 53300")) {
-            router.connectionFailed(node, err);
-        }
-        probeSoon.run();
+        health.connectFailed(node, err);
     }
 
     /** A backend connection died under a session. */
@@ -402,19 +315,14 @@ public final class PgProxy implements AutoCloseable {
         // postmaster exit, 57P02 crash, 57P03 starting up): the node leaves routing until a probe readmits it.
         // A FATAL about this connection only (pg_terminate_backend, a message over max-message-bytes, auth)
         // says nothing about the node.
-        if (fatal == null || (fatal.startsWith("57P0") && !fatal.contains("administrator command"))) {
-            router.connectionFailed(be.node, cause);
-        }
-        probeSoon.run();
+        health.lost(be.node, cause, fatal == null || (fatal.startsWith("57P0") && !fatal.contains("administrator command")));
     }
 
     @Override
     public void close() {
-        server.close().syncUninterruptibly();
-        pools.values().forEach(NodePool::closeAll);
-        if (ownGroup) {
-            group.shutdownGracefully(0, 2, java.util.concurrent.TimeUnit.SECONDS).syncUninterruptibly();
-        }
+        listener.stopAccepting();
+        pools.closeAll();
+        listener.stopLoops();
         blocking.shutdownNow();
     }
 }
