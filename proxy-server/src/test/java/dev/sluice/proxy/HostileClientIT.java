@@ -5,9 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.netty.buffer.ByteBufAllocator;
-import io.netty.buffer.ByteBufAllocatorMetric;
-import io.netty.buffer.ByteBufAllocatorMetricProvider;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;
@@ -79,12 +76,6 @@ class HostileClientIT {
 
     static byte[] startup() {
         return RawPg.startupPacket(Map.of("user", ProxyFixture.MD5_USER, "database", f.cluster.database()));
-    }
-
-    /** Bytes in use in the proxy's buffers (Netty's default allocator, which the proxy's channels use). */
-    static long proxyBufferBytes() {
-        ByteBufAllocatorMetric m = ((ByteBufAllocatorMetricProvider) ByteBufAllocator.DEFAULT).metric();
-        return m.usedDirectMemory() + m.usedHeapMemory();
     }
 
     static void awaitClientCount(int n) throws InterruptedException {
@@ -188,7 +179,7 @@ class HostileClientIT {
             awaitServerWaitingOnClientWrite("stalled reader", 30);
             long max = 0;
             for (int i = 0; i < 10; i++) { // and stays there: nothing piles up in the proxy
-                max = Math.max(max, proxyBufferBytes());
+                max = Math.max(max, ProxyBuffers.usedBytes());
                 Thread.sleep(100);
             }
             awaitServerWaitingOnClientWrite("stalled reader", 1);
