@@ -80,6 +80,26 @@ public class ClassifierBenchmark {
         }
     }
 
+    /**
+     * Statements with inlined literals (pgbench -S, ORMs without bind parameters): every text is new, as in the
+     * proxy, where each is a fresh String decoded from the wire. Cache enabled, as deployed.
+     */
+    @State(Scope.Benchmark)
+    public static class OneOff {
+        SqlClassifier classifier;
+        int next;
+
+        @Setup(Level.Trial)
+        public void setup() {
+            classifier = new SqlClassifier(Dialect.POSTGRESQL, Set.of(), 8L * 1024 * 1024);
+        }
+
+        String text() {
+            next = (next + 7919) % 1_000_000;
+            return "SELECT abalance FROM pgbench_accounts WHERE aid = " + next + ";";
+        }
+    }
+
     /** One statement of {@link #STATEMENTS}, with a cache-less classifier. Only the uncached/parser benchmarks use it. */
     @State(Scope.Benchmark)
     public static class Uncached {
@@ -120,6 +140,22 @@ public class ClassifierBenchmark {
     @OutputTimeUnit(TimeUnit.MICROSECONDS)
     public Classification fastPathUncached(Uncached s) {
         return s.classifier.classify(s.sql);
+    }
+
+    /** Classifying a text with an inlined literal, never seen before (includes building the text). */
+    @Benchmark
+    @BenchmarkMode(Mode.Throughput)
+    @OutputTimeUnit(TimeUnit.SECONDS)
+    public Classification oneOffLiteralText(OneOff s) {
+        return s.classifier.classify(s.text());
+    }
+
+    /** Building the text alone: the baseline to subtract from {@link #oneOffLiteralText}. */
+    @Benchmark
+    @BenchmarkMode(Mode.Throughput)
+    @OutputTimeUnit(TimeUnit.SECONDS)
+    public String oneOffTextBaseline(OneOff s) {
+        return s.text();
     }
 
     @Benchmark

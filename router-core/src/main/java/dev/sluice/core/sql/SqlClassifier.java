@@ -44,6 +44,7 @@ public final class SqlClassifier {
      * repeat. Racy on purpose: a lost or torn update only delays one cache entry.
      */
     private final int[] seenOnce = new int[4096];
+    private final LongAdder firstSightings = new LongAdder();
 
     /**
      * @param dialect               lexical and semantic rules to apply
@@ -74,12 +75,18 @@ public final class SqlClassifier {
         if (sql == null) {
             return EMPTY;
         }
+        // A first sighting is not looked up: texts enter the cache on their second sighting, so it cannot hit
+        // (except a text cached long ago whose seenOnce slot was reused since: it is classified once more). With
+        // inlined literals nearly every text is a first sighting, and the lookup was a hash-map miss per statement.
         boolean cacheable = cache != null && sql.length() <= MAX_CACHED_CHARS;
-        Classification c = cacheable ? cache.getIfPresent(sql) : null;
+        boolean repeated = cacheable && seenBefore(sql);
+        Classification c = repeated ? cache.getIfPresent(sql) : null;
         if (c == null) {
             c = classifyUncached(sql);
-            if (cacheable && seenBefore(sql)) {
+            if (repeated) {
                 cache.put(sql, c);
+            } else if (cacheable) {
+                firstSightings.increment(); // a miss the cache never saw, for its hit ratio
             }
         }
         if (c.kind() == StatementKind.UNPARSED) {
@@ -114,9 +121,14 @@ public final class SqlClassifier {
         return cache == null ? 0 : cache.estimatedSize();
     }
 
-    /** Cache statistics; all zero when the cache is disabled. */
+    /** Cache statistics (first sightings, which skip the lookup, count as misses); all zero when the cache is disabled. */
     public CacheStats cacheStats() {
-        return cache == null ? CacheStats.empty() : cache.stats();
+        if (cache == null) {
+            return CacheStats.empty();
+        }
+        CacheStats s = cache.stats();
+        return CacheStats.of(s.hitCount(), s.missCount() + firstSightings.sum(), s.loadSuccessCount(), s.loadFailureCount(),
+                s.totalLoadTime(), s.evictionCount(), s.evictionWeight());
     }
 
     private Classification classifyUncached(String sql) {
