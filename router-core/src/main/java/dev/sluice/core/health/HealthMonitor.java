@@ -40,7 +40,7 @@ public final class HealthMonitor implements AutoCloseable {
     private final Map<String, NodeProbe> probes = new LinkedHashMap<>();
     private final Map<String, Track> tracks = new LinkedHashMap<>();
     private final Set<String> drained = ConcurrentHashMap.newKeySet();
-    private final Map<String, Future<ProbeResult>> running = new ConcurrentHashMap<>();
+    private final Map<String, Future<Timed>> running = new ConcurrentHashMap<>();
     private volatile Set<String> sharedDrained = Set.of(); // from the primary's drain table, via the heartbeat writer
     private volatile Set<String> coordinatedDrained = Set.of(); // cluster mode: from the shared topology record
     private final ScheduledExecutorService scheduler;
@@ -74,6 +74,14 @@ public final class HealthMonitor implements AutoCloseable {
     /** A changed configuration of the same cluster: lag thresholds apply from the next round. */
     public void reconfigure(ClusterConfig c) {
         this.policy = new LagPolicy(c.maxLagMs(), c.readmitLagMs(), c.lagHoldMs());
+    }
+
+    /**
+     * A probe's answer and the local time it started: a replica's lag and the writer's staleness are judged
+     * at that time, not at the end of the round, so the probe's own response time is not counted as lag
+     * (see {@link Heartbeats}).
+     */
+    private record Timed(ProbeResult result, long startedNanos) {
     }
 
     /** Per-node state the monitor carries from one probe to the next. Guarded by {@code this}. */
@@ -173,19 +181,32 @@ public final class HealthMonitor implements AutoCloseable {
         }
         probeQueued.set(false);
         try {
-            Map<String, ProbeResult> results = probeAll();
+            Map<String, Timed> timed = probeAll();
+            // The round's time: state changes, hold timers and the history are stamped with it. The hold
+            // measures how long a replica has been out of the read set, and membership changes when the
+            // topology is published, at the end of the round; one time per round also keeps every node's
+            // transitions on one timeline. Only lag and staleness use each probe's own start time.
             long now = router.nanoTime();
             long nowMillis = System.currentTimeMillis();
+            Map<String, ProbeResult> results = new LinkedHashMap<>();
+            long roundStart = now;
+            for (Map.Entry<String, Timed> e : timed.entrySet()) {
+                results.put(e.getKey(), e.getValue().result());
+                roundStart = Math.min(roundStart, e.getValue().startedNanos());
+            }
             if (config.ptHeartbeat()) {
+                // pt-heartbeat: when the primary's value was written is unknown (it was read somewhere in this
+                // round). Dated at the round's first probe start, every replica probed in this round is held to
+                // it, as before; the ages computed from it later err on the high side.
                 for (ProbeResult r : results.values()) {
                     if (r.reachable() && r.role() == NodeRole.PRIMARY && r.beat() != null) {
-                        router.heartbeats().observed(r.beat(), now);
+                        router.heartbeats().observed(r.beat(), roundStart);
                     }
                 }
             }
             List<NodeStatus> statuses = new ArrayList<>();
-            for (Map.Entry<String, ProbeResult> e : results.entrySet()) {
-                statuses.add(judge(e.getKey(), e.getValue(), now, nowMillis));
+            for (Map.Entry<String, Timed> e : timed.entrySet()) {
+                statuses.add(judge(e.getKey(), e.getValue().result(), e.getValue().startedNanos(), now, nowMillis));
             }
             Topology t = Topology.of(statuses);
             router.updateTopology(t);
@@ -209,38 +230,50 @@ public final class HealthMonitor implements AutoCloseable {
         }
     }
 
-    private Map<String, ProbeResult> probeAll() {
-        Map<String, Future<ProbeResult>> futures = new LinkedHashMap<>();
+    /** Every node's probe, in parallel; an unreachable result carries a start time no one uses. */
+    private Map<String, Timed> probeAll() {
+        long submitted = router.nanoTime();
+        Map<String, Future<Timed>> futures = new LinkedHashMap<>();
         for (Map.Entry<String, NodeProbe> e : probes.entrySet()) {
-            Future<ProbeResult> previous = running.get(e.getKey());
+            Future<Timed> previous = running.get(e.getKey());
             if (previous != null && !previous.isDone()) {
                 // the last probe of this node is still stuck (e.g. a blackholed network): don't pile up behind it
                 futures.put(e.getKey(), java.util.concurrent.CompletableFuture.completedFuture(
-                        ProbeResult.unreachable("previous probe still running (no answer)")));
+                        new Timed(ProbeResult.unreachable("previous probe still running (no answer)"), submitted)));
                 continue;
             }
-            Future<ProbeResult> f = probeWorkers.submit(e.getValue()::probe);
+            NodeProbe probe = e.getValue();
+            // the start is taken in the worker, just before the probe: on a busy host a worker may start late,
+            // and beats committed while the task waited could not have been expected either way
+            Future<Timed> f = probeWorkers.submit(() -> {
+                long started = router.nanoTime();
+                return new Timed(probe.probe(), started);
+            });
             running.put(e.getKey(), f);
             futures.put(e.getKey(), f);
         }
-        Map<String, ProbeResult> results = new LinkedHashMap<>();
+        Map<String, Timed> results = new LinkedHashMap<>();
         long waitMs = 2L * config.probeTimeoutMs() + 500;
-        for (Map.Entry<String, Future<ProbeResult>> e : futures.entrySet()) {
-            ProbeResult r;
+        for (Map.Entry<String, Future<Timed>> e : futures.entrySet()) {
+            Timed r;
             try {
                 r = e.getValue().get(waitMs, TimeUnit.MILLISECONDS);
             } catch (TimeoutException ex) {
                 e.getValue().cancel(true);
-                r = ProbeResult.unreachable("probe did not finish in " + waitMs + " ms");
+                r = new Timed(ProbeResult.unreachable("probe did not finish in " + waitMs + " ms"), submitted);
             } catch (Exception ex) {
-                r = ProbeResult.unreachable("probe failed: " + ex);
+                r = new Timed(ProbeResult.unreachable("probe failed: " + ex), submitted);
             }
             results.put(e.getKey(), r);
         }
         return results;
     }
 
-    private NodeStatus judge(String node, ProbeResult r, long now, long nowMillis) {
+    /**
+     * One node's new status. {@code probeStart}: when its probe started, the time its heartbeat value is
+     * judged at; {@code now}: the round's time, for state changes (see probeRound).
+     */
+    private NodeStatus judge(String node, ProbeResult r, long probeStart, long now, long nowMillis) {
         Track tr = tracks.get(node);
         if (!r.reachable()) {
             router.probeFailed(node);
@@ -256,10 +289,10 @@ public final class HealthMonitor implements AutoCloseable {
         Long lag = null;
         String unknown = null;
         if (r.reachable() && r.role() == NodeRole.REPLICA) {
-            lag = router.heartbeats().lagMillis(r.beat(), now);
+            lag = router.heartbeats().lagMillis(r.beat(), probeStart);
             if (lag == null) {
                 unknown = r.beat() == null ? (r.beatError() != null ? r.beatError() : "heartbeat not readable")
-                        : router.heartbeats().unknownReason(now);
+                        : router.heartbeats().unknownReason(probeStart);
             }
             tr.history.record(nowMillis, lag);
         }

@@ -7,18 +7,37 @@ package dev.sluice.core.health;
  * a replica's lag is read as the newest value it has applied. Both sides of the subtraction come from the
  * same clock, so host clock skew cancels out:
  * <pre>
- *   lag = (latest beat value − value applied on the replica)       primary clock, µs
- *       + (local monotonic now − local time the latest beat started) this process's clock, no wall time
+ *   at  = local monotonic time the probe of this replica STARTED
+ *   b   = the latest beat whose commit returned at or before {@code at}
+ *   lag = max(0, value of b − value applied on the replica)          primary clock, µs
+ *       + (at − local time b's write started)                        this process's clock, no wall time
  * </pre>
- * A replica that has applied the latest beat shows between 0 and about one heartbeat interval (plus the
- * probe's own latency): the resolution is one interval. pt-heartbeat, by contrast, subtracts the replica's
- * value from the monitor host's wall clock and so needs NTP-synced hosts.
+ * <b>Why the probe's start, not "now".</b> The replica's value is read somewhere inside the probe (after a
+ * role query), and on a saturated host the probe's queries queue behind busy backends for hundreds of ms.
+ * Comparing that value with beats committed up to the end of the probe round counted the probe's own
+ * response time as lag and dropped healthy replicas (a benchmark flapped at "lag 1017 ms"). A beat that
+ * committed after the probe began cannot be expected on the replica, so the replica is held only to beats
+ * committed by {@code at}, and the clock stops at {@code at}. The price: the value read is never older than
+ * the replica's state at {@code at}, so a replica that is really behind may look up to one probe response
+ * time (at most {@code probe-timeout-ms}) fresher than it is when the value was read. A replica that has
+ * applied {@code b} shows between 0 and about one heartbeat interval: the resolution is one interval.
+ * pt-heartbeat, by contrast, subtracts the replica's value from the monitor host's wall clock and so needs
+ * NTP-synced hosts.
  *
- * <p>Worked example, interval 100 ms: beats 1000000 (started at local t=0 ms) … latest 1500000 (local t=500).
- * At local t=530 a replica showing 1500000 has lag 0 + 30 = 30 ms; one showing 1200000 has 300 + 30 = 330 ms.
+ * <p>Worked example, interval 100 ms: beats 1000000 (write started at local t=0 ms, committed t=2) … 1500000
+ * (started t=500, committed t=502), 1600000 (started t=600, committed t=603). A probe starts at t=530; the
+ * host being busy, its answer arrives at t=900 and the round ends at t=910. Whatever the replica showed:
+ * <ul>
+ *   <li>it shows 1500000 → b = 1500000 (1600000 committed after t=530 does not count): 0 + 30 = 30 ms;</li>
+ *   <li>it shows 1600000 (newer than b) → 30 ms as well, never less than the time since b started;</li>
+ *   <li>it shows 1200000 → 300 + 30 = 330 ms.</li>
+ * </ul>
+ * Judged at the end of the round instead (t=910, latest beat 1900000 started t=900) the first would read
+ * 400 + 10 = 410 ms: the probe's 380 ms of queueing, counted as lag.
  *
- * <p>When the writer has not committed a beat for a while (primary unreachable, writer connection killed)
- * lag is <i>unknown</i> (null), never 0: nothing proves the replicas are current.
+ * <p>When the writer has not committed a beat for a while before {@code at} (primary unreachable, writer
+ * connection killed) lag is <i>unknown</i> (null), never 0: nothing proves the replicas are current. The
+ * Router sets that interval to at least max-lag-ms (its comment says why).
  *
  * <p>Read-your-writes (heartbeat mode) uses the same log: a replica has applied a write that committed at
  * local time t if it has applied a beat whose write <i>started</i> after t, because the primary applies
@@ -30,9 +49,9 @@ public final class Heartbeats {
     private final long staleAfterNanos;
     private final long[] values = new long[CAPACITY];
     private final long[] startNanos = new long[CAPACITY];
+    private final long[] commitNanos = new long[CAPACITY];
     private int count;
     private int next;
-    private long lastCommitNanos = Long.MIN_VALUE;
     private String lastError = "no heartbeat yet";
 
     /** @param staleAfterNanos how long without a committed beat before lag becomes unknown */
@@ -42,11 +61,13 @@ public final class Heartbeats {
 
     /** A beat committed: its value, when its write started and when it returned (local monotonic nanos). */
     public synchronized void committed(long value, long started, long committedAt) {
+        // one writer thread commits beats one after another, so start and commit times rise with the index:
+        // both binary searches below rely on it
         values[next] = value;
         startNanos[next] = started;
+        commitNanos[next] = committedAt;
         next = (next + 1) % CAPACITY;
         count = Math.min(count + 1, CAPACITY);
-        lastCommitNanos = committedAt;
         lastError = null;
     }
 
@@ -59,32 +80,58 @@ public final class Heartbeats {
     public synchronized void reset(String why) {
         count = 0;
         next = 0;
-        lastCommitNanos = Long.MIN_VALUE;
         lastError = why;
     }
 
-    /** Why lag is unknown right now, or null when it is known. */
-    public synchronized String unknownReason(long now) {
+    /** Why lag judged at local time {@code at} is unknown, or null when it is known. */
+    public synchronized String unknownReason(long at) {
         if (count == 0) {
             return lastError == null ? "no heartbeat yet" : lastError;
         }
-        if (now - lastCommitNanos > staleAfterNanos) {
-            return "heartbeat writer stalled " + (now - lastCommitNanos) / 1_000_000 + " ms"
-                    + (lastError == null ? "" : ": " + lastError);
+        int b = latestCommittedBy(at);
+        if (b < 0) {
+            return "no heartbeat committed before the probe started";
+        }
+        long since = at - commitNanos[b];
+        if (since > staleAfterNanos) {
+            return "heartbeat writer stalled " + since / 1_000_000 + " ms" + (lastError == null ? "" : ": " + lastError);
         }
         return null;
     }
 
-    /** Lag in ms of a node showing heartbeat {@code applied}, or null when unknown. */
-    public synchronized Long lagMillis(Long applied, long now) {
+    /**
+     * Lag in ms of a node showing heartbeat {@code applied}, judged at local time {@code at} (when its probe
+     * started), or null when unknown.
+     */
+    public synchronized Long lagMillis(Long applied, long at) {
         // <= 0: the row exists but no beat ever reached this node (the table's placeholder)
-        if (applied == null || applied <= 0 || unknownReason(now) != null) {
+        if (applied == null || applied <= 0 || unknownReason(at) != null) {
             return null;
         }
-        int latest = (next - 1 + CAPACITY) % CAPACITY;
-        long behindMicros = Math.max(0, values[latest] - applied);
-        long sinceLatest = Math.max(0, now - startNanos[latest]);
-        return behindMicros / 1000 + sinceLatest / 1_000_000;
+        int b = latestCommittedBy(at); // >= 0: unknownReason checked it
+        long behindMicros = Math.max(0, values[b] - applied);
+        long sinceStart = Math.max(0, at - startNanos[b]);
+        return behindMicros / 1000 + sinceStart / 1_000_000;
+    }
+
+    /** Ring index of the newest beat committed at or before {@code at}, or -1 if none of those kept did. */
+    private int latestCommittedBy(long at) {
+        int lo = 0;
+        int hi = count; // first k in [lo, hi) committed after at; count = none
+        while (lo < hi) {
+            int mid = (lo + hi) >>> 1;
+            if (commitNanos[slot(mid)] > at) {
+                hi = mid;
+            } else {
+                lo = mid + 1;
+            }
+        }
+        return lo == 0 ? -1 : slot(lo - 1);
+    }
+
+    /** Ring index of the k-th oldest beat kept. */
+    private int slot(int k) {
+        return (next - count + k + CAPACITY) % CAPACITY;
     }
 
     /**
@@ -98,24 +145,29 @@ public final class Heartbeats {
         int hi = count; // first k in [lo, hi) whose start is after commitNanos; count = none
         while (lo < hi) {
             int mid = (lo + hi) >>> 1;
-            if (startNanos[(next - count + mid + CAPACITY) % CAPACITY] > commitNanos) {
+            if (startNanos[slot(mid)] > commitNanos) {
                 hi = mid;
             } else {
                 lo = mid + 1;
             }
         }
-        return lo < count ? values[(next - count + lo + CAPACITY) % CAPACITY] : null;
+        return lo < count ? values[slot(lo)] : null;
     }
 
     /**
-     * Records the value seen on the primary (pt-heartbeat mode: another program writes it). Only a change
-     * counts as a beat, so a dead pt-heartbeat turns lag unknown after the stale interval (set
-     * heartbeat-interval-ms to pt-heartbeat's --interval).
+     * Records the value seen on the primary (pt-heartbeat mode: another program writes it) as written and
+     * committed at local time {@code at}. Only a change counts as a beat, so a dead pt-heartbeat turns lag
+     * unknown after the stale interval (set heartbeat-interval-ms to pt-heartbeat's --interval).
      */
-    public synchronized void observed(long value, long now) {
-        int latest = (next - 1 + CAPACITY) % CAPACITY;
-        if (count == 0 || values[latest] != value) {
-            committed(value, now, now);
+    public synchronized void observed(long value, long at) {
+        if (count == 0) {
+            committed(value, at, at);
+            return;
+        }
+        int latest = slot(count - 1);
+        if (values[latest] != value) {
+            long t = Math.max(at, commitNanos[latest]); // keep times rising (two nodes seen writable in one round)
+            committed(value, t, t);
         }
     }
 }

@@ -64,8 +64,16 @@ public final class Router {
         // in-flight counts feed least-outstanding balancing and let a switchover wait for the primary to go quiet
         this.inFlight = new InFlight(config.nodes().stream().map(NodeConfig::name).toList());
         this.balancer = Balancer.create(config, inFlight);
-        long staleNanos = TimeUnit.MILLISECONDS.toNanos(Math.max(3L * config.heartbeatIntervalMs(), 500));
-        this.heartbeats = new Heartbeats(staleNanos);
+        // Lag turns unknown after 3 heartbeat intervals without a beat, but never before max-lag-ms: while the
+        // writer stalls, lag as computed keeps growing by itself (the time since the last beat started), so a
+        // replica leaves the read set once the stall passes max-lag anyway, and that lag is still an honest upper
+        // bound on how old its data is. Turning it unknown earlier only dropped healthy replicas on a 500 ms
+        // hiccup of the writer on a busy host. Nothing needs the shorter bound: read-your-writes and the read
+        // cache's write proof use beats started after the write (firstBeatAfter), not staleness; per-statement
+        // lag budgets, the cache's as-of time, least-lagged and failover's last known lag all use that upper
+        // bound. Built once: a max-lag-ms changed at run time keeps the start-up bound.
+        long staleMs = Math.max(Math.max(3L * config.heartbeatIntervalMs(), 500), config.maxLagMs());
+        this.heartbeats = new Heartbeats(TimeUnit.MILLISECONDS.toNanos(staleMs));
         CircuitBreakerConfig cb = CircuitBreakerConfig.custom()
                 // one connection-class failure on live traffic is enough: the node is gone until a probe says otherwise
                 .slidingWindowType(CircuitBreakerConfig.SlidingWindowType.COUNT_BASED)

@@ -9,6 +9,7 @@ import dev.sluice.core.config.ClusterConfig;
 import dev.sluice.core.config.Engine;
 import dev.sluice.core.config.NodeConfig;
 import dev.sluice.core.route.NodeRole;
+import dev.sluice.core.route.NodeStatus;
 import dev.sluice.core.route.Router;
 import dev.sluice.core.route.Session;
 import java.util.List;
@@ -22,6 +23,9 @@ class HealthMonitorTest {
     final AtomicLong clock = new AtomicLong(1_000_000_000L);
     final Map<String, ProbeResult> answers = new ConcurrentHashMap<>();
     final AtomicLong primaryBeat = new AtomicLong(5_000_000);
+    /** Run inside a node's probe before it answers: a slow probe advances the fake clock here. */
+    final Map<String, Runnable> during = new ConcurrentHashMap<>();
+    static final long MS = 1_000_000L;
 
     ClusterConfig config(Map<String, String> opts) {
         return ClusterConfig.of("t", "c", Engine.POSTGRESQL, "db",
@@ -35,6 +39,10 @@ class HealthMonitorTest {
                 return new NodeProbe() {
                     @Override
                     public ProbeResult probe() {
+                        Runnable r = during.get(node.name());
+                        if (r != null) {
+                            r.run();
+                        }
                         return answers.get(node.name());
                     }
 
@@ -167,6 +175,102 @@ class HealthMonitorTest {
         assertTrue(!router.topology().replicas().contains("r2"));
         m.drain("r2", false);
         assertNull(null);
+        m.close();
+    }
+
+    /** A monitor whose replicas applied every beat at once for 2 s: both in the read set. */
+    HealthMonitor caughtUp(Router router) {
+        HealthMonitor m = new HealthMonitor(router.config(), router, fakes());
+        answers.put("p", primary());
+        answers.put("r1", replica(null));
+        answers.put("r2", replica(null));
+        m.probeRound();
+        for (int i = 0; i < 20; i++) {
+            beatAndApply(m);
+            m.probeRound();
+        }
+        assertEquals(List.of("r1", "r2"), router.topology().replicas());
+        return m;
+    }
+
+    /** 100 ms pass, a beat commits, and both replicas have applied it before their next probe. */
+    void beatAndApply(HealthMonitor m) {
+        clock.addAndGet(100 * MS);
+        m.heartbeatTick();
+        answers.put("r1", replica(primaryBeat.get()));
+        answers.put("r2", replica(primaryBeat.get()));
+    }
+
+    /** r1's probe takes {@code ms} on the fake clock while the writer keeps committing a beat every 100 ms. */
+    void slowR1WithBeats(HealthMonitor m, long ms) {
+        during.put("r1", () -> {
+            for (long t = 0; t < ms; t += 100) {
+                clock.addAndGet(100 * MS);
+                m.heartbeatTick();
+            }
+        });
+    }
+
+    @Test
+    void aSlowProbeIsNotCountedAsLag() {
+        Router router = new Router(config(Map.of()), clock::get);
+        HealthMonitor m = caughtUp(router);
+        slowR1WithBeats(m, 800); // 8 beats commit while the probe runs: none can be expected on r1
+        int eventsBefore = m.status().events().size();
+        for (int i = 0; i < 10; i++) {
+            beatAndApply(m);
+            m.probeRound();
+            NodeStatus r1 = router.topology().status("r1");
+            assertTrue(r1.lagMillis() != null && r1.lagMillis() < 200, "round " + i + ": " + r1);
+            assertEquals(NodeState.UP, r1.state(), r1.toString());
+        }
+        assertEquals(eventsBefore, m.status().events().size(), "no flapping: " + m.status().events());
+        m.close();
+    }
+
+    @Test
+    void aReplicaReallyBehindIsStillDroppedThroughASlowProbe() {
+        Router router = new Router(config(Map.of()), clock::get);
+        HealthMonitor m = caughtUp(router);
+        slowR1WithBeats(m, 800);
+        beatAndApply(m);
+        answers.put("r1", replica(primaryBeat.get() - 1_500_000)); // 1.5 s behind the beat committed before the probe
+        m.probeRound();
+        NodeStatus r1 = router.topology().status("r1");
+        assertEquals(NodeState.LAGGING, r1.state(), r1.toString());
+        assertEquals(1500L, r1.lagMillis());
+        assertTrue(r1.reason().contains("lag 1500 ms > max-lag 1000 ms"), r1.reason());
+        assertEquals(List.of("r2"), router.topology().replicas());
+        m.close();
+    }
+
+    @Test
+    void theWriterIsJudgedStalledAtTheProbesStart() {
+        Router router = new Router(config(Map.of()), clock::get);
+        HealthMonitor m = caughtUp(router);
+        clock.addAndGet(1100 * MS); // no beat for 1.1 s (the bound is max-lag, 1 s) ...
+        slowR1WithBeats(m, 100); // ... then one commits while r1's probe runs: too late for this probe
+        m.probeRound();
+        NodeStatus r1 = router.topology().status("r1");
+        assertEquals(NodeState.LAGGING, r1.state(), r1.toString());
+        assertNull(r1.lagMillis());
+        assertTrue(r1.reason().contains("lag unknown: heartbeat writer stalled 1100 ms"), r1.reason());
+        m.close();
+    }
+
+    @Test
+    void aWriterHiccupShorterThanMaxLagKeepsReplicasIn() {
+        Router router = new Router(config(Map.of()), clock::get);
+        HealthMonitor m = caughtUp(router);
+        clock.addAndGet(700 * MS); // no beat for 700 ms on a busy host: over 3 intervals and 500 ms, under max-lag
+        m.probeRound();
+        assertEquals(List.of("r1", "r2"), router.topology().replicas(), router.topology().describe());
+        assertEquals(700L, router.topology().status("r1").lagMillis(), "lag keeps growing while the writer stalls");
+        assertNull(m.status().heartbeat());
+        clock.addAndGet(400 * MS); // 1.1 s: both out, by lag and as unknown
+        m.probeRound();
+        assertEquals(List.of(), router.topology().replicas());
+        assertTrue(m.status().heartbeat().contains("stalled 1100 ms"), m.status().heartbeat());
         m.close();
     }
 }
