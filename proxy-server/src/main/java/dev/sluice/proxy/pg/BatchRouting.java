@@ -119,6 +119,20 @@ final class BatchRouting {
         throw new NoRouteException("no node is available: " + router.topology().describe());
     }
 
+    /**
+     * The cycle ended without an error on {@code ranOn}: the session is told what ran (read-your-writes stamps), and
+     * what ran for all the session's connections (SET and friends) goes to {@code held}, which runs it on the others.
+     */
+    void ran(BackendConnection ranOn, HeldBackends held) {
+        for (int i = 0; i < decisions.size(); i++) {
+            RouteDecision d = decisions.get(i);
+            session.executed(d);
+            if (d.allConnections() && texts.get(i) != null) {
+                held.sessionStateRan(ranOn, texts.get(i));
+            }
+        }
+    }
+
     void clear() {
         decisions.clear();
         texts.clear();

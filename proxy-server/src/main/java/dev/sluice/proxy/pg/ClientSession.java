@@ -1,7 +1,6 @@
 package dev.sluice.proxy.pg;
 
 import dev.sluice.core.route.NoRouteException;
-import dev.sluice.core.route.RouteDecision;
 import dev.sluice.core.route.Router;
 import dev.sluice.core.route.Session;
 import dev.sluice.proxy.net.WriteCoalescer;
@@ -11,7 +10,6 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.DecoderException;
 import java.util.ArrayDeque;
 import java.util.HashMap;
-import java.util.List;
 import java.util.Map;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -22,7 +20,9 @@ import org.slf4j.LoggerFactory;
  * relayed back as they are — only a few message types are looked inside. One batch is on a backend at a
  * time: the next waits for its ReadyForQuery, which also carries the transaction status (I/T/E) that keeps
  * a transaction on its node. Everything here runs on the client channel's event loop; backend events from
- * another loop hop over first.
+ * another loop hop over first. The replies themselves go through {@link ReplyRelay}, a COPY FROM STDIN's data
+ * through {@link CopyInStream}, and {@link HeldBackends} keeps the session's backends (one per node) alike; this
+ * class orders the cycles.
  */
 final class ClientSession extends FrontSession {
     private static final Logger log = LoggerFactory.getLogger(ClientSession.class);
@@ -36,10 +36,8 @@ final class ClientSession extends FrontSession {
     private final PreparedStatements statements = new PreparedStatements();
     private final Map<String, String> portals = new HashMap<>();
     private final BatchBuilder batches;
-    private final Map<String, BackendConnection> held = new HashMap<>(4);
+    private final HeldBackends held;
     private final ArrayDeque<Batch> queue = new ArrayDeque<>();
-    private final List<RouteDecision> cycleDecisions;
-    private final List<String> cycleTexts;
     private final BatchRouting routing;
     private final PgReplyCache replies;
     final String user;
@@ -47,32 +45,28 @@ final class ClientSession extends FrontSession {
     private BackendConnection active;
     private boolean openCycle;     // the batch on `active` ended with Flush: the cycle continues there
     private boolean busy;          // routing or acquiring a backend asynchronously
-    private boolean copyIn;
-    private boolean copyPaused;    // COPY FROM STDIN: reading the client paused until the backend's socket drains
-    private boolean errorInCycle;
     private long cycleStartNanos; // for the latency histogram: one nanoTime at each end of a cycle
     private boolean discardUntilSync;
     private boolean closed;
     private char txStatus = 'I';
     private String txLost;
     private final ReadAgain readAgain = new ReadAgain(); // the cycle, kept to run elsewhere if its node dies before answering
-    /** Backend messages relayed during the current backend read, written at its end or its ReadyForQuery. */
-    private final WriteCoalescer toClient;
+    private final CopyInStream copyIn = new CopyInStream();
+    private final ReplyRelay relay;
 
     ClientSession(PgProxy proxy, Channel client, String user, Map<String, String> startupParams, int cancelPid, int cancelKey) {
         super(cancelPid, cancelKey);
         this.proxy = proxy;
         this.client = client;
-        this.toClient = new WriteCoalescer(client);
         this.router = proxy.router();
         this.session = router.newSession();
         this.state = new SessionState(startupParams);
         this.user = user;
         this.batches = new BatchBuilder(router, statements, portals);
         this.routing = new BatchRouting(router, session, user, proxy.logRoutes());
-        this.cycleDecisions = routing.decisions;
-        this.cycleTexts = routing.texts;
         this.replies = new PgReplyCache(router, session, user, state.startupSettings(), statements);
+        this.held = new HeldBackends(state, replies, user);
+        this.relay = new ReplyRelay(client, statements, readAgain, replies, copyIn);
     }
 
     /** Authentication is done: tell the client the server's parameters, its cancel key, and that it may talk. */
@@ -100,7 +94,7 @@ final class ClientSession extends FrontSession {
     }
 
     private void welcome(Map<String, String> serverParams) {
-        writeOut();
+        relay.writeOut();
         state.reported(serverParams).forEach((k, v) -> client.write(Pg.parameterStatus(client.alloc(), k, v)));
         client.write(Pg.backendKeyData(client.alloc(), cancelPid, cancelKey));
         client.writeAndFlush(Pg.readyForQuery(client.alloc(), 'I'));
@@ -117,20 +111,8 @@ final class ClientSession extends FrontSession {
             return;
         }
         byte t = frame.getByte(frame.readerIndex());
-        if (copyIn && active != null && (t == 'd' || t == 'c' || t == 'f')) {
-            Channel be = active.channel();
-            be.write(frame); // COPY FROM STDIN data streams straight to the backend running it
-            if (t != 'd') {
-                copyIn = false;
-                be.flush();
-            } else if (!be.isWritable()) {
-                // the server consumes the data slower than the client sends it (a slow trigger, a lock, a busy
-                // disk): stop reading the client until the backend's socket drains (backendWritable), so the proxy
-                // holds about one write-buffer high-water mark per session instead of the whole stream. Paused
-                // before the flush: on the same event loop the flush may drain the socket at once, and the
-                // writability event it fires (backendWritable) must find the pause to lift
-                copyPaused = true;
-                be.flush();
+        if (copyIn.copying() && active != null && (t == 'd' || t == 'c' || t == 'f')) {
+            if (copyIn.forward(active.channel(), frame, t)) {
                 updateAutoRead();
             }
             return;
@@ -163,9 +145,7 @@ final class ClientSession extends FrontSession {
 
     @Override
     public void channelReadComplete(ChannelHandlerContext ctx) {
-        if (copyIn && active != null) {
-            active.channel().flush();
-        }
+        copyIn.readComplete(active);
     }
 
     /** Sends queued batches while the backend side allows; pauses reading from the client when it does not. */
@@ -179,14 +159,14 @@ final class ClientSession extends FrontSession {
                 b.release();
                 if (b.endsCycle) {
                     discardUntilSync = false;
-                    writeOut();
+                    relay.writeOut();
                     client.writeAndFlush(Pg.readyForQuery(client.alloc(), txStatus));
                 }
                 continue;
             }
             if (active != null) {
                 try {
-                    routing.decide(b, held.keySet()); // the session still sees each statement (BEGIN, SET …); the node is the cycle's
+                    routing.decide(b, held.nodes()); // the session still sees each statement (BEGIN, SET …); the node is the cycle's
                 } catch (NoRouteException ignored) {
                     // the cycle continues on its backend regardless
                 }
@@ -204,7 +184,7 @@ final class ClientSession extends FrontSession {
 
     /** Reads from the client while neither the queue is full nor a COPY's backend is behind. */
     private void updateAutoRead() {
-        client.config().setAutoRead(queue.size() < MAX_QUEUED && !copyPaused);
+        client.config().setAutoRead(queue.size() < MAX_QUEUED && !copyIn.paused());
     }
 
     /** The backend's socket took its pending bytes (writability changed): a paused COPY reads the client again. */
@@ -213,21 +193,20 @@ final class ClientSession extends FrontSession {
             client.eventLoop().execute(() -> backendWritable(be));
             return;
         }
-        if (copyPaused && (be != active || be.channel().isWritable())) {
-            copyPaused = false;
+        if (copyIn.backendWritable(be, active)) {
             updateAutoRead();
         }
     }
 
     private void route(Batch b) {
-        writeOut(); // a cached answer must not overtake what was relayed before it
+        relay.writeOut(); // a cached answer must not overtake what was relayed before it
         if (!b.retried && replies.serve(b, client)) {
             return; // answered from the read cache
         }
         if (router.writesHeld()) {
             // a switchover holds writes: routing may block until it ends, which an event loop must never do
             busy = true;
-            routing.decideOffLoop(b, held.keySet(), proxy.blocking(), (n, err) -> onLoop(() -> {
+            routing.decideOffLoop(b, held.nodes(), proxy.blocking(), (n, err) -> onLoop(() -> {
                 busy = false;
                 if (err != null) {
                     fail(b, Pg.CANNOT_CONNECT, err.getMessage());
@@ -240,7 +219,7 @@ final class ClientSession extends FrontSession {
         }
         String node;
         try {
-            node = routing.decide(b, held.keySet());
+            node = routing.decide(b, held.nodes());
         } catch (NoRouteException e) {
             fail(b, Pg.CANNOT_CONNECT, e.getMessage());
             return;
@@ -252,14 +231,10 @@ final class ClientSession extends FrontSession {
         String p = router.topology().primary();
         // routed back to where it just could not get a connection: the primary serves any read
         String node = routedTo.equals(b.failedOn) && p != null ? p : routedTo;
-        BackendConnection be = held.get(node);
-        if (be != null && be.usable()) {
+        BackendConnection be = held.usable(node);
+        if (be != null) {
             send(b, be);
             return;
-        }
-        if (be != null) {
-            held.remove(node);
-            be.resetAndRelease(false);
         }
         busy = true;
         proxy.pool(node).acquire(client.eventLoop(), (c, err) -> onLoop(() -> {
@@ -291,19 +266,14 @@ final class ClientSession extends FrontSession {
 
     private void attach(BackendConnection c) {
         c.attach(this);
-        held.put(c.node, c);
-        String replay = state.replaySql(c.params);
-        if (!replay.isEmpty()) {
-            c.silentCycles++;
-            c.channel().write(Pg.query(c.channel().alloc(), replay));
-        }
+        held.add(c);
     }
 
     private void send(Batch b, BackendConnection be) {
         if (active == null) {
             router.started(be.node);
             cycleStartNanos = System.nanoTime();
-            errorInCycle = false;
+            relay.cycleStarts();
             readAgain.cycleStarts(b, be.node, txStatus, session.inTransaction(), router.topology().primary(), log.isDebugEnabled());
         }
         active = be;
@@ -337,68 +307,19 @@ final class ClientSession extends FrontSession {
             return;
         }
         if (be != active) {
-            // a held backend spoke while not running anything: notifications reach the client
-            if (t == 'A' || t == 'N') {
-                writeOut();
-                client.writeAndFlush(frame, client.voidPromise());
-            } else {
-                be.unsolicited(frame, t);
-            }
+            relay.idle(be, frame, t);
             return;
         }
-        switch (t) {
-            case '1' -> {
-                BackendConnection.PendingParse pp = be.parses.poll();
-                if (pp != null && pp.swallow()) {
-                    frame.release();
-                    return;
-                }
-            }
-            case '3' -> {
-                if (Boolean.TRUE.equals(be.closes.poll())) {
-                    frame.release();
-                    return;
-                }
-            }
-            case 'S' -> be.parameter(frame);
-            case 'E' -> {
-                errorInCycle = true;
-                statements.onError(be);
-                Messages.ErrorFields e = Messages.ErrorFields.decode(frame);
-                if (e.severity().equals("FATAL") || e.severity().equals("PANIC")) {
-                    // the backend connection ends, not the client's session: the client must not see a FATAL
-                    // (its driver would drop the connection); it gets 08006 with this reason when the channel closes
-                    be.fatal(e.sqlState() + " " + e.message());
-                    frame.release();
-                    return;
-                }
-            }
-            case 'G' -> copyIn = true;
-            case 'Z' -> {
-                char status = (char) frame.getByte(frame.readerIndex() + 5);
-                be.txStatus = status;
-                toClient.add(frame);
-                writeOut();
-                client.flush();
-                cycleDone(be, status);
-                return;
-            }
-            default -> { }
-        }
-        readAgain.answered(t);
-        replies.relayed(frame);
-        toClient.add(frame);
-        if (!client.isWritable()) {
-            // the client reads slower than the server sends (a big result): stop reading this backend until the
-            // client's socket drains (channelWritabilityChanged), so the server waits instead of the proxy buffering
-            be.channel().config().setAutoRead(false);
+        char status = relay.relay(be, frame, t);
+        if (status != 0) {
+            cycleDone(be, status);
         }
     }
 
     @Override
     public void channelWritabilityChanged(ChannelHandlerContext ctx) {
         if (client.isWritable()) {
-            held.values().forEach(be -> be.channel().config().setAutoRead(true));
+            held.resumeReading();
         }
         ctx.fireChannelWritabilityChanged();
     }
@@ -408,33 +329,22 @@ final class ClientSession extends FrontSession {
             client.eventLoop().execute(() -> backendReadComplete(be)); // behind the hopped fromBackend calls
             return;
         }
-        writeOut();
+        relay.writeOut();
         client.flush();
-    }
-
-    /** Writes (without flushing) the relayed messages gathered so far; every other write to the client comes after. */
-    private void writeOut() {
-        toClient.write();
     }
 
     private void cycleDone(BackendConnection be, char status) {
         active = null;
         readAgain.drop();
         openCycle = false;
-        copyIn = false;
-        copyPaused = false;
+        copyIn.ended();
         router.finished(be.node);
         proxy.cycleTimer().record(be.node, System.nanoTime() - cycleStartNanos);
+        boolean errorInCycle = relay.errorInCycle();
         if (!errorInCycle) {
-            for (int i = 0; i < cycleDecisions.size(); i++) {
-                RouteDecision d = cycleDecisions.get(i);
-                session.executed(d);
-                if (d.allConnections() && cycleTexts.get(i) != null) {
-                    sessionStateRan(be, cycleTexts.get(i));
-                }
-            }
+            routing.ran(be, held);
         }
-        replies.cycleDone(be.node, status, errorInCycle, cycleDecisions, cycleTexts);
+        replies.cycleDone(be.node, status, errorInCycle, routing.decisions, routing.texts);
         routing.clear();
         txStatus = status;
         if (status == 'I' && session.inTransaction()) {
@@ -445,29 +355,13 @@ final class ClientSession extends FrontSession {
         drain();
     }
 
-    /** SET and friends ran on one backend: run them on the session's others too, and replay them on later ones. */
-    private void sessionStateRan(BackendConnection ranOn, String sql) {
-        if (!state.record(sql)) {
-            log.warn("{}: more than 500 distinct session-state statements; not replaying: {}", user, sql);
-        }
-        replies.sessionState(sql);
-        for (BackendConnection other : held.values()) {
-            if (other != ranOn && other.usable()) {
-                other.silentCycles++;
-                other.channel().writeAndFlush(Pg.query(other.channel().alloc(), sql));
-            }
-        }
-    }
-
     /** A backend connection of this session died (node down, killed, network). */
     void backendLost(BackendConnection be, Throwable cause) {
         if (!client.eventLoop().inEventLoop()) {
             client.eventLoop().execute(() -> backendLost(be, cause));
             return;
         }
-        if (held.get(be.node) == be) {
-            held.remove(be.node);
-        }
+        held.lost(be);
         proxy.backendLost(be, cause);
         if (closed) {
             return;
@@ -488,10 +382,9 @@ final class ClientSession extends FrontSession {
         }
         if (be == active) {
             log.debug("{}: connection to node {} lost mid-cycle, not run again: {}", user, be.node, readAgain.whyNot());
-            writeOut();
+            relay.writeOut();
             active = null;
-            copyIn = false;
-            copyPaused = false; // updated by drain() below
+            copyIn.ended(); // the client's auto-read is updated by drain() below
             router.finished(be.node);
             routing.clear();
             client.write(Pg.error(client.alloc(), "ERROR", Pg.CONNECTION_FAILURE, "connection to node " + be.node + " lost: "
@@ -520,7 +413,7 @@ final class ClientSession extends FrontSession {
     private void fail(Batch b, String sqlState, String message) {
         b.release();
         routing.clear();
-        writeOut();
+        relay.writeOut();
         client.write(Pg.error(client.alloc(), "ERROR", sqlState, message));
         if (b.endsCycle) {
             client.writeAndFlush(Pg.readyForQuery(client.alloc(), txStatus));
@@ -536,7 +429,7 @@ final class ClientSession extends FrontSession {
     }
 
     private void fatal(String sqlState, String message) {
-        writeOut();
+        relay.writeOut();
         client.writeAndFlush(Pg.error(client.alloc(), "FATAL", sqlState, message)).addListener(f -> client.close());
     }
 
@@ -565,7 +458,7 @@ final class ClientSession extends FrontSession {
     public void channelInactive(ChannelHandlerContext ctx) {
         closed = true;
         proxy.sessionClosed(this);
-        toClient.release();
+        relay.release();
         batches.release();
         queue.forEach(Batch::release);
         queue.clear();
@@ -575,10 +468,7 @@ final class ClientSession extends FrontSession {
             // its locks go and its transaction rolls back at once (closing alone is seen only at the next write)
             proxy.cancel(active);
         }
-        for (BackendConnection be : held.values()) {
-            be.resetAndRelease(be != active && !openCycle);
-        }
-        held.clear();
+        held.releaseAll(active, openCycle);
         if (active != null) {
             router.finished(active.node);
             active = null;
