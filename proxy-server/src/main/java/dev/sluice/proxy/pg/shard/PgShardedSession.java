@@ -2,6 +2,7 @@ package dev.sluice.proxy.pg.shard;
 
 import dev.sluice.core.shard.ShardPlan;
 import dev.sluice.core.shard.ShardRouter;
+import dev.sluice.proxy.net.ClientErrors;
 import dev.sluice.proxy.pg.FrontSession;
 import dev.sluice.proxy.pg.Messages;
 import dev.sluice.proxy.pg.Pg;
@@ -11,7 +12,6 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
-import io.netty.handler.codec.DecoderException;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -498,12 +498,7 @@ public final class PgShardedSession extends FrontSession implements ShardLink.Ow
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-        if (cause instanceof DecoderException) {
-            fatal(Pg.PROTOCOL_VIOLATION, cause.getMessage());
-        } else {
-            log.debug("{}: client connection error: {}", user, cause.toString());
-            ctx.close();
-        }
+        ClientErrors.exceptionCaught(ctx, cause, log, user, message -> fatal(Pg.PROTOCOL_VIOLATION, message));
     }
 
     @Override
