@@ -7,8 +7,9 @@ import dev.sluice.core.config.ConfigException;
 import dev.sluice.jdbc.ClusterRuntime;
 import dev.sluice.proxy.alert.Alerts;
 import dev.sluice.proxy.metrics.ProxyMetrics;
-import dev.sluice.proxy.net.Transport;
 import dev.sluice.proxy.mysql.MySqlProxy;
+import dev.sluice.proxy.net.ListenerSettings;
+import dev.sluice.proxy.net.Transport;
 import dev.sluice.proxy.pg.PgProxy;
 import dev.sluice.proxy.shard.ShardEndpoints;
 import io.netty.handler.ssl.SslContext;
@@ -82,11 +83,11 @@ public final class ProxyServer implements AutoCloseable {
             MySqlProxy outerMy = null;
             try {
                 if (isPg) {
-                    outerPg = new PgProxy(cfg.sharded().map().database(), new PgProxy.Settings(cfg.listen(), cfg.auth(), users, ssl, cfg.tlsRequired(),
+                    outerPg = new PgProxy(cfg.sharded().map().database(), new ListenerSettings(cfg.listen(), cfg.auth(), users, ssl, cfg.tlsRequired(),
                             cfg.maxClientConnections(), cfg.maxMessageBytes(), threads, cfg.authTimeoutMs(), logRoutes, cfg.authFailureLimit(),
                             cfg.authFailureWindowMs()), dev.sluice.proxy.pg.shard.PgShardedSession.factory(shards), loops);
                 } else {
-                    outerMy = new MySqlProxy(cfg.sharded().map().database(), new MySqlProxy.Settings(cfg.listen(), cfg.auth().equals("trust"),
+                    outerMy = new MySqlProxy(cfg.sharded().map().database(), new ListenerSettings(cfg.listen(), cfg.auth(),
                             users, ssl, cfg.tlsRequired(), cfg.maxClientConnections(), cfg.maxMessageBytes(), threads, cfg.authTimeoutMs(), logRoutes,
                             cfg.authFailureLimit(), cfg.authFailureWindowMs()), dev.sluice.proxy.mysql.shard.ShardedMySql.of(shards, logRoutes));
                 }
@@ -123,7 +124,7 @@ public final class ProxyServer implements AutoCloseable {
             }
             this.alerts = al;
             if (isPg) {
-                this.pg = new PgProxy(cfg.cluster(), runtime.router(), runtime::probeSoon, new PgProxy.Settings(cfg.listen(), cfg.auth(),
+                this.pg = new PgProxy(cfg.cluster(), runtime.router(), runtime::probeSoon, new ListenerSettings(cfg.listen(), cfg.auth(),
                         users, ssl, cfg.tlsRequired(), cfg.maxClientConnections(), cfg.maxMessageBytes(), threads,
                         cfg.authTimeoutMs(), logRoutes, cfg.authFailureLimit(), cfg.authFailureWindowMs()), metrics);
                 this.mysql = null;
@@ -131,8 +132,8 @@ public final class ProxyServer implements AutoCloseable {
                 metrics.bind(pg::clientCount, pg::backendConnections);
             } else {
                 this.pg = null;
-                this.mysql = new MySqlProxy(cfg.cluster(), runtime.router(), runtime::probeSoon, new MySqlProxy.Settings(cfg.listen(),
-                        cfg.auth().equals("trust"), users, ssl, cfg.tlsRequired(), cfg.maxClientConnections(), cfg.maxMessageBytes(),
+                this.mysql = new MySqlProxy(cfg.cluster(), runtime.router(), runtime::probeSoon, new ListenerSettings(cfg.listen(),
+                        cfg.auth(), users, ssl, cfg.tlsRequired(), cfg.maxClientConnections(), cfg.maxMessageBytes(),
                         threads, cfg.authTimeoutMs(), logRoutes, cfg.authFailureLimit(), cfg.authFailureWindowMs()), metrics);
                 runtime.monitor().setConnectionCounter(mysql::backendConnections);
                 metrics.bind(mysql::clientCount, mysql::backendConnections);

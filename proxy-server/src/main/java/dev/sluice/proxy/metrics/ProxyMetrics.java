@@ -6,7 +6,7 @@ import dev.sluice.core.health.NodeState;
 import dev.sluice.core.route.NodeRole;
 import dev.sluice.core.route.NodeStatus;
 import dev.sluice.core.route.Router;
-import dev.sluice.proxy.pg.CycleTimer;
+import dev.sluice.proxy.net.CycleTimer;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Timer;

@@ -6,13 +6,13 @@ import dev.sluice.core.route.Router;
 import dev.sluice.core.route.Session;
 import dev.sluice.core.sql.Classification;
 import dev.sluice.core.sql.StatementKind;
+import dev.sluice.proxy.net.ClientErrors;
 import dev.sluice.proxy.net.WriteCoalescer;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.handler.codec.DecoderException;
 import java.util.ArrayDeque;
 import java.util.HashMap;
 import java.util.Map;
@@ -447,12 +447,7 @@ final class MySession extends ChannelInboundHandlerAdapter {
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-        if (cause instanceof DecoderException) {
-            protocolError(cause.getMessage());
-        } else {
-            log.debug("{}: client connection error: {}", user, cause.toString());
-            ctx.close();
-        }
+        ClientErrors.exceptionCaught(ctx, cause, log, user, this::protocolError);
     }
 
     @Override

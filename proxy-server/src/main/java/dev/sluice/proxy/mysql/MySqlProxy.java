@@ -4,15 +4,16 @@ import dev.sluice.core.config.ClusterConfig;
 import dev.sluice.core.config.NodeConfig;
 import dev.sluice.core.route.Router;
 import dev.sluice.proxy.net.AnyNode;
+import dev.sluice.proxy.net.AuthFailureLimiter;
 import dev.sluice.proxy.net.BackendHealth;
 import dev.sluice.proxy.net.ClientAdmission;
+import dev.sluice.proxy.net.CycleTimer;
 import dev.sluice.proxy.net.DaemonThreads;
 import dev.sluice.proxy.net.Listener;
+import dev.sluice.proxy.net.ListenerSettings;
 import dev.sluice.proxy.net.NodePool;
 import dev.sluice.proxy.net.NodePools;
 import dev.sluice.proxy.net.Transport;
-import dev.sluice.proxy.pg.AuthFailureLimiter;
-import dev.sluice.proxy.pg.CycleTimer;
 import io.netty.channel.Channel;
 import io.netty.channel.EventLoop;
 import io.netty.handler.ssl.SslContext;
@@ -37,15 +38,6 @@ import org.slf4j.LoggerFactory;
 public final class MySqlProxy implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(MySqlProxy.class);
 
-    /**
-     * @param users user name → stored secret: a mysql_native_password hash ({@code *HEX}) or a SHA-256-crypt
-     *              string ({@code $5$…}) for caching_sha2_password
-     */
-    public record Settings(InetSocketAddress listen, boolean trust, Map<String, String> users, SslContext ssl,
-                           boolean tlsRequired, int maxClients, int maxMessageBytes, int threads, int authTimeoutMs,
-                           boolean logRoutes, int authFailureLimit, int authFailureWindowMs) {
-    }
-
     /** Backend connections are shared only between clients with the same reply-shaping flags and collation. */
     record PoolKey(int caps, int collation) {
     }
@@ -68,7 +60,7 @@ public final class MySqlProxy implements AutoCloseable {
     private final SessionFactory sessions;
     private final Router router;
     private final CycleTimer cycleTimer;
-    private final Settings settings;
+    private final ListenerSettings settings;
     private final Map<String, MyClientAuth.User> users = new HashMap<>();
     private final Map<String, byte[]> fastAuthCache = new ConcurrentHashMap<>();
     private final MyAuth.RsaKeys rsa;
@@ -91,12 +83,12 @@ public final class MySqlProxy implements AutoCloseable {
         return MyAuth.looksNative(s) || MyAuth.looksSha2(s);
     }
 
-    public MySqlProxy(ClusterConfig config, Router router, Runnable probeSoon, Settings settings) throws InterruptedException {
+    public MySqlProxy(ClusterConfig config, Router router, Runnable probeSoon, ListenerSettings settings) throws InterruptedException {
         this(config, router, probeSoon, settings, CycleTimer.NONE);
     }
 
     /** As above, reporting every statement's round trip on a node to {@code cycleTimer} (metrics). */
-    public MySqlProxy(ClusterConfig config, Router router, Runnable probeSoon, Settings settings, CycleTimer cycleTimer)
+    public MySqlProxy(ClusterConfig config, Router router, Runnable probeSoon, ListenerSettings settings, CycleTimer cycleTimer)
             throws InterruptedException {
         this(config, config.database(), null, router, probeSoon, settings, cycleTimer);
     }
@@ -105,11 +97,11 @@ public final class MySqlProxy implements AutoCloseable {
      * A listener only: clients are authenticated here (users, TLS, failed-login limit, max-client-connections) and
      * then served by the handlers {@code sessions} makes; no cluster, router or backend pools of its own.
      */
-    public MySqlProxy(String database, Settings settings, SessionFactory sessions) throws InterruptedException {
+    public MySqlProxy(String database, ListenerSettings settings, SessionFactory sessions) throws InterruptedException {
         this(null, database, sessions, null, () -> { }, settings, CycleTimer.NONE);
     }
 
-    private MySqlProxy(ClusterConfig config, String database, SessionFactory sessions, Router router, Runnable probeSoon, Settings settings,
+    private MySqlProxy(ClusterConfig config, String database, SessionFactory sessions, Router router, Runnable probeSoon, ListenerSettings settings,
                        CycleTimer cycleTimer) throws InterruptedException {
         this.database = database;
         this.sessions = sessions;

@@ -446,12 +446,7 @@ final class ClientSession extends FrontSession {
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-        if (cause instanceof DecoderException) {
-            protocolError(cause.getMessage());
-        } else {
-            log.debug("{}: client connection error: {}", user, cause.toString());
-            ctx.close();
-        }
+        dev.sluice.proxy.net.ClientErrors.exceptionCaught(ctx, cause, log, user, this::protocolError);
     }
 
     @Override

@@ -4,10 +4,13 @@ import dev.sluice.core.config.ClusterConfig;
 import dev.sluice.core.config.NodeConfig;
 import dev.sluice.core.route.Router;
 import dev.sluice.proxy.net.AnyNode;
+import dev.sluice.proxy.net.AuthFailureLimiter;
 import dev.sluice.proxy.net.BackendHealth;
 import dev.sluice.proxy.net.ClientAdmission;
+import dev.sluice.proxy.net.CycleTimer;
 import dev.sluice.proxy.net.DaemonThreads;
 import dev.sluice.proxy.net.Listener;
+import dev.sluice.proxy.net.ListenerSettings;
 import dev.sluice.proxy.net.NodePool;
 import dev.sluice.proxy.net.NodePools;
 import dev.sluice.proxy.net.Transport;
@@ -33,15 +36,6 @@ import org.slf4j.LoggerFactory;
 public final class PgProxy implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(PgProxy.class);
 
-    /** What the proxy needs from its surroundings. */
-    /**
-     * @param users user name → stored secret: a SCRAM-SHA-256 verifier or an md5 hash (validated here)
-     */
-    public record Settings(InetSocketAddress listen, String auth, Map<String, String> users, SslContext ssl,
-                           boolean tlsRequired, int maxClients, int maxMessageBytes, int threads, int authTimeoutMs,
-                           boolean logRoutes, int authFailureLimit, int authFailureWindowMs) {
-    }
-
     /** A SCRAM-SHA-256 verifier for {@code password}, in PostgreSQL's format (for the users list). */
     public static String scramVerifier(String password) {
         return ScramVerifier.create(password, 4096, new SecureRandom()).encode();
@@ -62,7 +56,7 @@ public final class PgProxy implements AutoCloseable {
     private final SessionFactory sessions;
     private final Router router;
     private final CycleTimer cycleTimer;
-    private final Settings settings;
+    private final ListenerSettings settings;
     private final Map<String, ClientAuth.User> users = new java.util.HashMap<>();
     private final Transport transport = Transport.detect();
     private final NodePools<BackendConnection> pools;
@@ -80,12 +74,12 @@ public final class PgProxy implements AutoCloseable {
      * Starts listening. {@code probeSoon} asks the health monitor for an early probe round (a backend
      * connection just failed).
      */
-    public PgProxy(ClusterConfig config, Router router, Runnable probeSoon, Settings settings) throws InterruptedException {
+    public PgProxy(ClusterConfig config, Router router, Runnable probeSoon, ListenerSettings settings) throws InterruptedException {
         this(config, router, probeSoon, settings, CycleTimer.NONE);
     }
 
     /** As above, reporting every statement cycle's duration to {@code cycleTimer} (metrics). */
-    public PgProxy(ClusterConfig config, Router router, Runnable probeSoon, Settings settings, CycleTimer cycleTimer)
+    public PgProxy(ClusterConfig config, Router router, Runnable probeSoon, ListenerSettings settings, CycleTimer cycleTimer)
             throws InterruptedException {
         this(config, config.database(), null, router, probeSoon, settings, cycleTimer, null);
     }
@@ -95,7 +89,7 @@ public final class PgProxy implements AutoCloseable {
      * proxy runs its outer listener and its shards' inner proxies on one group, so that a statement crossing from
      * the one to the other stays on one thread.
      */
-    public PgProxy(ClusterConfig config, Router router, Runnable probeSoon, Settings settings, CycleTimer cycleTimer,
+    public PgProxy(ClusterConfig config, Router router, Runnable probeSoon, ListenerSettings settings, CycleTimer cycleTimer,
                    EventLoopGroup group) throws InterruptedException {
         this(config, config.database(), null, router, probeSoon, settings, cycleTimer, group);
     }
@@ -105,16 +99,16 @@ public final class PgProxy implements AutoCloseable {
      * max-client-connections) and then served by the sessions {@code sessions} makes; this proxy has no cluster,
      * router or backend pools of its own (the sharded mode's outer listener).
      */
-    public PgProxy(String database, Settings settings, SessionFactory sessions) throws InterruptedException {
+    public PgProxy(String database, ListenerSettings settings, SessionFactory sessions) throws InterruptedException {
         this(database, settings, sessions, null);
     }
 
     /** As above, on {@code group}'s event loops (null: its own; a given group is not shut down by this proxy). */
-    public PgProxy(String database, Settings settings, SessionFactory sessions, EventLoopGroup group) throws InterruptedException {
+    public PgProxy(String database, ListenerSettings settings, SessionFactory sessions, EventLoopGroup group) throws InterruptedException {
         this(null, database, sessions, null, () -> { }, settings, CycleTimer.NONE, group);
     }
 
-    private PgProxy(ClusterConfig config, String database, SessionFactory sessions, Router router, Runnable probeSoon, Settings settings,
+    private PgProxy(ClusterConfig config, String database, SessionFactory sessions, Router router, Runnable probeSoon, ListenerSettings settings,
                     CycleTimer cycleTimer, EventLoopGroup sharedGroup) throws InterruptedException {
         this.database = database;
         this.sessions = sessions;

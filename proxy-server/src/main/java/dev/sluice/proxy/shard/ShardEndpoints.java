@@ -9,6 +9,7 @@ import dev.sluice.proxy.ProxyConfig;
 import dev.sluice.proxy.metrics.ProxyMetrics;
 import dev.sluice.proxy.mysql.MyAuth;
 import dev.sluice.proxy.mysql.MySqlProxy;
+import dev.sluice.proxy.net.ListenerSettings;
 import dev.sluice.proxy.pg.PgProxy;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
@@ -101,14 +102,14 @@ public final class ShardEndpoints implements AutoCloseable {
         InetSocketAddress loopback = new InetSocketAddress("127.0.0.1", 0);
         InetSocketAddress bound;
         if (engine == Engine.POSTGRESQL) {
-            PgProxy p = new PgProxy(c, rt.router(), rt::probeSoon, new PgProxy.Settings(loopback, "md5",
+            PgProxy p = new PgProxy(c, rt.router(), rt::probeSoon, new ListenerSettings(loopback, "md5",
                     Map.of(INTERNAL_USER, pgMd5(secret, INTERNAL_USER)), null, false, Integer.MAX_VALUE, s.maxMessageBytes(), s.threads(),
                     s.authTimeoutMs(), s.logRoutes(), 0, 60_000), metrics, s.pgGroup());
             closers.add(0, p); // proxies close before their runtimes
             rt.monitor().setConnectionCounter(p::backendConnections);
             bound = p.address();
         } else {
-            MySqlProxy p = new MySqlProxy(c, rt.router(), rt::probeSoon, new MySqlProxy.Settings(loopback, false,
+            MySqlProxy p = new MySqlProxy(c, rt.router(), rt::probeSoon, new ListenerSettings(loopback, "password",
                     Map.of(INTERNAL_USER, MyAuth.nativeHash(secret)), null, false, Integer.MAX_VALUE, s.maxMessageBytes(), s.threads(),
                     s.authTimeoutMs(), s.logRoutes(), 0, 60_000), metrics);
             closers.add(0, p);

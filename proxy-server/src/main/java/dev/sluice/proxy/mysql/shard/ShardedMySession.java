@@ -4,11 +4,11 @@ import dev.sluice.core.shard.ShardPlan;
 import dev.sluice.core.shard.ShardingException;
 import dev.sluice.proxy.mysql.MySqlProxy;
 import dev.sluice.proxy.mysql.MyWire;
+import dev.sluice.proxy.net.ClientErrors;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.handler.codec.DecoderException;
 import java.util.ArrayDeque;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -464,12 +464,7 @@ final class ShardedMySession extends ChannelInboundHandlerAdapter {
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-        if (cause instanceof DecoderException) {
-            protocolError(cause.getMessage());
-        } else {
-            log.debug("{}: client connection error: {}", user, cause.toString());
-            ctx.close();
-        }
+        ClientErrors.exceptionCaught(ctx, cause, log, user, this::protocolError);
     }
 
     @Override

@@ -231,7 +231,7 @@ final class ExtendedProtocol {
         }
         if (c.kind() == 'S') {
             StatementDef def = statements.remove(c.name());
-            for (ShardLink l : s.links) {
+            for (ShardLink l : s.connections.byShard) {
                 if (l != null && def != null && l.parsed.remove(c.name()) != null && l.usable() && !c.name().isEmpty()) {
                     // sent now, answered (and its CloseComplete swallowed) whenever that connection next runs
                     l.write(Pg.closeStatement(l.channel().alloc(), c.name()));

@@ -2,6 +2,7 @@ package dev.sluice.proxy.pg.shard;
 
 import dev.sluice.core.shard.ShardPlan;
 import dev.sluice.core.shard.ShardRouter;
+import dev.sluice.proxy.net.ClientErrors;
 import dev.sluice.proxy.pg.FrontSession;
 import dev.sluice.proxy.pg.Messages;
 import dev.sluice.proxy.pg.Pg;
@@ -11,9 +12,7 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
-import io.netty.handler.codec.DecoderException;
 import java.util.ArrayDeque;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -24,56 +23,46 @@ import org.slf4j.LoggerFactory;
 
 /**
  * One client of a sharded PostgreSQL database (docs/sharding.md, "Through the proxies"). It is a protocol client of
- * the shards' inner proxies — one connection per shard it needs, opened on first use — and only chooses shards:
- * each statement is planned by router-core's {@link ShardRouter} (once per text), its shards chosen per execution
- * with the Bind's parameter values; one shard → the client's messages are relayed there and its replies back as they
- * are; several → {@link ScatterRead} merges, {@link ScatterWrite} adds up. Transactions stay on one shard: BEGIN is
+ * the shards' inner proxies — one connection per shard it needs, opened on first use ({@link ShardConnections}) — and
+ * only chooses shards: each statement is planned by router-core's {@link ShardRouter} (once per text), its shards
+ * chosen per execution with the Bind's parameter values; one shard → the client's messages are relayed there and its
+ * replies back as they are; several → {@link ScatterRead} merges, {@link ScatterWrite} adds up. Transactions stay on one shard: BEGIN is
  * held back and sent to the shard of the transaction's first statement; a statement needing another shard fails with
  * 0A000 before it runs. Everything runs on the client channel's event loop (the shard connections use it too).
  */
 public final class PgShardedSession extends FrontSession implements ShardLink.Owner {
     private static final Logger log = LoggerFactory.getLogger(PgShardedSession.class);
     private static final int MAX_INBOX = 256;
-    /** Distinct session-state statements kept for replay (as the one-cluster proxy's SessionState). */
-    private static final int MAX_SESSION_STATE = 500;
 
     private final PgProxy proxy;
-    private final ShardEndpoints shards;
     final ShardRouter router;
     final Channel client;
     private final String user;
-    private final Map<String, String> startup;
-    final ShardLink[] links;
+    final ShardConnections connections;
     final ShardChooser chooser;
     private final ExtendedProtocol extended = new ExtendedProtocol(this);
     final ArrayDeque<ByteBuf> inbox = new ArrayDeque<>();
     private final Map<String, String> reported = new HashMap<>();
-    /** SET and friends that ran on every open shard connection: replayed on connections opened later. */
-    private final java.util.LinkedHashSet<String> sessionState = new java.util.LinkedHashSet<>();
     /** Shard connections written to since the client's last Sync (each needs a Sync of its own). */
     final Set<ShardLink> touched = new LinkedHashSet<>();
     Run current;
     private ShardLink copyIn;
-    private int connecting;
     boolean discardUntilSync;
     private boolean started;
     private boolean closed;
-
 
     private PgShardedSession(PgProxy proxy, ShardEndpoints shards, Channel client, String user, Map<String, String> startup, int pid,
                              int key) {
         super(pid, key);
         this.proxy = proxy;
-        this.shards = shards;
         this.router = shards.router();
         this.client = client;
         this.user = user;
         Map<String, String> p = new HashMap<>(startup);
         p.remove("user");
         p.remove("database");
-        this.startup = Map.copyOf(p);
-        this.links = new ShardLink[shards.size()];
-        this.chooser = new ShardChooser(router, links, user, proxy.logsRoutes());
+        this.connections = new ShardConnections(proxy, shards, Map.copyOf(p), user, this, client.eventLoop(), this::openFailed);
+        this.chooser = new ShardChooser(router, connections.byShard, user, proxy.logsRoutes());
     }
 
     /** The session factory of a sharded proxy's outer listener. */
@@ -86,9 +75,8 @@ public final class PgShardedSession extends FrontSession implements ShardLink.Ow
     /** Logs in to the first shard (its server parameters are the client's welcome), then lets the client talk. */
     @Override
     public void start() {
-        connecting++;
-        openLink(0, () -> {
-            ShardLink l = links[0];
+        connections.open(0, () -> {
+            ShardLink l = connections.byShard[0];
             if (l == null) {
                 return; // failed: the client got a FATAL
             }
@@ -103,45 +91,24 @@ public final class PgShardedSession extends FrontSession implements ShardLink.Ow
         });
     }
 
-    /** Connects shard {@code s}'s link (replaying the session state there), then runs {@code then}; {@code connecting} was counted. */
-    private void openLink(int s, Runnable then) {
-        ShardLink l = new ShardLink(shards, s, startup, this);
-        l.connect(client.eventLoop(), proxy.channelType(), proxy.maxMessageBytes(), (ok, err) -> {
-            connecting--;
-            if (closed) {
-                if (ok != null) {
-                    ok.close();
-                }
-                return;
-            }
-            if (err != null) {
-                log.info("{}: cannot open a connection to shard {}: {}", user, l.name, err.getMessage());
-                if (!started) {
-                    fatal(Pg.CANNOT_CONNECT, err.getMessage());
-                    return;
-                }
-                failNext(Pg.CANNOT_CONNECT, "shard " + l.name + ": " + err.getMessage());
-            } else {
-                links[s] = ok;
-                for (String sql : sessionState) {
-                    ok.silentQuery(sql);
-                }
-                ok.flush();
-            }
-            then.run();
-        });
+    /** A shard connection could not be opened: before the welcome the client is turned away, later its next message fails. */
+    private void openFailed(ShardLink l, Throwable err) {
+        log.info("{}: cannot open a connection to shard {}: {}", user, l.name, err.getMessage());
+        if (!started) {
+            fatal(Pg.CANNOT_CONNECT, err.getMessage()); // start's next step sees no link and stops
+        } else {
+            failNext(Pg.CANNOT_CONNECT, "shard " + l.name + ": " + err.getMessage());
+        }
     }
 
     /** The link of shard {@code s} if it is usable; otherwise starts opening it and returns null (processing resumes then). */
     ShardLink link(int s) {
-        ShardLink l = links[s];
-        if (l != null && l.usable()) {
-            return l;
-        }
-        links[s] = null;
-        connecting++;
-        openLink(s, this::process);
-        return null;
+        return connections.link(s, this::process);
+    }
+
+    /** The links of {@code mask}, all usable; null when some are being opened (processing resumes then). */
+    List<ShardLink> links(long mask) {
+        return connections.links(mask, this::process);
     }
 
     // ---- client → shards ----
@@ -186,7 +153,7 @@ public final class PgShardedSession extends FrontSession implements ShardLink.Ow
 
     /** Handles the client's messages in order while each can go now; stops when one must wait (a run, a connection). */
     private void process() {
-        while (started && !closed && connecting == 0 && !inbox.isEmpty()) {
+        while (started && !closed && !connections.opening() && !inbox.isEmpty()) {
             ByteBuf f = inbox.peek();
             byte t = f.getByte(f.readerIndex());
             if (discardUntilSync && t != 'S') {
@@ -250,23 +217,6 @@ public final class PgShardedSession extends FrontSession implements ShardLink.Ow
         };
     }
 
-    /** The links of {@code mask}, all usable; null when some are being opened (processing resumes then). */
-    List<ShardLink> links(long mask) {
-        List<ShardLink> out = new ArrayList<>(Long.bitCount(mask));
-        boolean missing = false;
-        for (int s = 0; s < links.length; s++) {
-            if ((mask & 1L << s) != 0) {
-                ShardLink l = link(s);
-                if (l == null) {
-                    missing = true;
-                } else {
-                    out.add(l);
-                }
-            }
-        }
-        return missing ? null : out;
-    }
-
     // ---- runs ----
 
     boolean canJoin(int shard) {
@@ -298,16 +248,6 @@ public final class PgShardedSession extends FrontSession implements ShardLink.Ow
         return run;
     }
 
-    /** A statement that ran on every open shard connection, to replay on later ones: once each, latest last, bounded. */
-    private void recordSessionState(String sql) {
-        sessionState.remove(sql);
-        if (sessionState.size() >= MAX_SESSION_STATE) {
-            log.warn("{}: more than {} distinct session-state statements; not replaying: {}", user, MAX_SESSION_STATE, sql);
-            return;
-        }
-        sessionState.add(sql);
-    }
-
     void startMulti(List<ShardLink> ls, Route r, StatementDef def, BindMsg bind, boolean describe, boolean execute, boolean simple) {
         ShardPlan plan = r.plan();
         if (plan.read() && !r.sessionState()) {
@@ -321,7 +261,7 @@ public final class PgShardedSession extends FrontSession implements ShardLink.Ow
             run.start();
         } else {
             String sql = r.sql();
-            Runnable recorded = r.sessionState() ? () -> recordSessionState(sql) : null;
+            Runnable recorded = r.sessionState() ? () -> connections.recordSessionState(sql) : null;
             ScatterWrite run = new ScatterWrite(this, ls, sql, def == null ? new int[0] : def.paramTypes(), bind, simple, recorded);
             current = run;
             run.start();
@@ -416,7 +356,7 @@ public final class PgShardedSession extends FrontSession implements ShardLink.Ow
         if (closed) {
             return;
         }
-        links[link.shard] = null;
+        connections.lost(link);
         touched.remove(link);
         boolean txHere = chooser.lost(link.shard);
         if (current != null && current.uses(link)) {
@@ -436,11 +376,7 @@ public final class PgShardedSession extends FrontSession implements ShardLink.Ow
             if (current instanceof ScatterRead s) {
                 s.flow();
             } else {
-                for (ShardLink l : links) {
-                    if (l != null) {
-                        l.pause(false);
-                    }
-                }
+                connections.resumeAll();
             }
         }
         ctx.fireChannelWritabilityChanged();
@@ -487,23 +423,12 @@ public final class PgShardedSession extends FrontSession implements ShardLink.Ow
 
     @Override
     public void cancel() {
-        client.eventLoop().execute(() -> {
-            for (ShardLink l : links) {
-                if (l != null) {
-                    l.cancel(client.eventLoop(), proxy.channelType());
-                }
-            }
-        });
+        client.eventLoop().execute(connections::cancelAll);
     }
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-        if (cause instanceof DecoderException) {
-            fatal(Pg.PROTOCOL_VIOLATION, cause.getMessage());
-        } else {
-            log.debug("{}: client connection error: {}", user, cause.toString());
-            ctx.close();
-        }
+        ClientErrors.exceptionCaught(ctx, cause, log, user, message -> fatal(Pg.PROTOCOL_VIOLATION, message));
     }
 
     @Override
@@ -512,12 +437,6 @@ public final class PgShardedSession extends FrontSession implements ShardLink.Ow
         proxy.sessionClosed(this);
         inbox.forEach(ByteBuf::release);
         inbox.clear();
-        for (ShardLink l : links) {
-            if (l != null) {
-                l.close();
-            }
-        }
+        connections.closeAll();
     }
-
-
 }

@@ -1,4 +1,4 @@
-package dev.sluice.proxy.pg;
+package dev.sluice.proxy.net;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;

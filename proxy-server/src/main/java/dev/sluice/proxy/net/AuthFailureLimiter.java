@@ -1,4 +1,4 @@
-package dev.sluice.proxy.pg;
+package dev.sluice.proxy.net;
 
 import java.net.InetAddress;
 import java.util.LinkedHashMap;
@@ -14,7 +14,7 @@ import java.util.function.LongSupplier;
  */
 public final class AuthFailureLimiter {
     /** Tracked addresses at most; an entry is a few dozen bytes. */
-    public static final int DEFAULT_MAX_SOURCES = 10_000;
+    static final int DEFAULT_MAX_SOURCES = 10_000;
 
     private static final class Entry {
         long windowStart;
@@ -31,7 +31,7 @@ public final class AuthFailureLimiter {
      * @param windowMs the window's length
      * @param clockMs  milliseconds, monotonic (tests pass a fake clock)
      */
-    public AuthFailureLimiter(int limit, long windowMs, int maxSources, LongSupplier clockMs) {
+    AuthFailureLimiter(int limit, long windowMs, int maxSources, LongSupplier clockMs) {
         if (limit < 0 || windowMs < 1 || maxSources < 1) {
             throw new IllegalArgumentException("limit " + limit + ", window " + windowMs + " ms, max sources " + maxSources);
         }
