@@ -3,11 +3,11 @@ package dev.sluice.proxy.pg;
 import dev.sluice.core.route.NoRouteException;
 import dev.sluice.core.route.Router;
 import dev.sluice.core.route.Session;
+import dev.sluice.proxy.net.ClientErrors;
 import dev.sluice.proxy.net.WriteCoalescer;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
-import io.netty.handler.codec.DecoderException;
 import java.util.ArrayDeque;
 import java.util.HashMap;
 import java.util.Map;
@@ -446,7 +446,7 @@ final class ClientSession extends FrontSession {
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-        dev.sluice.proxy.net.ClientErrors.exceptionCaught(ctx, cause, log, user, this::protocolError);
+        ClientErrors.exceptionCaught(ctx, cause, log, user, this::protocolError);
     }
 
     @Override
