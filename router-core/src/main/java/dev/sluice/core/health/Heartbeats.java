@@ -116,17 +116,26 @@ public final class Heartbeats {
 
     /** Ring index of the newest beat committed at or before {@code at}, or -1 if none of those kept did. */
     private int latestCommittedBy(long at) {
+        int k = firstAfter(commitNanos, at);
+        return k == 0 ? -1 : slot(k - 1);
+    }
+
+    /**
+     * The first k (oldest first) whose time in {@code times} is after {@code t}, or {@code count} if none. Binary
+     * search: one writer commits beats one after another, so both their start and commit times rise with k.
+     */
+    private int firstAfter(long[] times, long t) {
         int lo = 0;
-        int hi = count; // first k in [lo, hi) committed after at; count = none
+        int hi = count;
         while (lo < hi) {
             int mid = (lo + hi) >>> 1;
-            if (commitNanos[slot(mid)] > at) {
+            if (times[slot(mid)] > t) {
                 hi = mid;
             } else {
                 lo = mid + 1;
             }
         }
-        return lo == 0 ? -1 : slot(lo - 1);
+        return lo;
     }
 
     /** Ring index of the k-th oldest beat kept. */
@@ -139,19 +148,9 @@ public final class Heartbeats {
      * applied: the first beat whose write started after it. Null if no such beat has committed yet.
      */
     public synchronized Long firstBeatAfter(long commitNanos) {
-        // entries are in commit order, so their start times rise: binary search (the read cache asks this per
-        // read of a recently written table, not only per write)
-        int lo = 0;
-        int hi = count; // first k in [lo, hi) whose start is after commitNanos; count = none
-        while (lo < hi) {
-            int mid = (lo + hi) >>> 1;
-            if (startNanos[slot(mid)] > commitNanos) {
-                hi = mid;
-            } else {
-                lo = mid + 1;
-            }
-        }
-        return lo < count ? values[slot(lo)] : null;
+        // binary search: the read cache asks this per read of a recently written table, not only per write
+        int k = firstAfter(startNanos, commitNanos);
+        return k < count ? values[slot(k)] : null;
     }
 
     /**
