@@ -1,7 +1,6 @@
 package dev.sluice.jdbc;
 
 import dev.sluice.core.shard.ShardPlan;
-import dev.sluice.core.shard.ValueRef;
 import java.sql.ParameterMetaData;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -20,12 +19,7 @@ import java.util.List;
  * LIMIT, AVG split, hidden sort columns) runs a second prepared statement whose parameters are mapped back to
  * the application's. A batch is split per shard, each row going where its key says.
  */
-final class ShardedPreparedStatement extends ShardedStatement implements PreparedStatement {
-    /** Sets one recorded parameter on a real prepared statement, at the given index. */
-    interface Binder {
-        void bind(PreparedStatement ps, int index) throws SQLException;
-    }
-
+final class ShardedPreparedStatement extends ShardedStatement implements ParameterSetters {
     /** Prepares SQL on one shard's connection. */
     interface PsOpener {
         PreparedStatement open(SluiceConnection c, String sql) throws SQLException;
@@ -46,7 +40,9 @@ final class ShardedPreparedStatement extends ShardedStatement implements Prepare
         this.scatterSubs = new PreparedStatement[conn.shardCount()];
     }
 
-    private void set(int index, Object value, Binder b) throws SQLException {
+    /** Records parameter {@code index}: the value that routes, and its binder (a read cache key is not used here). */
+    @Override
+    public void record(int index, Object value, CacheKey cacheKey, Binder b) throws SQLException {
         checkOpen();
         if (index < 1) {
             throw new SQLException("Sluice: parameter index must be >= 1, got " + index, "07009");
@@ -234,259 +230,5 @@ final class ShardedPreparedStatement extends ShardedStatement implements Prepare
     @Override
     public void addBatch(String s) throws SQLException {
         throw notOnPrepared();
-    }
-
-    // ---- parameters: value (for routing) and binder (for the shard's real statement) ----
-
-    @Override
-    public void setNull(int i, int sqlType) throws SQLException {
-        set(i, null, (ps, k) -> ps.setNull(k, sqlType));
-    }
-
-    @Override
-    public void setNull(int i, int sqlType, String typeName) throws SQLException {
-        set(i, null, (ps, k) -> ps.setNull(k, sqlType, typeName));
-    }
-
-    @Override
-    public void setBoolean(int i, boolean x) throws SQLException {
-        set(i, x, (ps, k) -> ps.setBoolean(k, x));
-    }
-
-    @Override
-    public void setByte(int i, byte x) throws SQLException {
-        set(i, x, (ps, k) -> ps.setByte(k, x));
-    }
-
-    @Override
-    public void setShort(int i, short x) throws SQLException {
-        set(i, x, (ps, k) -> ps.setShort(k, x));
-    }
-
-    @Override
-    public void setInt(int i, int x) throws SQLException {
-        set(i, x, (ps, k) -> ps.setInt(k, x));
-    }
-
-    @Override
-    public void setLong(int i, long x) throws SQLException {
-        set(i, x, (ps, k) -> ps.setLong(k, x));
-    }
-
-    @Override
-    public void setFloat(int i, float x) throws SQLException {
-        set(i, x, (ps, k) -> ps.setFloat(k, x));
-    }
-
-    @Override
-    public void setDouble(int i, double x) throws SQLException {
-        set(i, x, (ps, k) -> ps.setDouble(k, x));
-    }
-
-    @Override
-    public void setBigDecimal(int i, java.math.BigDecimal x) throws SQLException {
-        set(i, x, (ps, k) -> ps.setBigDecimal(k, x));
-    }
-
-    @Override
-    public void setString(int i, String x) throws SQLException {
-        set(i, x, (ps, k) -> ps.setString(k, x));
-    }
-
-    @Override
-    public void setBytes(int i, byte[] x) throws SQLException {
-        set(i, x, (ps, k) -> ps.setBytes(k, x));
-    }
-
-    @Override
-    public void setDate(int i, java.sql.Date x) throws SQLException {
-        set(i, x, (ps, k) -> ps.setDate(k, x));
-    }
-
-    @Override
-    public void setTime(int i, java.sql.Time x) throws SQLException {
-        set(i, x, (ps, k) -> ps.setTime(k, x));
-    }
-
-    @Override
-    public void setTimestamp(int i, java.sql.Timestamp x) throws SQLException {
-        set(i, x, (ps, k) -> ps.setTimestamp(k, x));
-    }
-
-    @Override
-    public void setDate(int i, java.sql.Date x, java.util.Calendar cal) throws SQLException {
-        set(i, x, (ps, k) -> ps.setDate(k, x, cal));
-    }
-
-    @Override
-    public void setTime(int i, java.sql.Time x, java.util.Calendar cal) throws SQLException {
-        set(i, x, (ps, k) -> ps.setTime(k, x, cal));
-    }
-
-    @Override
-    public void setTimestamp(int i, java.sql.Timestamp x, java.util.Calendar cal) throws SQLException {
-        set(i, x, (ps, k) -> ps.setTimestamp(k, x, cal));
-    }
-
-    @Override
-    public void setAsciiStream(int i, java.io.InputStream x, int length) throws SQLException {
-        set(i, ValueRef.OPAQUE, (ps, k) -> ps.setAsciiStream(k, x, length));
-    }
-
-    @Override
-    public void setAsciiStream(int i, java.io.InputStream x, long length) throws SQLException {
-        set(i, ValueRef.OPAQUE, (ps, k) -> ps.setAsciiStream(k, x, length));
-    }
-
-    @Override
-    public void setAsciiStream(int i, java.io.InputStream x) throws SQLException {
-        set(i, ValueRef.OPAQUE, (ps, k) -> ps.setAsciiStream(k, x));
-    }
-
-    @Override
-    public void setBinaryStream(int i, java.io.InputStream x, int length) throws SQLException {
-        set(i, ValueRef.OPAQUE, (ps, k) -> ps.setBinaryStream(k, x, length));
-    }
-
-    @Override
-    public void setBinaryStream(int i, java.io.InputStream x, long length) throws SQLException {
-        set(i, ValueRef.OPAQUE, (ps, k) -> ps.setBinaryStream(k, x, length));
-    }
-
-    @Override
-    public void setBinaryStream(int i, java.io.InputStream x) throws SQLException {
-        set(i, ValueRef.OPAQUE, (ps, k) -> ps.setBinaryStream(k, x));
-    }
-
-    @Override
-    public void setCharacterStream(int i, java.io.Reader x, int length) throws SQLException {
-        set(i, ValueRef.OPAQUE, (ps, k) -> ps.setCharacterStream(k, x, length));
-    }
-
-    @Override
-    public void setCharacterStream(int i, java.io.Reader x, long length) throws SQLException {
-        set(i, ValueRef.OPAQUE, (ps, k) -> ps.setCharacterStream(k, x, length));
-    }
-
-    @Override
-    public void setCharacterStream(int i, java.io.Reader x) throws SQLException {
-        set(i, ValueRef.OPAQUE, (ps, k) -> ps.setCharacterStream(k, x));
-    }
-
-    @Override
-    public void setNCharacterStream(int i, java.io.Reader x, long length) throws SQLException {
-        set(i, ValueRef.OPAQUE, (ps, k) -> ps.setNCharacterStream(k, x, length));
-    }
-
-    @Override
-    public void setNCharacterStream(int i, java.io.Reader x) throws SQLException {
-        set(i, ValueRef.OPAQUE, (ps, k) -> ps.setNCharacterStream(k, x));
-    }
-
-    @Override
-    public void setObject(int i, Object x, int targetSqlType) throws SQLException {
-        set(i, x, (ps, k) -> ps.setObject(k, x, targetSqlType));
-    }
-
-    @Override
-    public void setObject(int i, Object x) throws SQLException {
-        set(i, x, (ps, k) -> ps.setObject(k, x));
-    }
-
-    @Override
-    public void setObject(int i, Object x, int targetSqlType, int scaleOrLength) throws SQLException {
-        set(i, x, (ps, k) -> ps.setObject(k, x, targetSqlType, scaleOrLength));
-    }
-
-    @Override
-    public void setObject(int i, Object x, java.sql.SQLType targetSqlType, int scaleOrLength) throws SQLException {
-        set(i, x, (ps, k) -> ps.setObject(k, x, targetSqlType, scaleOrLength));
-    }
-
-    @Override
-    public void setObject(int i, Object x, java.sql.SQLType targetSqlType) throws SQLException {
-        set(i, x, (ps, k) -> ps.setObject(k, x, targetSqlType));
-    }
-
-    @Override
-    public void setRef(int i, java.sql.Ref x) throws SQLException {
-        set(i, ValueRef.OPAQUE, (ps, k) -> ps.setRef(k, x));
-    }
-
-    @Override
-    public void setBlob(int i, java.sql.Blob x) throws SQLException {
-        set(i, ValueRef.OPAQUE, (ps, k) -> ps.setBlob(k, x));
-    }
-
-    @Override
-    public void setBlob(int i, java.io.InputStream x, long length) throws SQLException {
-        set(i, ValueRef.OPAQUE, (ps, k) -> ps.setBlob(k, x, length));
-    }
-
-    @Override
-    public void setBlob(int i, java.io.InputStream x) throws SQLException {
-        set(i, ValueRef.OPAQUE, (ps, k) -> ps.setBlob(k, x));
-    }
-
-    @Override
-    public void setClob(int i, java.sql.Clob x) throws SQLException {
-        set(i, ValueRef.OPAQUE, (ps, k) -> ps.setClob(k, x));
-    }
-
-    @Override
-    public void setClob(int i, java.io.Reader x, long length) throws SQLException {
-        set(i, ValueRef.OPAQUE, (ps, k) -> ps.setClob(k, x, length));
-    }
-
-    @Override
-    public void setClob(int i, java.io.Reader x) throws SQLException {
-        set(i, ValueRef.OPAQUE, (ps, k) -> ps.setClob(k, x));
-    }
-
-    @Override
-    public void setArray(int i, java.sql.Array x) throws SQLException {
-        set(i, ValueRef.OPAQUE, (ps, k) -> ps.setArray(k, x));
-    }
-
-    @Override
-    public void setURL(int i, java.net.URL x) throws SQLException {
-        set(i, ValueRef.OPAQUE, (ps, k) -> ps.setURL(k, x));
-    }
-
-    @Override
-    public void setRowId(int i, java.sql.RowId x) throws SQLException {
-        set(i, ValueRef.OPAQUE, (ps, k) -> ps.setRowId(k, x));
-    }
-
-    @Override
-    public void setNString(int i, String x) throws SQLException {
-        set(i, x, (ps, k) -> ps.setNString(k, x));
-    }
-
-    @Override
-    public void setNClob(int i, java.sql.NClob x) throws SQLException {
-        set(i, ValueRef.OPAQUE, (ps, k) -> ps.setNClob(k, x));
-    }
-
-    @Override
-    public void setNClob(int i, java.io.Reader x, long length) throws SQLException {
-        set(i, ValueRef.OPAQUE, (ps, k) -> ps.setNClob(k, x, length));
-    }
-
-    @Override
-    public void setNClob(int i, java.io.Reader x) throws SQLException {
-        set(i, ValueRef.OPAQUE, (ps, k) -> ps.setNClob(k, x));
-    }
-
-    @Override
-    public void setSQLXML(int i, java.sql.SQLXML x) throws SQLException {
-        set(i, ValueRef.OPAQUE, (ps, k) -> ps.setSQLXML(k, x));
-    }
-
-    @Override
-    @Deprecated
-    @SuppressWarnings("deprecation")
-    public void setUnicodeStream(int i, java.io.InputStream x, int length) throws SQLException {
-        set(i, ValueRef.OPAQUE, (ps, k) -> ps.setUnicodeStream(k, x, length));
     }
 }
