@@ -9,9 +9,10 @@ import java.util.Set;
 import java.util.UUID;
 
 /**
- * The part of a prepared statement's cache key one bound parameter contributes: an immutable value with
- * content equality, taken when the parameter is set (the application may change a byte[] or Timestamp it
- * passed afterwards). Streams, readers, LOBs and driver objects make the execution uncacheable
+ * The part of a prepared statement's cache key one bound parameter contributes: an immutable copy with
+ * content equality, made when a cacheable read executes, from the same values that are then bound (the
+ * application may change a byte[] or Timestamp it passed afterwards; the cached entry's key must not change
+ * with it). Streams, readers, LOBs and driver objects make the execution uncacheable
  * ({@link #UNCACHEABLE}): their content is not known without consuming them.
  */
 final class ParamKeys {
