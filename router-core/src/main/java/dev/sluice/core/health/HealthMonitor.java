@@ -298,6 +298,14 @@ public final class HealthMonitor implements AutoCloseable {
         }
         boolean isDrained = drained.contains(node) || sharedDrained.contains(node) || coordinatedDrained.contains(node);
         LagPolicy.Verdict v = policy.decide(tr.state, tr.enteredNanos, now, isDrained, r, router.circuitOpen(node), lag, unknown);
+        if (v.state() == NodeState.LAGGING && lag != null) {
+            // lag keeps growing while the writer is quiet (until max-lag-ms, when it turns unknown): say so, or the
+            // operator looks for a slow replica when it is the primary or the writer's connection that stalled
+            long quiet = router.heartbeats().quietMillis(probeStart);
+            if (quiet > 3L * config.heartbeatIntervalMs()) {
+                v = new LagPolicy.Verdict(v.state(), v.reason() + "; no heartbeat committed on the primary for " + quiet + " ms");
+            }
+        }
         Long fencedSince = router.fencedSince(node);
         if (fencedSince != null && r.reachable() && r.role() == NodeRole.PRIMARY) {
             // a former primary back and writable: never routed (split-brain guard); fenced by the listener

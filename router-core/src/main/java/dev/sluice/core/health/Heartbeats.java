@@ -83,6 +83,15 @@ public final class Heartbeats {
         lastError = why;
     }
 
+    /**
+     * Milliseconds from the latest beat committed at or before {@code at} to {@code at}, or -1 when none had: how
+     * long the writer had been quiet when a probe started (a lag that grew while it was quiet says so in its reason).
+     */
+    public synchronized long quietMillis(long at) {
+        int b = latestCommittedBy(at);
+        return b < 0 ? -1 : (at - commitNanos[b]) / 1_000_000;
+    }
+
     /** Why lag judged at local time {@code at} is unknown, or null when it is known. */
     public synchronized String unknownReason(long at) {
         if (count == 0) {

@@ -273,4 +273,31 @@ class HealthMonitorTest {
         assertTrue(m.status().heartbeat().contains("stalled 1100 ms"), m.status().heartbeat());
         m.close();
     }
+
+    @Test
+    void aLagThatGrewWhileTheWriterWasQuietSaysSo() {
+        Router router = new Router(config(Map.of("max-lag-ms", "300", "readmit-lag-ms", "200")), clock::get);
+        HealthMonitor m = caughtUp(router);
+        clock.addAndGet(400 * MS); // no beat for 400 ms: over max-lag (300), under the unknown bound (500)
+        m.probeRound();
+        NodeStatus r1 = router.topology().status("r1");
+        assertEquals(NodeState.LAGGING, r1.state(), r1.toString());
+        assertEquals(400L, r1.lagMillis());
+        assertTrue(r1.reason().contains("lag 400 ms > max-lag 300 ms; no heartbeat committed on the primary for 400 ms"),
+                r1.reason());
+        m.close();
+    }
+
+    @Test
+    void aReplicaBehindAnActiveWriterDoesNotBlameTheWriter() {
+        Router router = new Router(config(Map.of()), clock::get);
+        HealthMonitor m = caughtUp(router);
+        beatAndApply(m);
+        answers.put("r1", replica(primaryBeat.get() - 1_500_000));
+        m.probeRound();
+        NodeStatus r1 = router.topology().status("r1");
+        assertEquals(NodeState.LAGGING, r1.state(), r1.toString());
+        assertTrue(!r1.reason().contains("no heartbeat committed"), r1.reason());
+        m.close();
+    }
 }
