@@ -47,6 +47,22 @@ class ProxyMetricsTest {
     }
 
     @Test
+    void connectionGaugesSurviveGarbageCollection() throws Exception {
+        ProxyMetrics m = new ProxyMetrics(router());
+        java.util.concurrent.atomic.AtomicInteger clients = new java.util.concurrent.atomic.AtomicInteger(3);
+        java.util.Map<String, Integer> backends = java.util.Map.of("a", 2);
+        // bound method references, as ProxyServer passes them (pg::clientCount): objects only the gauges refer to
+        m.bind(clients::get, () -> backends);
+        for (int i = 0; i < 5; i++) {
+            System.gc(); // a weakly held supplier is gone after this and its gauge reads NaN
+            Thread.sleep(20);
+        }
+        Exposition e = new Exposition(m.scrape());
+        assertEquals(3.0, e.value("sluice_client_connections"));
+        assertEquals(2.0, e.value("sluice_backend_connections", "node", "a"));
+    }
+
+    @Test
     void routerCountersShowAtTheNextScrape() throws Exception {
         Router r = router();
         ProxyMetrics m = new ProxyMetrics(r);

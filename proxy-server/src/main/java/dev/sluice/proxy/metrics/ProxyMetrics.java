@@ -147,11 +147,14 @@ public final class ProxyMetrics implements CycleTimer {
 
     /** Client and backend connection counts, once the proxy exists (it needs this as its cycle timer first). */
     public void bind(java.util.function.IntSupplier clients, java.util.function.Supplier<java.util.Map<String, Integer>> backends) {
+        // strongReference: a Gauge holds its state object weakly, and these suppliers are method references nothing
+        // else keeps (pg::clientCount): after the first garbage collection both gauges read NaN
         Gauge.builder("sluice.client.connections", clients, java.util.function.IntSupplier::getAsInt)
-                .description("Client connections to the proxy now").register(registry);
+                .description("Client connections to the proxy now").strongReference(true).register(registry);
         for (String node : latency.keySet()) {
             Gauge.builder("sluice.backend.connections", backends, b -> b.get().getOrDefault(node, 0))
-                    .description("Backend connections open to the node (in use and idle)").tag("node", node).register(registry);
+                    .description("Backend connections open to the node (in use and idle)").tag("node", node)
+                    .strongReference(true).register(registry);
         }
     }
 
