@@ -5,14 +5,14 @@ import io.netty.buffer.ByteBufAllocator;
 import java.nio.charset.StandardCharsets;
 
 /** The two packets of the connection phase: the server's greeting and the client's answer. */
-final class Handshake {
+public final class Handshake {
     private Handshake() {
     }
 
     /** HandshakeV10: sent by a server (a backend to the proxy, the proxy to a client). */
-    record Greeting(String serverVersion, long connectionId, byte[] scramble, int caps, int collation, int status,
+    public record Greeting(String serverVersion, long connectionId, byte[] scramble, int caps, int collation, int status,
                     String plugin) {
-        static Greeting decode(ByteBuf frame) {
+        public static Greeting decode(ByteBuf frame) {
             ByteBuf b = frame.duplicate().skipBytes(4);
             int protocol = b.readUnsignedByte();
             if (protocol == 0xff) {

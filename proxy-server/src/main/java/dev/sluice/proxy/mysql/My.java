@@ -7,9 +7,10 @@ import java.nio.charset.StandardCharsets;
 /**
  * MySQL client/server protocol constants and the few packets the proxy writes itself. A packet on the wire
  * is a 3-byte little-endian payload length, a 1-byte sequence number and the payload; frames in this
- * package keep that 4-byte header, so a relayed packet is passed on untouched.
+ * package keep that 4-byte header, so a relayed packet is passed on untouched. What the sharded session
+ * ({@code dev.sluice.proxy.mysql.shard}, a protocol client of the inner proxies) needs is public; the rest is not.
  */
-final class My {
+public final class My {
     private My() {
     }
 
@@ -34,7 +35,7 @@ final class My {
     static final int CONNECT_ATTRS = 1 << 20;
     static final int PLUGIN_AUTH_LENENC = 1 << 21;
     static final int SESSION_TRACK = 1 << 23;
-    static final int DEPRECATE_EOF = 1 << 24;
+    public static final int DEPRECATE_EOF = 1 << 24;
 
     /** What the proxy offers clients. No COMPRESS (the relay does not decompress), no query attributes. */
     static final int SERVER_CAPS = LONG_PASSWORD | FOUND_ROWS | LONG_FLAG | CONNECT_WITH_DB | NO_SCHEMA | LOCAL_FILES
@@ -45,79 +46,79 @@ final class My {
      * Client flags that change what the server sends or how it behaves for the session. A backend connection is
      * only lent to clients that negotiated the same ones, since its replies are relayed byte for byte.
      */
-    static final int RELAY_CAPS = FOUND_ROWS | LOCAL_FILES | IGNORE_SPACE | INTERACTIVE | MULTI_STATEMENTS | MULTI_RESULTS
+    public static final int RELAY_CAPS = FOUND_ROWS | LOCAL_FILES | IGNORE_SPACE | INTERACTIVE | MULTI_STATEMENTS | MULTI_RESULTS
             | PS_MULTI_RESULTS | SESSION_TRACK | DEPRECATE_EOF;
     /** Always asked of backends, whatever the client negotiated. */
-    static final int BACKEND_BASE_CAPS = LONG_PASSWORD | LONG_FLAG | PROTOCOL_41 | TRANSACTIONS | SECURE_CONNECTION
+    public static final int BACKEND_BASE_CAPS = LONG_PASSWORD | LONG_FLAG | PROTOCOL_41 | TRANSACTIONS | SECURE_CONNECTION
             | PLUGIN_AUTH | PLUGIN_AUTH_LENENC | CONNECT_ATTRS;
 
     // status flags
-    static final int STATUS_IN_TRANS = 1;
-    static final int STATUS_AUTOCOMMIT = 2;
-    static final int STATUS_MORE_RESULTS = 8;
+    public static final int STATUS_IN_TRANS = 1;
+    public static final int STATUS_AUTOCOMMIT = 2;
+    public static final int STATUS_MORE_RESULTS = 8;
     static final int STATUS_CURSOR_EXISTS = 0x40;
     static final int STATUS_IN_TRANS_READONLY = 0x2000;
 
     // commands
-    static final int COM_QUIT = 0x01;
-    static final int COM_INIT_DB = 0x02;
-    static final int COM_QUERY = 0x03;
+    public static final int COM_QUIT = 0x01;
+    public static final int COM_INIT_DB = 0x02;
+    public static final int COM_QUERY = 0x03;
     static final int COM_FIELD_LIST = 0x04;
     static final int COM_STATISTICS = 0x09;
-    static final int COM_PROCESS_KILL = 0x0c;
-    static final int COM_PING = 0x0e;
+    public static final int COM_PROCESS_KILL = 0x0c;
+    public static final int COM_PING = 0x0e;
     static final int COM_CHANGE_USER = 0x11;
-    static final int COM_STMT_PREPARE = 0x16;
-    static final int COM_STMT_EXECUTE = 0x17;
-    static final int COM_STMT_SEND_LONG_DATA = 0x18;
-    static final int COM_STMT_CLOSE = 0x19;
-    static final int COM_STMT_RESET = 0x1a;
-    static final int COM_SET_OPTION = 0x1b;
+    public static final int COM_STMT_PREPARE = 0x16;
+    public static final int COM_STMT_EXECUTE = 0x17;
+    public static final int COM_STMT_SEND_LONG_DATA = 0x18;
+    public static final int COM_STMT_CLOSE = 0x19;
+    public static final int COM_STMT_RESET = 0x1a;
+    public static final int COM_SET_OPTION = 0x1b;
     static final int COM_STMT_FETCH = 0x1c;
-    static final int COM_RESET_CONNECTION = 0x1f;
+    public static final int COM_RESET_CONNECTION = 0x1f;
 
-    static final int MAX_PAYLOAD = 0xffffff;
+    public static final int MAX_PAYLOAD = 0xffffff;
     /** utf8mb4_general_ci: the greeting's default collation. */
     static final int DEFAULT_COLLATION = 45;
 
     // errors the proxy raises itself (codes and states as MySQL uses them)
     static final int ER_ACCESS_DENIED = 1045;
     static final int ER_CON_COUNT = 1040;
-    static final int ER_HANDSHAKE = 1043;
-    static final int ER_UNKNOWN_COM = 1047;
+    public static final int ER_HANDSHAKE = 1043;
+    public static final int ER_UNKNOWN_COM = 1047;
     static final int ER_NET_PACKET_TOO_LARGE = 1153;
-    static final int ER_CONNECTION_LOST = 2013;
-    static final int ER_CANNOT_CONNECT = 2003;
-    static final int ER_NO_SUCH_THREAD = 1094;
-    static final int ER_UNKNOWN_STMT = 1243;
-    static final int ER_NOT_SUPPORTED = 1235;
+    public static final int ER_CONNECTION_LOST = 2013;
+    public static final int ER_CANNOT_CONNECT = 2003;
+    public static final int ER_NO_SUCH_THREAD = 1094;
+    public static final int ER_UNKNOWN_STMT = 1243;
+    public static final int ER_NOT_SUPPORTED = 1235;
 
-    static int payloadLength(ByteBuf frame) {
+    public static int payloadLength(ByteBuf frame) {
         return frame.getUnsignedMediumLE(frame.readerIndex());
     }
 
-    static int seq(ByteBuf frame) {
+    public static int seq(ByteBuf frame) {
         return frame.getUnsignedByte(frame.readerIndex() + 3);
     }
 
     /** First payload byte (the command of a client packet, the header of a server packet); -1 when empty. */
-    static int first(ByteBuf frame) {
+    public static int first(ByteBuf frame) {
         return payloadLength(frame) == 0 ? -1 : frame.getUnsignedByte(frame.readerIndex() + 4);
     }
 
     /** A buffer with room for the header; finish it with {@link #seal}. */
-    static ByteBuf start(ByteBufAllocator alloc, int seq) {
+    public static ByteBuf start(ByteBufAllocator alloc, int seq) {
         ByteBuf b = alloc.buffer();
         b.writeMediumLE(0).writeByte(seq);
         return b;
     }
 
-    static ByteBuf seal(ByteBuf b) {
+    public static ByteBuf seal(ByteBuf b) {
         b.setMediumLE(b.readerIndex(), b.readableBytes() - 4);
         return b;
     }
 
-    static ByteBuf packet(ByteBufAllocator alloc, int seq, byte[] payload) {
+    public static ByteBuf packet(ByteBufAllocator alloc, int seq, byte[] payload) {
         ByteBuf b = alloc.buffer(4 + payload.length);
         b.writeMediumLE(payload.length).writeByte(seq).writeBytes(payload);
         return b;
@@ -131,24 +132,24 @@ final class My {
         return seal(b);
     }
 
-    static ByteBuf err(ByteBufAllocator alloc, int seq, int code, String sqlState, String message) {
+    public static ByteBuf err(ByteBufAllocator alloc, int seq, int code, String sqlState, String message) {
         ByteBuf b = start(alloc, seq).writeByte(0xff).writeShortLE(code).writeByte('#');
         b.writeCharSequence(sqlState, StandardCharsets.US_ASCII);
         b.writeCharSequence(message, StandardCharsets.UTF_8);
         return seal(b);
     }
 
-    static ByteBuf command(ByteBufAllocator alloc, int command, String arg) {
+    public static ByteBuf command(ByteBufAllocator alloc, int command, String arg) {
         ByteBuf b = start(alloc, 0).writeByte(command);
         b.writeCharSequence(arg, StandardCharsets.UTF_8);
         return seal(b);
     }
 
-    static ByteBuf command(ByteBufAllocator alloc, int command) {
+    public static ByteBuf command(ByteBufAllocator alloc, int command) {
         return seal(start(alloc, 0).writeByte(command));
     }
 
-    static void writeLenenc(ByteBuf b, long v) {
+    public static void writeLenenc(ByteBuf b, long v) {
         if (v < 251) {
             b.writeByte((int) v);
         } else if (v < 1 << 16) {
@@ -160,7 +161,7 @@ final class My {
         }
     }
 
-    static long readLenenc(ByteBuf b) {
+    public static long readLenenc(ByteBuf b) {
         int f = b.readUnsignedByte();
         return switch (f) {
             case 0xfc -> b.readUnsignedShortLE();
@@ -197,7 +198,7 @@ final class My {
     }
 
     /** The payload of a client packet after its command byte, as text (COM_QUERY, COM_INIT_DB …). */
-    static String text(ByteBuf frame) {
+    public static String text(ByteBuf frame) {
         return frame.toString(frame.readerIndex() + 5, payloadLength(frame) - 1, StandardCharsets.UTF_8);
     }
 
@@ -205,7 +206,7 @@ final class My {
      * Status flags of an OK (0x00 or 0xFE header) or EOF packet. An EOF is 5 bytes; an OK at least 7, whichever
      * header it has, so the length tells them apart.
      */
-    static int okStatus(ByteBuf frame) {
+    public static int okStatus(ByteBuf frame) {
         ByteBuf b = frame.duplicate().skipBytes(4);
         int header = b.readUnsignedByte();
         if (header == 0xfe && payloadLength(frame) < 7) {
@@ -218,8 +219,8 @@ final class My {
     }
 
     /** A decoded ERR packet. */
-    record Err(int code, String sqlState, String message) {
-        static Err decode(ByteBuf frame) {
+    public record Err(int code, String sqlState, String message) {
+        public static Err decode(ByteBuf frame) {
             ByteBuf b = frame.duplicate().skipBytes(5);
             int code = b.readUnsignedShortLE();
             String state = "HY000";

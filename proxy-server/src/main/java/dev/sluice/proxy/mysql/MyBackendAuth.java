@@ -1,14 +1,16 @@
 package dev.sluice.proxy.mysql;
 
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
 import java.util.Arrays;
 
 /**
- * The client side of logging in to one backend MariaDB/MySQL server, over packet payloads (the caller
- * frames them, builds the HandshakeResponse41 around {@link #firstResponse} and {@link #plugin}, and
- * handles OK (0x00) and ERR (0xFF) itself: every other packet of the login goes to {@link #next}).
+ * The client side of logging in to one backend MariaDB/MySQL server (or, for the sharded session, to an inner
+ * proxy): {@link #response} answers the greeting; the caller frames the other payloads and handles OK (0x00)
+ * and ERR (0xFF) itself: every other packet of the login goes to {@link #next}).
  *
  * <p>The greeting's plugin is only the server's default; the account's own plugin, if different, arrives
  * as an AuthSwitchRequest with a new scramble. So an unknown greeting plugin is answered as
@@ -19,7 +21,7 @@ import java.util.Arrays;
  * goes in clear, as the connection protects it; over plain TCP the server's RSA key is requested each time
  * rather than pinned, as the proxy has no configured key to check it against.
  */
-final class MyBackendAuth {
+public final class MyBackendAuth {
     private enum State { STARTED, SHA2_SENT, AWAIT_KEY, DONE }
 
     private final String node;
@@ -34,10 +36,22 @@ final class MyBackendAuth {
      * @param password the configured backend password (null or "" for none)
      * @param secure   the backend connection is TLS
      */
-    MyBackendAuth(String node, String password, boolean secure) {
+    public MyBackendAuth(String node, String password, boolean secure) {
         this.node = node;
         this.password = password == null ? "" : password;
         this.secure = secure;
+    }
+
+    /**
+     * The HandshakeResponse41 answering greeting {@code g}, asking for {@code caps} (CONNECT_WITH_DB added when
+     * {@code database} is not null) as far as the server offers them.
+     */
+    public ByteBuf response(ByteBufAllocator alloc, int seq, Handshake.Greeting g, int caps, int collation, String user,
+                            String database) {
+        byte[] token = firstResponse(g.plugin(), g.scramble());
+        int c = caps | (database != null ? My.CONNECT_WITH_DB : 0);
+        return new Handshake.Response(c & g.caps(), My.MAX_PAYLOAD, collation, user, token, database, plugin(),
+                Handshake.proxyAttrs(), false).encode(alloc, seq);
     }
 
     /** The auth response of HandshakeResponse41 for the greeting's plugin and scramble (auth-plugin-data). */
@@ -58,7 +72,7 @@ final class MyBackendAuth {
      *
      * @throws IOException for a plugin Sluice does not speak or a packet that makes no sense here
      */
-    byte[] next(byte[] serverPayload) throws IOException {
+    public byte[] next(byte[] serverPayload) throws IOException {
         if (serverPayload.length == 0) {
             throw unexpected("an empty packet");
         }

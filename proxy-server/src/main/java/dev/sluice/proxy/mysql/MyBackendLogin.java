@@ -60,9 +60,7 @@ final class MyBackendLogin {
             be.serverVersion = g.serverVersion();
             be.serverCaps = g.caps();
             auth = new MyBackendAuth(node, password, false);
-            byte[] token = auth.firstResponse(g.plugin(), g.scramble());
-            return new Handshake.Response(caps & g.caps(), My.MAX_PAYLOAD, collation, user, token, database, auth.plugin(),
-                    Handshake.proxyAttrs(), false).encode(alloc, seq + 1);
+            return auth.response(alloc, seq + 1, g, caps, collation, user, database);
         }
         int h = My.first(frame);
         if (h == 0x00) {

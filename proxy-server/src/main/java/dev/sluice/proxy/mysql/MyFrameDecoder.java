@@ -11,10 +11,15 @@ import java.util.List;
  * payload. A logical message longer than 16 MB arrives as a chain of full packets; the chain's total is
  * held to max-message-bytes, so memory stays bounded whatever a peer claims.
  */
-final class MyFrameDecoder extends ByteToMessageDecoder {
+public final class MyFrameDecoder extends ByteToMessageDecoder {
     private final int maxMessageBytes;
     private long chain;
     private boolean corrupt;
+
+    /** For the client side of a connection (the sharded session to an inner proxy): no TLS is started mid-stream. */
+    public MyFrameDecoder(int maxMessageBytes) {
+        this(maxMessageBytes, false);
+    }
 
     MyFrameDecoder(int maxMessageBytes, boolean singleUntilHandshakeDone) {
         this.maxMessageBytes = maxMessageBytes;

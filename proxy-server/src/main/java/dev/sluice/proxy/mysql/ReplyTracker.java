@@ -15,8 +15,8 @@ import io.netty.buffer.ByteBuf;
  * payload shorter than a full packet ends the rows, 0xFF is an error. A packet following a full 16 MB packet
  * continues it and is never interpreted.
  */
-final class ReplyTracker {
-    enum Kind { SIMPLE, RESULT, PREPARE, FIELD_LIST, RAW_ONE, FETCH }
+public final class ReplyTracker {
+    public enum Kind { SIMPLE, RESULT, PREPARE, FIELD_LIST, RAW_ONE, FETCH }
 
     private enum State { FIRST, COLUMNS, COLUMNS_EOF, ROWS, PARAMS, PARAMS_EOF, PREP_COLUMNS, PREP_COLUMNS_EOF, INFILE, DONE }
 
@@ -34,14 +34,14 @@ final class ReplyTracker {
     int numColumns;
 
     /** What a finished reply said, kept apart from the tracker (which moves on to the next reply). */
-    record Outcome(int status, My.Err error, long stmtId, int numParams, int numColumns) {
+    public record Outcome(int status, My.Err error, long stmtId, int numParams, int numColumns) {
     }
 
-    Outcome outcome() {
+    public Outcome outcome() {
         return new Outcome(status, error, stmtId, numParams, numColumns);
     }
 
-    ReplyTracker(int caps) {
+    public ReplyTracker(int caps) {
         this.caps = caps;
     }
 
@@ -49,7 +49,7 @@ final class ReplyTracker {
         return (caps & My.DEPRECATE_EOF) != 0;
     }
 
-    void start(Kind k) {
+    public void start(Kind k) {
         kind = k;
         error = null;
         status = -1;
@@ -67,7 +67,7 @@ final class ReplyTracker {
     }
 
     /** True when the reply waits for the client to send a LOCAL INFILE's contents. */
-    boolean awaitingInfile() {
+    public boolean awaitingInfile() {
         return state == State.INFILE;
     }
 
@@ -77,7 +77,7 @@ final class ReplyTracker {
     }
 
     /** Takes the next packet of the reply; true when it was the last one. */
-    boolean accept(ByteBuf frame) {
+    public boolean accept(ByteBuf frame) {
         int len = My.payloadLength(frame);
         if (continuation) {
             continuation = len == My.MAX_PAYLOAD;

@@ -1,6 +1,6 @@
 package dev.sluice.proxy.mysql.shard;
 
-import dev.sluice.proxy.mysql.MyWire;
+import dev.sluice.proxy.mysql.My;
 import io.netty.buffer.ByteBuf;
 import java.math.BigDecimal;
 import java.math.BigInteger;
@@ -29,7 +29,7 @@ final class BinaryValues {
             case LENENC: {
                 ByteBuf b = frame.duplicate();
                 b.readerIndex(start);
-                int n = (int) MyWire.readLenenc(b);
+                int n = (int) My.readLenenc(b);
                 if (c.bytes()) {
                     byte[] v = new byte[n];
                     b.readBytes(v);
@@ -127,7 +127,7 @@ final class BinaryValues {
             case LENENC -> {
                 byte[] b = c.decimal() && v instanceof Number n ? plain(n).getBytes(StandardCharsets.US_ASCII)
                         : RowCodec.TextValues.encode(c, v);
-                MyWire.writeLenenc(out, b.length);
+                My.writeLenenc(out, b.length);
                 out.writeBytes(b);
             }
             default -> { }

@@ -1,6 +1,6 @@
 package dev.sluice.proxy.mysql.shard;
 
-import dev.sluice.proxy.mysql.MyWire;
+import dev.sluice.proxy.mysql.My;
 import io.netty.buffer.ByteBuf;
 import java.nio.charset.Charset;
 import java.nio.charset.StandardCharsets;
@@ -42,10 +42,10 @@ record ColumnDef(int charset, int type, int flags, int decimals) {
     static ColumnDef decode(ByteBuf frame) {
         ByteBuf b = frame.duplicate().skipBytes(4);
         for (int i = 0; i < 6; i++) { // catalog, schema, table, org_table, name, org_name
-            long n = MyWire.readLenenc(b);
+            long n = My.readLenenc(b);
             b.skipBytes((int) Math.max(0, n));
         }
-        MyWire.readLenenc(b); // length of the fixed fields (0x0c)
+        My.readLenenc(b); // length of the fixed fields (0x0c)
         int charset = b.readUnsignedShortLE();
         b.skipBytes(4); // column length
         int type = b.readUnsignedByte();

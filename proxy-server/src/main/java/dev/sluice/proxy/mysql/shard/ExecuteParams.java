@@ -1,7 +1,7 @@
 package dev.sluice.proxy.mysql.shard;
 
 import dev.sluice.core.shard.ValueRef;
-import dev.sluice.proxy.mysql.MyWire;
+import dev.sluice.proxy.mysql.My;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import java.math.BigDecimal;
@@ -95,7 +95,7 @@ final class ExecuteParams {
                 return v;
             }
             default: {
-                long n = MyWire.readLenenc(b);
+                long n = My.readLenenc(b);
                 if (n < 0 || n > b.readableBytes()) {
                     throw new IllegalArgumentException("COM_STMT_EXECUTE parameter of " + n + " bytes, " + b.readableBytes() + " left");
                 }
@@ -128,7 +128,7 @@ final class ExecuteParams {
      */
     static ByteBuf rebuild(ByteBufAllocator alloc, long stmtId, ByteBuf exec, Param[] params, int[] map, long rowLimit) {
         int n = map.length;
-        ByteBuf out = MyWire.start(alloc, 0).writeByte(MyWire.COM_STMT_EXECUTE).writeIntLE((int) stmtId).writeByte(0).writeIntLE(1);
+        ByteBuf out = My.start(alloc, 0).writeByte(My.COM_STMT_EXECUTE).writeIntLE((int) stmtId).writeByte(0).writeIntLE(1);
         if (n > 0) {
             byte[] bitmap = new byte[(n + 7) / 8];
             for (int j = 0; j < n; j++) {
@@ -154,7 +154,7 @@ final class ExecuteParams {
                 }
             }
         }
-        return MyWire.seal(out);
+        return My.seal(out);
     }
 
     /** A copy of an execute that carries no types with {@code types} added (for a connection that has none yet). */
@@ -165,7 +165,7 @@ final class ExecuteParams {
         out.writeByte(1).writeBytes(types);
         out.writeBytes(exec, bound + 1, exec.writerIndex() - bound - 1);
         exec.release();
-        return MyWire.seal(out);
+        return My.seal(out);
     }
 
     private static void need(ByteBuf exec, int index) {

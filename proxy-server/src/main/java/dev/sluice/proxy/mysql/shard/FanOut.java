@@ -1,6 +1,7 @@
 package dev.sluice.proxy.mysql.shard;
 
-import dev.sluice.proxy.mysql.MyWire;
+import dev.sluice.proxy.mysql.My;
+import dev.sluice.proxy.mysql.ReplyTracker;
 import io.netty.buffer.ByteBuf;
 import java.util.ArrayList;
 import java.util.List;
@@ -15,7 +16,7 @@ final class FanOut {
     private final ShardedMySession s;
     private final int[] shards;
     private final String sessionState;
-    private final MyWire.Error[] errors;
+    private final My.Err[] errors;
     private final boolean[] ran;
     private int open;
     private long affected;
@@ -26,7 +27,7 @@ final class FanOut {
         this.s = s;
         this.shards = shards;
         this.sessionState = sessionState;
-        this.errors = new MyWire.Error[shards.length];
+        this.errors = new My.Err[shards.length];
         this.ran = new boolean[shards.length];
         this.open = shards.length;
     }
@@ -34,18 +35,18 @@ final class FanOut {
     /** The reply of shard {@code shard} (one of this fan-out's). */
     ShardConnection.Reply reply(int shard) {
         int k = position(shard);
-        MyWire.Replies t = new MyWire.Replies(s.caps);
-        t.start(MyWire.Replies.Kind.RESULT);
+        ReplyTracker t = new ReplyTracker(s.caps);
+        t.start(ReplyTracker.Kind.RESULT);
         return new ShardConnection.Reply() {
             private boolean first = true;
 
             @Override
             public boolean packet(ShardConnection c, ByteBuf frame) {
                 try {
-                    if (first && MyWire.first(frame) == 0x00) {
+                    if (first && My.first(frame) == 0x00) {
                         ByteBuf b = frame.duplicate().skipBytes(5);
-                        affected += MyWire.readLenenc(b);
-                        long id = MyWire.readLenenc(b);
+                        affected += My.readLenenc(b);
+                        long id = My.readLenenc(b);
                         if (id != 0) {
                             insertId = id;
                         }
@@ -53,12 +54,13 @@ final class FanOut {
                     first = false;
                     boolean end = t.accept(frame);
                     if (end) {
-                        if (t.error() != null) {
-                            errors[k] = t.error();
+                        ReplyTracker.Outcome o = t.outcome();
+                        if (o.error() != null) {
+                            errors[k] = o.error();
                         } else {
                             ran[k] = true;
                         }
-                        s.noteStatus(c, t.status());
+                        s.noteStatus(c, o.status());
                         ended();
                     }
                     return end;
@@ -69,14 +71,14 @@ final class FanOut {
 
             @Override
             public void lost(ShardConnection c, Throwable cause) {
-                errors[k] = new MyWire.Error(MyWire.ER_CONNECTION_LOST, "08S01", "Lost connection to shard " + c.name + ": " + cause.getMessage());
+                errors[k] = new My.Err(My.ER_CONNECTION_LOST, "08S01", "Lost connection to shard " + c.name + ": " + cause.getMessage());
                 ended();
             }
         };
     }
 
     /** The statement could not even be sent to {@code shard} (its prepare failed there). */
-    void failed(int shard, MyWire.Error e) {
+    void failed(int shard, My.Err e) {
         errors[position(shard)] = e;
         ended();
     }
@@ -94,7 +96,7 @@ final class FanOut {
         if (--open > 0) {
             return;
         }
-        MyWire.Error first = null;
+        My.Err first = null;
         String failedOn = null;
         List<String> did = new ArrayList<>();
         for (int i = 0; i < shards.length; i++) {

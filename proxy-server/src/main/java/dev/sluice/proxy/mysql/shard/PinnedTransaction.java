@@ -2,7 +2,7 @@ package dev.sluice.proxy.mysql.shard;
 
 import dev.sluice.core.shard.ShardMap;
 import dev.sluice.core.shard.ShardingException;
-import dev.sluice.proxy.mysql.MyWire;
+import dev.sluice.proxy.mysql.My;
 import java.util.List;
 
 /**
@@ -87,10 +87,10 @@ final class PinnedTransaction {
         if (status < 0) {
             return;
         }
-        autoCommit = (status & MyWire.STATUS_AUTOCOMMIT) != 0;
-        if ((status & MyWire.STATUS_IN_TRANS) == 0 && shard == pinned) {
+        autoCommit = (status & My.STATUS_AUTOCOMMIT) != 0;
+        if ((status & My.STATUS_IN_TRANS) == 0 && shard == pinned) {
             end(); // committed or rolled back there (COMMIT, an implicit commit, a rollback on error)
-        } else if ((status & MyWire.STATUS_IN_TRANS) != 0 && pinned < 0 && heldBegin == null) {
+        } else if ((status & My.STATUS_IN_TRANS) != 0 && pinned < 0 && heldBegin == null) {
             pinned = shard; // a transaction opened there (autocommit off, or BEGIN behind a shard hint)
             sqlTransaction |= autoCommit;
         }
@@ -98,8 +98,8 @@ final class PinnedTransaction {
 
     /** The status flags of an answer the session writes itself. */
     int statusFlags() {
-        return (inTransaction() && (pinned >= 0 || heldBegin != null) ? MyWire.STATUS_IN_TRANS : 0)
-                | (autoCommit ? MyWire.STATUS_AUTOCOMMIT : 0);
+        return (inTransaction() && (pinned >= 0 || heldBegin != null) ? My.STATUS_IN_TRANS : 0)
+                | (autoCommit ? My.STATUS_AUTOCOMMIT : 0);
     }
 
     /** COM_RESET_CONNECTION: no transaction, autocommit on. */

@@ -1,6 +1,6 @@
 package dev.sluice.proxy.mysql.shard;
 
-import dev.sluice.proxy.mysql.MyWire;
+import dev.sluice.proxy.mysql.My;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import java.math.BigDecimal;
@@ -34,7 +34,7 @@ final class RowCodec {
         int last = lastNeeded(needed);
         ByteBuf b = frame.duplicate().skipBytes(4);
         for (int i = 0; i <= last; i++) {
-            long n = MyWire.readLenenc(b);
+            long n = My.readLenenc(b);
             if (n < 0) {
                 continue; // NULL
             }
@@ -86,7 +86,7 @@ final class RowCodec {
             case FIXED -> b.skipBytes(c.fixedWidth());
             case TEMPORAL -> b.skipBytes(b.readUnsignedByte());
             case LENENC -> {
-                long n = MyWire.readLenenc(b);
+                long n = My.readLenenc(b);
                 b.skipBytes((int) n);
             }
             default -> throw new IllegalStateException();
@@ -103,7 +103,7 @@ final class RowCodec {
         }
         ByteBuf b = frame.duplicate().skipBytes(4);
         for (int i = 0; i < visible; i++) {
-            long n = MyWire.readLenenc(b);
+            long n = My.readLenenc(b);
             if (n > 0) {
                 b.skipBytes((int) n);
             }
@@ -128,7 +128,7 @@ final class RowCodec {
             }
         }
         int valuesEnd = b.readerIndex();
-        ByteBuf out = MyWire.start(alloc, MyWire.seq(frame)).writeByte(0);
+        ByteBuf out = My.start(alloc, My.seq(frame)).writeByte(0);
         int bm = bitmapBytes(visible);
         for (int k = 0; k < bm; k++) {
             int v = frame.getUnsignedByte(base + k);
@@ -142,7 +142,7 @@ final class RowCodec {
         }
         out.writeBytes(frame, valuesStart, valuesEnd - valuesStart);
         frame.release();
-        return MyWire.seal(out);
+        return My.seal(out);
     }
 
     // ---- re-encoding merged groups ----
@@ -152,11 +152,11 @@ final class RowCodec {
      * {@code values[i]} and the others keep their bytes from {@code frame} (released).
      */
     static ByteBuf reencodeText(ByteBufAllocator alloc, ByteBuf frame, ColumnDef[] cols, int visible, Object[] values, boolean[] replace) {
-        ByteBuf out = MyWire.start(alloc, MyWire.seq(frame));
+        ByteBuf out = My.start(alloc, My.seq(frame));
         ByteBuf b = frame.duplicate().skipBytes(4);
         for (int i = 0; i < visible; i++) {
             int start = b.readerIndex();
-            long n = MyWire.readLenenc(b);
+            long n = My.readLenenc(b);
             if (n > 0) {
                 b.skipBytes((int) n);
             }
@@ -165,7 +165,7 @@ final class RowCodec {
                     out.writeByte(0xfb);
                 } else {
                     byte[] v = TextValues.encode(cols[i], values[i]);
-                    MyWire.writeLenenc(out, v.length);
+                    My.writeLenenc(out, v.length);
                     out.writeBytes(v);
                 }
             } else {
@@ -173,7 +173,7 @@ final class RowCodec {
             }
         }
         frame.release();
-        return MyWire.seal(out);
+        return My.seal(out);
     }
 
     /** The binary counterpart of {@link #reencodeText}: NULL bitmap and values rebuilt, the rest copied. */
@@ -199,8 +199,8 @@ final class RowCodec {
                     vals.writeBytes(frame, start, b.readerIndex() - start);
                 }
             }
-            ByteBuf out = MyWire.start(alloc, MyWire.seq(frame)).writeByte(0).writeBytes(bitmap).writeBytes(vals);
-            return MyWire.seal(out);
+            ByteBuf out = My.start(alloc, My.seq(frame)).writeByte(0).writeBytes(bitmap).writeBytes(vals);
+            return My.seal(out);
         } finally {
             vals.release();
             frame.release();

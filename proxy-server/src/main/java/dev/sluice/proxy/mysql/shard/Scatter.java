@@ -3,7 +3,7 @@ package dev.sluice.proxy.mysql.shard;
 import dev.sluice.core.shard.MergePlan;
 import dev.sluice.core.shard.StreamMerger;
 import dev.sluice.core.shard.ValueRef;
-import dev.sluice.proxy.mysql.MyWire;
+import dev.sluice.proxy.mysql.My;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
@@ -109,7 +109,7 @@ final class Scatter {
             public void lost(ShardConnection c, Throwable cause) {
                 if (state[k] != State.DONE) {
                     state[k] = State.DONE;
-                    fail(new MyWire.Error(MyWire.ER_CONNECTION_LOST, "08S01", "Lost connection to shard " + c.name + ": " + cause.getMessage()));
+                    fail(new My.Err(My.ER_CONNECTION_LOST, "08S01", "Lost connection to shard " + c.name + ": " + cause.getMessage()));
                     ended();
                 }
             }
@@ -117,7 +117,7 @@ final class Scatter {
     }
 
     /** The statement could not be sent to {@code shard} (its prepare failed there). */
-    void failed(int shard, MyWire.Error e) {
+    void failed(int shard, My.Err e) {
         int k = position(shard);
         state[k] = State.DONE;
         fail(e);
@@ -125,30 +125,30 @@ final class Scatter {
     }
 
     private boolean packet(int k, ShardConnection c, ByteBuf frame) {
-        int len = MyWire.payloadLength(frame);
-        int h = MyWire.first(frame);
+        int len = My.payloadLength(frame);
+        int h = My.first(frame);
         String name = c.name;
         switch (state[k]) {
             case COUNT -> {
                 if (h == 0xff) {
-                    MyWire.Error e = MyWire.Error.decode(frame);
-                    fail(new MyWire.Error(e.code(), e.sqlState(), "shard " + name + ": " + e.message()));
+                    My.Err e = My.Err.decode(frame);
+                    fail(new My.Err(e.code(), e.sqlState(), "shard " + name + ": " + e.message()));
                     return done(k);
                 }
                 if (h == 0x00 || h == 0xfe || h == 0xfb) {
                     if (h == 0x00 || h == 0xfe) {
-                        s.noteStatus(c, MyWire.okStatus(frame));
+                        s.noteStatus(c, My.okStatus(frame));
                     }
-                    fail(new MyWire.Error(1105, "HY000", "shard " + name + " answered a read without a result set"));
+                    fail(new My.Err(1105, "HY000", "shard " + name + " answered a read without a result set"));
                     return h != 0xfb ? done(k) : false;
                 }
-                long n = MyWire.readLenenc(frame.duplicate().skipBytes(4));
+                long n = My.readLenenc(frame.duplicate().skipBytes(4));
                 remaining[k] = n;
                 defs[k] = new ColumnDef[(int) n];
                 if (width < 0) {
                     width = (int) n;
                 } else if (width != n) {
-                    fail(new MyWire.Error(1105, "HY000", "shards answered with different column counts (" + width + " and " + n + " on shard " + name + ")"));
+                    fail(new My.Err(1105, "HY000", "shards answered with different column counts (" + width + " and " + n + " on shard " + name + ")"));
                 }
                 if (headerFrom < 0) {
                     headerFrom = k;
@@ -178,15 +178,15 @@ final class Scatter {
             }
             case ROWS -> {
                 if (h == 0xff) {
-                    MyWire.Error e = MyWire.Error.decode(frame);
-                    fail(new MyWire.Error(e.code(), e.sqlState(), "shard " + name + ": " + e.message()));
+                    My.Err e = My.Err.decode(frame);
+                    fail(new My.Err(e.code(), e.sqlState(), "shard " + name + ": " + e.message()));
                     return done(k);
                 }
-                if (h == 0xfe && len < MyWire.MAX_PAYLOAD) {
-                    int st = MyWire.okStatus(frame);
+                if (h == 0xfe && len < My.MAX_PAYLOAD) {
+                    int st = My.okStatus(frame);
                     s.noteStatus(c, st);
-                    if ((st & MyWire.STATUS_MORE_RESULTS) != 0) {
-                        fail(new MyWire.Error(MyWire.ER_NOT_SUPPORTED, ShardedMySession.NOT_SUPPORTED,
+                    if ((st & My.STATUS_MORE_RESULTS) != 0) {
+                        fail(new My.Err(My.ER_NOT_SUPPORTED, ShardedMySession.NOT_SUPPORTED,
                                 "Sluice: several result sets from one statement cannot be merged across shards"));
                     }
                     if (merger != null && !failed) {
@@ -194,8 +194,8 @@ final class Scatter {
                     }
                     return done(k);
                 }
-                if (len == MyWire.MAX_PAYLOAD) {
-                    fail(new MyWire.Error(MyWire.ER_NOT_SUPPORTED, ShardedMySession.NOT_SUPPORTED,
+                if (len == My.MAX_PAYLOAD) {
+                    fail(new My.Err(My.ER_NOT_SUPPORTED, ShardedMySession.NOT_SUPPORTED,
                             "Sluice: a row of 16 MB or more cannot be merged across shards"));
                     return false;
                 }
@@ -258,9 +258,9 @@ final class Scatter {
             }
         }
         int visible = merger.visibleColumns();
-        ByteBuf count = MyWire.start(s.client.alloc(), seq++);
-        MyWire.writeLenenc(count, visible);
-        s.client.write(MyWire.seal(count));
+        ByteBuf count = My.start(s.client.alloc(), seq++);
+        My.writeLenenc(count, visible);
+        s.client.write(My.seal(count));
         for (int i = 0; i < visible; i++) {
             ByteBuf d = header.get(i).retainedDuplicate();
             d.setByte(d.readerIndex() + 3, seq++);
@@ -274,7 +274,7 @@ final class Scatter {
         }
         releaseHeader();
         if (!s.deprecateEof()) {
-            s.client.write(MyWire.seal(MyWire.start(s.client.alloc(), seq++).writeByte(0xfe).writeShortLE(0).writeShortLE(s.statusFlags())));
+            s.client.write(My.seal(My.start(s.client.alloc(), seq++).writeByte(0xfe).writeShortLE(0).writeShortLE(s.statusFlags())));
         }
         headerSent = true;
     }
@@ -333,13 +333,13 @@ final class Scatter {
     }
 
     /** A shard failed: the client gets that error (in place of the result, or ending it), and the rest is read and dropped. */
-    private void fail(MyWire.Error e) {
+    private void fail(My.Err e) {
         if (failed) {
             return;
         }
         failed = true;
         releaseHeader();
-        s.client.writeAndFlush(MyWire.err(s.client.alloc(), seq++, e.code(), e.sqlState(), e.message()));
+        s.client.writeAndFlush(My.err(s.client.alloc(), seq++, e.code(), e.sqlState(), e.message()));
         for (ShardConnection c : conns) {
             if (c != null && c.channel() != null) {
                 c.channel().config().setAutoRead(true);
@@ -363,10 +363,10 @@ final class Scatter {
             maybeHeader();
             emit();
             if (s.deprecateEof()) {
-                s.client.write(MyWire.seal(MyWire.start(s.client.alloc(), seq++).writeByte(0xfe).writeByte(0).writeByte(0)
+                s.client.write(My.seal(My.start(s.client.alloc(), seq++).writeByte(0xfe).writeByte(0).writeByte(0)
                         .writeShortLE(s.statusFlags()).writeShortLE(0)));
             } else {
-                s.client.write(MyWire.seal(MyWire.start(s.client.alloc(), seq++).writeByte(0xfe).writeShortLE(0).writeShortLE(s.statusFlags())));
+                s.client.write(My.seal(My.start(s.client.alloc(), seq++).writeByte(0xfe).writeShortLE(0).writeShortLE(s.statusFlags())));
             }
             s.client.flush();
         }

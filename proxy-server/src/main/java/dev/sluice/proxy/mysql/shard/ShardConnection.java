@@ -1,6 +1,10 @@
 package dev.sluice.proxy.mysql.shard;
 
-import dev.sluice.proxy.mysql.MyWire;
+import dev.sluice.proxy.mysql.Handshake;
+import dev.sluice.proxy.mysql.My;
+import dev.sluice.proxy.mysql.MyBackendAuth;
+import dev.sluice.proxy.mysql.MyFrameDecoder;
+import dev.sluice.proxy.mysql.ReplyTracker;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
@@ -48,7 +52,7 @@ final class ShardConnection extends ChannelInboundHandlerAdapter {
     /** Statements this connection has been sent parameter types for. */
     final Set<Integer> typesSent = new HashSet<>();
     /** Status flags of the last reply that carried them. */
-    int status = MyWire.STATUS_AUTOCOMMIT;
+    int status = My.STATUS_AUTOCOMMIT;
     long connectionId;
     String serverVersion;
     int serverCaps;
@@ -59,7 +63,7 @@ final class ShardConnection extends ChannelInboundHandlerAdapter {
     private final CompletableFuture<ShardConnection> ready = new CompletableFuture<>();
     private final ArrayDeque<Reply> pending = new ArrayDeque<>();
     private final Consumer<ShardConnection> onLost;
-    private MyWire.ClientAuth auth;
+    private MyBackendAuth auth;
     private Channel channel;
     private String fatal;
 
@@ -84,7 +88,7 @@ final class ShardConnection extends ChannelInboundHandlerAdapter {
                 .handler(new ChannelInitializer<Channel>() {
                     @Override
                     protected void initChannel(Channel ch) {
-                        ch.pipeline().addLast(MyWire.frameDecoder(maxMessageBytes), c);
+                        ch.pipeline().addLast(new MyFrameDecoder(maxMessageBytes), c);
                     }
                 })
                 .connect(address).addListener(f -> {
@@ -120,9 +124,9 @@ final class ShardConnection extends ChannelInboundHandlerAdapter {
         channel.flush();
     }
 
-    /** A reply that is read to its end and dropped; {@code done} gets the tracker (status, error) at the end. */
-    Reply swallow(MyWire.Replies.Kind kind, Consumer<MyWire.Replies> done) {
-        MyWire.Replies t = new MyWire.Replies(caps);
+    /** A reply that is read to its end and dropped; {@code done} gets what it said (status, error) at the end. */
+    Reply swallow(ReplyTracker.Kind kind, Consumer<ReplyTracker.Outcome> done) {
+        ReplyTracker t = new ReplyTracker(caps);
         t.start(kind);
         return new Reply() {
             @Override
@@ -134,13 +138,14 @@ final class ShardConnection extends ChannelInboundHandlerAdapter {
                     frame.release();
                 }
                 if (end) {
-                    if (t.status() >= 0) {
-                        status = t.status();
+                    ReplyTracker.Outcome o = t.outcome();
+                    if (o.status() >= 0) {
+                        status = o.status();
                     }
                     if (done != null) {
-                        done.accept(t);
-                    } else if (t.error() != null) {
-                        log.warn("shard {}: a command the sharded session sent itself failed: {}", name, t.error());
+                        done.accept(o);
+                    } else if (o.error() != null) {
+                        log.warn("shard {}: a command the sharded session sent itself failed: {}", name, o.error());
                     }
                 }
                 return end;
@@ -170,8 +175,8 @@ final class ShardConnection extends ChannelInboundHandlerAdapter {
         }
         Reply r = pending.peek();
         if (log.isTraceEnabled()) {
-            log.trace("shard {}: packet seq {} header 0x{} length {}, {} replies pending", name, MyWire.seq(frame),
-                    Integer.toHexString(MyWire.first(frame)), MyWire.payloadLength(frame), pending.size());
+            log.trace("shard {}: packet seq {} header 0x{} length {}, {} replies pending", name, My.seq(frame),
+                    Integer.toHexString(My.first(frame)), My.payloadLength(frame), pending.size());
         }
         if (r == null) {
             unsolicited(frame);
@@ -192,38 +197,38 @@ final class ShardConnection extends ChannelInboundHandlerAdapter {
     }
 
     private void login(ChannelHandlerContext ctx, ByteBuf frame) throws IOException {
-        int seq = MyWire.seq(frame);
+        int seq = My.seq(frame);
         if (auth == null) {
-            MyWire.Greeting g;
+            Handshake.Greeting g;
             try {
-                g = MyWire.Greeting.decode(frame);
+                g = Handshake.Greeting.decode(frame);
             } catch (IllegalArgumentException e) {
                 throw new IOException("shard " + name + ": " + e.getMessage(), e);
             }
             connectionId = g.connectionId();
             serverVersion = g.serverVersion();
             serverCaps = g.caps();
-            auth = new MyWire.ClientAuth("shard " + name, secret);
+            auth = new MyBackendAuth("shard " + name, secret, false);
             ctx.writeAndFlush(auth.response(ctx.alloc(), seq + 1, g, caps, collation, user, null));
             return;
         }
-        int h = MyWire.first(frame);
+        int h = My.first(frame);
         if (h == 0x00) {
             ready.complete(this);
             return;
         }
         if (h == 0xff) {
-            throw new IOException("shard " + name + ": its proxy refused the internal login: " + MyWire.Error.decode(frame));
+            throw new IOException("shard " + name + ": its proxy refused the internal login: " + My.Err.decode(frame));
         }
-        byte[] reply = auth.next(ByteBufUtil.getBytes(frame, frame.readerIndex() + 4, MyWire.payloadLength(frame)));
+        byte[] reply = auth.next(ByteBufUtil.getBytes(frame, frame.readerIndex() + 4, My.payloadLength(frame)));
         if (reply != null) {
-            ctx.writeAndFlush(MyWire.packet(ctx.alloc(), seq + 1, reply));
+            ctx.writeAndFlush(My.packet(ctx.alloc(), seq + 1, reply));
         }
     }
 
     private void unsolicited(ByteBuf frame) {
         try {
-            fatal = MyWire.first(frame) == 0xff ? MyWire.Error.decode(frame).toString() : "unexpected packet";
+            fatal = My.first(frame) == 0xff ? My.Err.decode(frame).toString() : "unexpected packet";
             log.info("shard {}: its proxy ended the connection: {}", name, fatal);
         } finally {
             frame.release();
@@ -233,7 +238,7 @@ final class ShardConnection extends ChannelInboundHandlerAdapter {
 
     void close() {
         if (channel != null && channel.isOpen()) {
-            channel.writeAndFlush(MyWire.command(channel.alloc(), MyWire.COM_QUIT)).addListener(f -> channel.close());
+            channel.writeAndFlush(My.command(channel.alloc(), My.COM_QUIT)).addListener(f -> channel.close());
         }
     }
 

@@ -1,7 +1,8 @@
 package dev.sluice.proxy.mysql.shard;
 
+import dev.sluice.proxy.mysql.My;
 import dev.sluice.proxy.mysql.MySqlProxy;
-import dev.sluice.proxy.mysql.MyWire;
+import dev.sluice.proxy.mysql.ReplyTracker;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import java.util.ArrayList;
@@ -70,7 +71,7 @@ final class ShardLinks {
                 conns[s] = null;
                 ShardedMySql.Target t = shards.targets.get(s);
                 // the client's reply-shaping flags (DEPRECATE_EOF …), so relayed replies have the shape it expects
-                int connCaps = MyWire.BACKEND_BASE_CAPS | (caps & MyWire.RELAY_CAPS);
+                int connCaps = My.BACKEND_BASE_CAPS | (caps & My.RELAY_CAPS);
                 opening.add(ShardConnection.open(client.eventLoop(), proxy.channelType(), t.address(), s, t.name(), shards.user, shards.secret,
                         connCaps, collation, proxy.maxMessageBytes(), proxy.loginTimeoutMs(), this::lost));
             }
@@ -83,7 +84,7 @@ final class ShardLinks {
         conns[c.shard] = c;
         c.readComplete = client::flush; // what was relayed goes out once the shard's batch is read
         for (String sql : state.values()) {
-            c.send(MyWire.command(client.alloc(), MyWire.COM_QUERY, sql), c.swallow(MyWire.Replies.Kind.RESULT, null));
+            c.send(My.command(client.alloc(), My.COM_QUERY, sql), c.swallow(ReplyTracker.Kind.RESULT, null));
         }
         if (option != null) {
             sendOption(c);
@@ -113,8 +114,8 @@ final class ShardLinks {
     }
 
     private void sendOption(ShardConnection c) {
-        ByteBuf b = MyWire.start(client.alloc(), 0).writeByte(MyWire.COM_SET_OPTION).writeShortLE(option);
-        c.send(MyWire.seal(b), c.swallow(MyWire.Replies.Kind.SIMPLE, null));
+        ByteBuf b = My.start(client.alloc(), 0).writeByte(My.COM_SET_OPTION).writeShortLE(option);
+        c.send(My.seal(b), c.swallow(ReplyTracker.Kind.SIMPLE, null));
     }
 
     /** Every connection that is open, e.g. to resume reading once the client drained. */
@@ -135,12 +136,12 @@ final class ShardLinks {
             ShardedMySql.Target t = shards.targets.get(c.shard);
             long inner = c.connectionId;
             ShardConnection.open(client.eventLoop(), proxy.channelType(), t.address(), c.shard, t.name(), shards.user, shards.secret,
-                    MyWire.BACKEND_BASE_CAPS, collation, proxy.maxMessageBytes(), proxy.loginTimeoutMs(), x -> { }).whenComplete((k, err) -> {
+                    My.BACKEND_BASE_CAPS, collation, proxy.maxMessageBytes(), proxy.loginTimeoutMs(), x -> { }).whenComplete((k, err) -> {
                         if (err != null) {
                             log.warn("{}: could not kill the query on shard {}: {}", user, t.name(), err.getMessage());
                             return;
                         }
-                        k.send(MyWire.command(client.alloc(), MyWire.COM_QUERY, "KILL QUERY " + inner), k.swallow(MyWire.Replies.Kind.RESULT, r -> k.close()));
+                        k.send(My.command(client.alloc(), My.COM_QUERY, "KILL QUERY " + inner), k.swallow(ReplyTracker.Kind.RESULT, r -> k.close()));
                         k.flush();
                     });
         });

@@ -2,8 +2,9 @@ package dev.sluice.proxy.mysql.shard;
 
 import dev.sluice.core.shard.ShardPlan;
 import dev.sluice.core.shard.ShardingException;
+import dev.sluice.proxy.mysql.My;
 import dev.sluice.proxy.mysql.MySqlProxy;
-import dev.sluice.proxy.mysql.MyWire;
+import dev.sluice.proxy.mysql.ReplyTracker;
 import dev.sluice.proxy.net.ClientErrors;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
@@ -28,7 +29,7 @@ import org.slf4j.LoggerFactory;
 final class ShardedMySession extends ChannelInboundHandlerAdapter {
     private static final Logger log = LoggerFactory.getLogger(ShardedMySession.class);
     private static final int MAX_QUEUED = 16;
-    static final int ER_NOT_SUPPORTED = MyWire.ER_NOT_SUPPORTED;
+    static final int ER_NOT_SUPPORTED = My.ER_NOT_SUPPORTED;
     static final String NOT_SUPPORTED = "0A000";
 
     final int id;
@@ -69,7 +70,7 @@ final class ShardedMySession extends ChannelInboundHandlerAdapter {
     }
 
     boolean deprecateEof() {
-        return (caps & MyWire.DEPRECATE_EOF) != 0;
+        return (caps & My.DEPRECATE_EOF) != 0;
     }
 
     // ---- client → proxy ----
@@ -82,7 +83,7 @@ final class ShardedMySession extends ChannelInboundHandlerAdapter {
             return;
         }
         if (infile != null) {
-            boolean last = MyWire.payloadLength(frame) == 0;
+            boolean last = My.payloadLength(frame) == 0;
             infile.channel().write(frame); // LOAD DATA LOCAL contents go straight to the shard running it
             if (last) {
                 infile.flush();
@@ -106,17 +107,17 @@ final class ShardedMySession extends ChannelInboundHandlerAdapter {
         try {
             while (!busy && !closed && !queue.isEmpty()) {
                 ByteBuf cmd = queue.poll();
-                lastSeq = MyWire.seq(cmd);
-                if (MyWire.payloadLength(cmd) == MyWire.MAX_PAYLOAD) {
+                lastSeq = My.seq(cmd);
+                if (My.payloadLength(cmd) == My.MAX_PAYLOAD) {
                     cmd.release();
                     protocolError("commands over 16 MB (split packets) are not supported by the proxy");
                     return;
                 }
-                if (txLost != null && MyWire.first(cmd) != MyWire.COM_QUIT) {
+                if (txLost != null && My.first(cmd) != My.COM_QUIT) {
                     String why = txLost;
                     txLost = null;
                     cmd.release();
-                    error(MyWire.ER_CONNECTION_LOST, "08S01", why);
+                    error(My.ER_CONNECTION_LOST, "08S01", why);
                     continue;
                 }
                 busy = true;
@@ -145,49 +146,49 @@ final class ShardedMySession extends ChannelInboundHandlerAdapter {
     }
 
     private void handle(ByteBuf cmd) {
-        int c = MyWire.first(cmd);
+        int c = My.first(cmd);
         if (log.isTraceEnabled()) {
-            log.trace("{}: command 0x{} {}", user, Integer.toHexString(c), c == MyWire.COM_QUERY || c == MyWire.COM_STMT_PREPARE ? MyWire.text(cmd) : "");
+            log.trace("{}: command 0x{} {}", user, Integer.toHexString(c), c == My.COM_QUERY || c == My.COM_STMT_PREPARE ? My.text(cmd) : "");
         }
         switch (c) {
-            case MyWire.COM_QUIT -> {
+            case My.COM_QUIT -> {
                 cmd.release();
                 client.close();
             }
-            case MyWire.COM_PING -> {
+            case My.COM_PING -> {
                 cmd.release();
                 ok(0, 0);
             }
-            case MyWire.COM_QUERY -> queries.query(cmd, MyWire.text(cmd));
-            case MyWire.COM_INIT_DB -> {
-                String db = MyWire.text(cmd);
+            case My.COM_QUERY -> queries.query(cmd, My.text(cmd));
+            case My.COM_INIT_DB -> {
+                String db = My.text(cmd);
                 cmd.release();
                 queries.useDatabase(db);
             }
-            case MyWire.COM_STMT_PREPARE -> statements.prepare(cmd);
-            case MyWire.COM_STMT_EXECUTE -> statements.execute(cmd);
-            case MyWire.COM_STMT_SEND_LONG_DATA -> statements.longData(cmd);
-            case MyWire.COM_STMT_CLOSE -> statements.close(cmd);
-            case MyWire.COM_STMT_RESET -> statements.reset(cmd);
-            case MyWire.COM_SET_OPTION -> {
+            case My.COM_STMT_PREPARE -> statements.prepare(cmd);
+            case My.COM_STMT_EXECUTE -> statements.execute(cmd);
+            case My.COM_STMT_SEND_LONG_DATA -> statements.longData(cmd);
+            case My.COM_STMT_CLOSE -> statements.close(cmd);
+            case My.COM_STMT_RESET -> statements.reset(cmd);
+            case My.COM_SET_OPTION -> {
                 int option = cmd.getUnsignedShortLE(cmd.readerIndex() + 5);
                 cmd.release();
                 links.setOption(option);
                 eof();
             }
-            case MyWire.COM_RESET_CONNECTION -> {
+            case My.COM_RESET_CONNECTION -> {
                 cmd.release();
                 reset();
                 ok(0, 0);
             }
-            case MyWire.COM_PROCESS_KILL -> {
+            case My.COM_PROCESS_KILL -> {
                 int target = cmd.getIntLE(cmd.readerIndex() + 5);
                 cmd.release();
                 queries.kill(target, false);
             }
             default -> {
                 cmd.release();
-                error(MyWire.ER_UNKNOWN_COM, "08S01", "Unknown command 0x" + Integer.toHexString(c)
+                error(My.ER_UNKNOWN_COM, "08S01", "Unknown command 0x" + Integer.toHexString(c)
                         + " (not supported by the Sluice proxy for a sharded database)");
             }
         }
@@ -222,7 +223,7 @@ final class ShardedMySession extends ChannelInboundHandlerAdapter {
     void sendStatement(ShardConnection c, ByteBuf cmd, ShardConnection.Reply reply) {
         String begin = tx.takeBegin(c.shard);
         if (begin != null) {
-            c.send(MyWire.command(client.alloc(), MyWire.COM_QUERY, begin), c.swallow(MyWire.Replies.Kind.RESULT, t -> {
+            c.send(My.command(client.alloc(), My.COM_QUERY, begin), c.swallow(ReplyTracker.Kind.RESULT, t -> {
                 if (t.error() != null) {
                     log.warn("{}: BEGIN on shard {} failed: {}", user, c.name, t.error());
                 }
@@ -302,7 +303,7 @@ final class ShardedMySession extends ChannelInboundHandlerAdapter {
                     cmd.release();
                 }
                 Throwable cause = failure instanceof java.util.concurrent.CompletionException && failure.getCause() != null ? failure.getCause() : failure;
-                error(MyWire.ER_CANNOT_CONNECT, "08S01", cause.getMessage());
+                error(My.ER_CANNOT_CONNECT, "08S01", cause.getMessage());
                 return;
             }
             try {
@@ -341,7 +342,7 @@ final class ShardedMySession extends ChannelInboundHandlerAdapter {
      * Sends {@code cmd} to {@code c} and relays its reply to the client unchanged; {@code after} runs at its end,
      * then the next command may run.
      */
-    void relay(ShardConnection c, ByteBuf cmd, MyWire.Replies.Kind kind, boolean statement, Consumer<MyWire.Replies> after) {
+    void relay(ShardConnection c, ByteBuf cmd, ReplyTracker.Kind kind, boolean statement, Consumer<ReplyTracker.Outcome> after) {
         ShardConnection.Reply r = relayReply(kind, null, after);
         if (statement) {
             sendStatement(c, cmd, r);
@@ -352,8 +353,8 @@ final class ShardedMySession extends ChannelInboundHandlerAdapter {
     }
 
     /** A reply relayed to the client; {@code first} may rewrite the first packet (a prepare's statement id). */
-    ShardConnection.Reply relayReply(MyWire.Replies.Kind kind, Consumer<ByteBuf> first, Consumer<MyWire.Replies> after) {
-        MyWire.Replies t = new MyWire.Replies(caps);
+    ShardConnection.Reply relayReply(ReplyTracker.Kind kind, Consumer<ByteBuf> first, Consumer<ReplyTracker.Outcome> after) {
+        ReplyTracker t = new ReplyTracker(caps);
         t.start(kind);
         return new ShardConnection.Reply() {
             private boolean started;
@@ -382,8 +383,9 @@ final class ShardedMySession extends ChannelInboundHandlerAdapter {
                 }
                 if (end) {
                     client.flush();
-                    noteStatus(c, t.status());
-                    after.accept(t);
+                    ReplyTracker.Outcome o = t.outcome();
+                    noteStatus(c, o.status());
+                    after.accept(o);
                     finish();
                 }
                 return end;
@@ -392,7 +394,7 @@ final class ShardedMySession extends ChannelInboundHandlerAdapter {
             @Override
             public void lost(ShardConnection c, Throwable cause) {
                 infile = null;
-                error(MyWire.ER_CONNECTION_LOST, "08S01", "Lost connection to shard " + c.name + ": " + cause.getMessage()
+                error(My.ER_CONNECTION_LOST, "08S01", "Lost connection to shard " + c.name + ": " + cause.getMessage()
                         + (c.shard == tx.pinned() ? "; the transaction was rolled back" : ""));
             }
         };
@@ -410,7 +412,7 @@ final class ShardedMySession extends ChannelInboundHandlerAdapter {
 
     /** An error answering the running command (which is then complete). */
     void error(int code, String sqlState, String message) {
-        client.writeAndFlush(MyWire.err(client.alloc(), lastSeq + 1, code, sqlState, message));
+        client.writeAndFlush(My.err(client.alloc(), lastSeq + 1, code, sqlState, message));
         finish();
     }
 
@@ -420,18 +422,18 @@ final class ShardedMySession extends ChannelInboundHandlerAdapter {
     }
 
     void ok(long affected, long insertId) {
-        ByteBuf b = MyWire.start(client.alloc(), lastSeq + 1).writeByte(0);
-        MyWire.writeLenenc(b, affected);
-        MyWire.writeLenenc(b, insertId);
+        ByteBuf b = My.start(client.alloc(), lastSeq + 1).writeByte(0);
+        My.writeLenenc(b, affected);
+        My.writeLenenc(b, insertId);
         b.writeShortLE(statusFlags()).writeShortLE(0);
-        client.writeAndFlush(MyWire.seal(b));
+        client.writeAndFlush(My.seal(b));
         finish();
     }
 
     /** COM_SET_OPTION is answered with an EOF packet. */
     private void eof() {
-        ByteBuf b = MyWire.start(client.alloc(), lastSeq + 1).writeByte(0xfe).writeShortLE(0).writeShortLE(statusFlags());
-        client.writeAndFlush(MyWire.seal(b));
+        ByteBuf b = My.start(client.alloc(), lastSeq + 1).writeByte(0xfe).writeShortLE(0).writeShortLE(statusFlags());
+        client.writeAndFlush(My.seal(b));
         finish();
     }
 
@@ -441,7 +443,7 @@ final class ShardedMySession extends ChannelInboundHandlerAdapter {
 
     void protocolError(String message) {
         log.info("{}: closing client {}: {}", user, client.remoteAddress(), message);
-        client.writeAndFlush(MyWire.err(client.alloc(), lastSeq + 1, MyWire.ER_HANDSHAKE, "08S01", message)).addListener(f -> client.close());
+        client.writeAndFlush(My.err(client.alloc(), lastSeq + 1, My.ER_HANDSHAKE, "08S01", message)).addListener(f -> client.close());
         closed = true;
     }
 

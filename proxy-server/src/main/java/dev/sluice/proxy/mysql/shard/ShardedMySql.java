@@ -2,8 +2,8 @@ package dev.sluice.proxy.mysql.shard;
 
 import dev.sluice.core.shard.ShardMap;
 import dev.sluice.core.shard.ShardRouter;
+import dev.sluice.proxy.mysql.My;
 import dev.sluice.proxy.mysql.MySqlProxy;
-import dev.sluice.proxy.mysql.MyWire;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.EventLoop;
@@ -96,7 +96,7 @@ public final class ShardedMySql implements MySqlProxy.SessionFactory {
             return;
         }
         Target t = targets.get(i);
-        ShardConnection.open(loop, proxy.channelType(), t.address(), i, t.name(), user, secret, MyWire.BACKEND_BASE_CAPS, 45,
+        ShardConnection.open(loop, proxy.channelType(), t.address(), i, t.name(), user, secret, My.BACKEND_BASE_CAPS, 45,
                         proxy.maxMessageBytes(), proxy.loginTimeoutMs(), c -> { })
                 .whenComplete((c, err) -> {
                     if (err != null) {

@@ -3,7 +3,8 @@ package dev.sluice.proxy.mysql.shard;
 import dev.sluice.core.shard.ShardPlan;
 import dev.sluice.core.shard.ShardingException;
 import dev.sluice.core.sql.StatementKind;
-import dev.sluice.proxy.mysql.MyWire;
+import dev.sluice.proxy.mysql.My;
+import dev.sluice.proxy.mysql.ReplyTracker;
 import io.netty.buffer.ByteBuf;
 import java.util.List;
 import java.util.Locale;
@@ -35,7 +36,7 @@ final class ShardedQueries {
             cmd.release();
             java.math.BigInteger target = new java.math.BigInteger(k.group(2));
             if (target.bitLength() > 31) {
-                s.error(MyWire.ER_NO_SUCH_THREAD, "HY000", "Unknown thread id: " + k.group(2));
+                s.error(My.ER_NO_SUCH_THREAD, "HY000", "Unknown thread id: " + k.group(2));
                 return;
             }
             kill(target.intValue(), k.group(1) != null && k.group(1).toUpperCase(Locale.ROOT).startsWith("QUERY"));
@@ -69,7 +70,7 @@ final class ShardedQueries {
         boolean sessionState = "session-state".equals(plan.reason());
         if (Long.bitCount(mask) == 1) {
             int shard = Long.numberOfTrailingZeros(mask);
-            s.withShards(mask, () -> s.relay(s.conn(shard), cmd, MyWire.Replies.Kind.RESULT, true, t -> {
+            s.withShards(mask, () -> s.relay(s.conn(shard), cmd, ReplyTracker.Kind.RESULT, true, t -> {
                 if (sessionState && t.error() == null) {
                     s.remember(sql);
                 }
@@ -85,7 +86,7 @@ final class ShardedQueries {
             s.withShards(mask, () -> {
                 Scatter sc = new Scatter(s, plan.merge(), ShardedMySession.shardsOf(mask), false, window[0], window[1]);
                 for (int shard : ShardedMySession.shardsOf(mask)) {
-                    s.sendStatement(s.conn(shard), MyWire.command(s.client.alloc(), MyWire.COM_QUERY, scatterSql), sc.reply(shard));
+                    s.sendStatement(s.conn(shard), My.command(s.client.alloc(), My.COM_QUERY, scatterSql), sc.reply(shard));
                 }
             }, null);
         } else {
@@ -117,12 +118,12 @@ final class ShardedQueries {
                 s.ok(0, 0);
                 return;
             }
-            s.withShards(1L << pinned, () -> s.relay(s.conn(pinned), cmd, MyWire.Replies.Kind.RESULT, true, t -> { }), cmd);
+            s.withShards(1L << pinned, () -> s.relay(s.conn(pinned), cmd, ReplyTracker.Kind.RESULT, true, t -> { }), cmd);
             return;
         }
         if (s.tx.pinned() >= 0) {
             int pinned = s.tx.pinned();
-            s.withShards(1L << pinned, () -> s.relay(s.conn(pinned), cmd, MyWire.Replies.Kind.RESULT, true, t -> { }), cmd);
+            s.withShards(1L << pinned, () -> s.relay(s.conn(pinned), cmd, ReplyTracker.Kind.RESULT, true, t -> { }), cmd);
         } else if (!s.inTransaction()) { // e.g. SET TRANSACTION for the next transaction: every shard's session
             long all = s.shards.map.allShards();
             FanOut f = new FanOut(s, ShardedMySession.shardsOf(all), null);
@@ -163,7 +164,7 @@ final class ShardedQueries {
     void kill(int target, boolean queryOnly) {
         ShardedMySession t = s.shards.session(target);
         if (t == null) {
-            s.error(MyWire.ER_NO_SUCH_THREAD, "HY000", "Unknown thread id: " + target);
+            s.error(My.ER_NO_SUCH_THREAD, "HY000", "Unknown thread id: " + target);
             return;
         }
         if (!t.user.equals(s.user)) {

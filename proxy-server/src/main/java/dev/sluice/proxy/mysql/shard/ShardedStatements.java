@@ -2,7 +2,8 @@ package dev.sluice.proxy.mysql.shard;
 
 import dev.sluice.core.shard.ShardPlan;
 import dev.sluice.core.shard.ShardingException;
-import dev.sluice.proxy.mysql.MyWire;
+import dev.sluice.proxy.mysql.My;
+import dev.sluice.proxy.mysql.ReplyTracker;
 import io.netty.buffer.ByteBuf;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -64,7 +65,7 @@ final class ShardedStatements {
     // ---- COM_STMT_PREPARE ----
 
     void prepare(ByteBuf cmd) {
-        String sql = MyWire.text(cmd);
+        String sql = My.text(cmd);
         ShardPlan plan;
         try {
             plan = s.shards.router.plan(sql);
@@ -85,8 +86,8 @@ final class ShardedStatements {
         long mask = 1L << on;
         s.withShards(mask, () -> {
             ShardConnection c = s.conn(on);
-            c.send(cmd, s.relayReply(MyWire.Replies.Kind.PREPARE, frame -> {
-                if (MyWire.first(frame) == 0x00 && MyWire.payloadLength(frame) >= 12) {
+            c.send(cmd, s.relayReply(ReplyTracker.Kind.PREPARE, frame -> {
+                if (My.first(frame) == 0x00 && My.payloadLength(frame) >= 12) {
                     frame.setIntLE(frame.readerIndex() + 5, id); // the client sees the session's id, whichever shard prepared it
                 }
             }, t -> {
@@ -107,7 +108,7 @@ final class ShardedStatements {
         if (st == null) {
             long id = cmd.getUnsignedIntLE(cmd.readerIndex() + 5);
             cmd.release();
-            s.error(MyWire.ER_UNKNOWN_STMT, "HY000", "Unknown prepared statement handler (" + id + ") given to mysqld_stmt_execute");
+            s.error(My.ER_UNKNOWN_STMT, "HY000", "Unknown prepared statement handler (" + id + ") given to mysqld_stmt_execute");
             return;
         }
         ExecuteParams.Param[] params;
@@ -136,7 +137,7 @@ final class ShardedStatements {
         if (on.length == 1) {
             s.withShards(mask, () -> prepared(s.conn(on[0]), st, false, c -> {
                 sendLongData(c, st, c.statements.get(st.id));
-                s.sendStatement(c, forConnection(c, st, cmd, c.statements.get(st.id)), s.relayReply(MyWire.Replies.Kind.RESULT, null, t -> { }));
+                s.sendStatement(c, forConnection(c, st, cmd, c.statements.get(st.id)), s.relayReply(ReplyTracker.Kind.RESULT, null, t -> { }));
             }, e -> {
                 cmd.release();
                 s.error(e.code(), e.sqlState(), e.message());
@@ -201,7 +202,7 @@ final class ShardedStatements {
      * Runs {@code then} once {@code st} (its own text, or its scatter text) is prepared on {@code c}: at once if it
      * is, else after a prepare whose reply is read here. A failed prepare answers the command with its error.
      */
-    private void prepared(ShardConnection c, Stmt st, boolean scatter, Consumer<ShardConnection> then, Consumer<MyWire.Error> failed) {
+    private void prepared(ShardConnection c, Stmt st, boolean scatter, Consumer<ShardConnection> then, Consumer<My.Err> failed) {
         Map<Integer, Long> ids = scatter ? c.scatterStatements : c.statements;
         if (ids.containsKey(st.id)) {
             then.accept(c);
@@ -210,10 +211,10 @@ final class ShardedStatements {
         String text = scatter ? st.plan.scatterSql() : st.sql;
         // the prepare is queued on the connection ahead of the execute sent by `then`, so `then` can run now with the
         // id filled in when the prepare's reply has come: the execute is built only then
-        c.send(MyWire.command(s.client.alloc(), MyWire.COM_STMT_PREPARE, text), c.swallow(MyWire.Replies.Kind.PREPARE, t -> {
+        c.send(My.command(s.client.alloc(), My.COM_STMT_PREPARE, text), c.swallow(ReplyTracker.Kind.PREPARE, t -> {
             if (t.error() != null) {
-                MyWire.Error e = t.error();
-                failed.accept(new MyWire.Error(e.code(), e.sqlState(), "shard " + c.name + ": " + e.message()));
+                My.Err e = t.error();
+                failed.accept(new My.Err(e.code(), e.sqlState(), "shard " + c.name + ": " + e.message()));
                 return;
             }
             ids.put(st.id, t.stmtId());
@@ -247,7 +248,7 @@ final class ShardedStatements {
 
     void longData(ByteBuf cmd) {
         Stmt st = of(cmd);
-        if (st == null || MyWire.payloadLength(cmd) < 7) {
+        if (st == null || My.payloadLength(cmd) < 7) {
             cmd.release(); // no reply to this command, by the protocol; the execute reports the unknown id
         } else {
             int param = cmd.getUnsignedShortLE(cmd.readerIndex() + 9);
@@ -273,7 +274,7 @@ final class ShardedStatements {
                 for (Map<Integer, Long> ids : List.of(c.statements, c.scatterStatements)) {
                     Long inner = ids.remove(st.id);
                     if (inner != null) {
-                        c.send(MyWire.seal(MyWire.start(c.channel().alloc(), 0).writeByte(MyWire.COM_STMT_CLOSE).writeIntLE(inner.intValue())), null);
+                        c.send(My.seal(My.start(c.channel().alloc(), 0).writeByte(My.COM_STMT_CLOSE).writeIntLE(inner.intValue())), null);
                     }
                 }
                 c.typesSent.remove(st.id);
@@ -287,7 +288,7 @@ final class ShardedStatements {
         Stmt st = of(cmd);
         cmd.release();
         if (st == null) {
-            s.error(MyWire.ER_UNKNOWN_STMT, "HY000", "Unknown prepared statement handler given to mysqld_stmt_reset");
+            s.error(My.ER_UNKNOWN_STMT, "HY000", "Unknown prepared statement handler given to mysqld_stmt_reset");
             return;
         }
         st.releaseLongData(); // nothing else to reset: no cursors are opened on a sharded database
