@@ -33,6 +33,14 @@ interface ParameterSetters extends PreparedStatement {
      */
     void record(int index, Object shardValue, CacheKey cacheKey, Binder binder) throws SQLException;
 
+    /**
+     * Records a parameter whose content is not known without consuming it (streams, readers, LOBs, driver objects):
+     * it chooses no shard and makes the execution uncacheable.
+     */
+    private void opaque(int index, Binder binder) throws SQLException {
+        record(index, ValueRef.OPAQUE, () -> ParamKeys.UNCACHEABLE, binder);
+    }
+
     @Override
     default void setNull(int i, int sqlType) throws SQLException {
         record(i, null, () -> ParamKeys.of(null, sqlType), (ps, k) -> ps.setNull(k, sqlType));
@@ -125,57 +133,57 @@ interface ParameterSetters extends PreparedStatement {
 
     @Override
     default void setAsciiStream(int i, java.io.InputStream x, int length) throws SQLException {
-        record(i, ValueRef.OPAQUE, () -> ParamKeys.UNCACHEABLE, (ps, k) -> ps.setAsciiStream(k, x, length));
+        opaque(i, (ps, k) -> ps.setAsciiStream(k, x, length));
     }
 
     @Override
     default void setAsciiStream(int i, java.io.InputStream x, long length) throws SQLException {
-        record(i, ValueRef.OPAQUE, () -> ParamKeys.UNCACHEABLE, (ps, k) -> ps.setAsciiStream(k, x, length));
+        opaque(i, (ps, k) -> ps.setAsciiStream(k, x, length));
     }
 
     @Override
     default void setAsciiStream(int i, java.io.InputStream x) throws SQLException {
-        record(i, ValueRef.OPAQUE, () -> ParamKeys.UNCACHEABLE, (ps, k) -> ps.setAsciiStream(k, x));
+        opaque(i, (ps, k) -> ps.setAsciiStream(k, x));
     }
 
     @Override
     default void setBinaryStream(int i, java.io.InputStream x, int length) throws SQLException {
-        record(i, ValueRef.OPAQUE, () -> ParamKeys.UNCACHEABLE, (ps, k) -> ps.setBinaryStream(k, x, length));
+        opaque(i, (ps, k) -> ps.setBinaryStream(k, x, length));
     }
 
     @Override
     default void setBinaryStream(int i, java.io.InputStream x, long length) throws SQLException {
-        record(i, ValueRef.OPAQUE, () -> ParamKeys.UNCACHEABLE, (ps, k) -> ps.setBinaryStream(k, x, length));
+        opaque(i, (ps, k) -> ps.setBinaryStream(k, x, length));
     }
 
     @Override
     default void setBinaryStream(int i, java.io.InputStream x) throws SQLException {
-        record(i, ValueRef.OPAQUE, () -> ParamKeys.UNCACHEABLE, (ps, k) -> ps.setBinaryStream(k, x));
+        opaque(i, (ps, k) -> ps.setBinaryStream(k, x));
     }
 
     @Override
     default void setCharacterStream(int i, java.io.Reader x, int length) throws SQLException {
-        record(i, ValueRef.OPAQUE, () -> ParamKeys.UNCACHEABLE, (ps, k) -> ps.setCharacterStream(k, x, length));
+        opaque(i, (ps, k) -> ps.setCharacterStream(k, x, length));
     }
 
     @Override
     default void setCharacterStream(int i, java.io.Reader x, long length) throws SQLException {
-        record(i, ValueRef.OPAQUE, () -> ParamKeys.UNCACHEABLE, (ps, k) -> ps.setCharacterStream(k, x, length));
+        opaque(i, (ps, k) -> ps.setCharacterStream(k, x, length));
     }
 
     @Override
     default void setCharacterStream(int i, java.io.Reader x) throws SQLException {
-        record(i, ValueRef.OPAQUE, () -> ParamKeys.UNCACHEABLE, (ps, k) -> ps.setCharacterStream(k, x));
+        opaque(i, (ps, k) -> ps.setCharacterStream(k, x));
     }
 
     @Override
     default void setNCharacterStream(int i, java.io.Reader x, long length) throws SQLException {
-        record(i, ValueRef.OPAQUE, () -> ParamKeys.UNCACHEABLE, (ps, k) -> ps.setNCharacterStream(k, x, length));
+        opaque(i, (ps, k) -> ps.setNCharacterStream(k, x, length));
     }
 
     @Override
     default void setNCharacterStream(int i, java.io.Reader x) throws SQLException {
-        record(i, ValueRef.OPAQUE, () -> ParamKeys.UNCACHEABLE, (ps, k) -> ps.setNCharacterStream(k, x));
+        opaque(i, (ps, k) -> ps.setNCharacterStream(k, x));
     }
 
     @Override
@@ -207,42 +215,42 @@ interface ParameterSetters extends PreparedStatement {
 
     @Override
     default void setRef(int i, java.sql.Ref x) throws SQLException {
-        record(i, ValueRef.OPAQUE, () -> ParamKeys.UNCACHEABLE, (ps, k) -> ps.setRef(k, x));
+        opaque(i, (ps, k) -> ps.setRef(k, x));
     }
 
     @Override
     default void setBlob(int i, java.sql.Blob x) throws SQLException {
-        record(i, ValueRef.OPAQUE, () -> ParamKeys.UNCACHEABLE, (ps, k) -> ps.setBlob(k, x));
+        opaque(i, (ps, k) -> ps.setBlob(k, x));
     }
 
     @Override
     default void setBlob(int i, java.io.InputStream x, long length) throws SQLException {
-        record(i, ValueRef.OPAQUE, () -> ParamKeys.UNCACHEABLE, (ps, k) -> ps.setBlob(k, x, length));
+        opaque(i, (ps, k) -> ps.setBlob(k, x, length));
     }
 
     @Override
     default void setBlob(int i, java.io.InputStream x) throws SQLException {
-        record(i, ValueRef.OPAQUE, () -> ParamKeys.UNCACHEABLE, (ps, k) -> ps.setBlob(k, x));
+        opaque(i, (ps, k) -> ps.setBlob(k, x));
     }
 
     @Override
     default void setClob(int i, java.sql.Clob x) throws SQLException {
-        record(i, ValueRef.OPAQUE, () -> ParamKeys.UNCACHEABLE, (ps, k) -> ps.setClob(k, x));
+        opaque(i, (ps, k) -> ps.setClob(k, x));
     }
 
     @Override
     default void setClob(int i, java.io.Reader x, long length) throws SQLException {
-        record(i, ValueRef.OPAQUE, () -> ParamKeys.UNCACHEABLE, (ps, k) -> ps.setClob(k, x, length));
+        opaque(i, (ps, k) -> ps.setClob(k, x, length));
     }
 
     @Override
     default void setClob(int i, java.io.Reader x) throws SQLException {
-        record(i, ValueRef.OPAQUE, () -> ParamKeys.UNCACHEABLE, (ps, k) -> ps.setClob(k, x));
+        opaque(i, (ps, k) -> ps.setClob(k, x));
     }
 
     @Override
     default void setArray(int i, java.sql.Array x) throws SQLException {
-        record(i, ValueRef.OPAQUE, () -> ParamKeys.UNCACHEABLE, (ps, k) -> ps.setArray(k, x));
+        opaque(i, (ps, k) -> ps.setArray(k, x));
     }
 
     @Override
@@ -253,7 +261,7 @@ interface ParameterSetters extends PreparedStatement {
 
     @Override
     default void setRowId(int i, java.sql.RowId x) throws SQLException {
-        record(i, ValueRef.OPAQUE, () -> ParamKeys.UNCACHEABLE, (ps, k) -> ps.setRowId(k, x));
+        opaque(i, (ps, k) -> ps.setRowId(k, x));
     }
 
     @Override
@@ -263,28 +271,28 @@ interface ParameterSetters extends PreparedStatement {
 
     @Override
     default void setNClob(int i, java.sql.NClob x) throws SQLException {
-        record(i, ValueRef.OPAQUE, () -> ParamKeys.UNCACHEABLE, (ps, k) -> ps.setNClob(k, x));
+        opaque(i, (ps, k) -> ps.setNClob(k, x));
     }
 
     @Override
     default void setNClob(int i, java.io.Reader x, long length) throws SQLException {
-        record(i, ValueRef.OPAQUE, () -> ParamKeys.UNCACHEABLE, (ps, k) -> ps.setNClob(k, x, length));
+        opaque(i, (ps, k) -> ps.setNClob(k, x, length));
     }
 
     @Override
     default void setNClob(int i, java.io.Reader x) throws SQLException {
-        record(i, ValueRef.OPAQUE, () -> ParamKeys.UNCACHEABLE, (ps, k) -> ps.setNClob(k, x));
+        opaque(i, (ps, k) -> ps.setNClob(k, x));
     }
 
     @Override
     default void setSQLXML(int i, java.sql.SQLXML x) throws SQLException {
-        record(i, ValueRef.OPAQUE, () -> ParamKeys.UNCACHEABLE, (ps, k) -> ps.setSQLXML(k, x));
+        opaque(i, (ps, k) -> ps.setSQLXML(k, x));
     }
 
     @Override
     @Deprecated
     @SuppressWarnings("deprecation")
     default void setUnicodeStream(int i, java.io.InputStream x, int length) throws SQLException {
-        record(i, ValueRef.OPAQUE, () -> ParamKeys.UNCACHEABLE, (ps, k) -> ps.setUnicodeStream(k, x, length));
+        opaque(i, (ps, k) -> ps.setUnicodeStream(k, x, length));
     }
 }
