@@ -130,6 +130,11 @@ public final class ProxyServer implements AutoCloseable {
                 this.mysql = null;
                 runtime.monitor().setConnectionCounter(pg::backendConnections); // the status shows the proxy's pools
                 metrics.bind(pg::clientCount, pg::backendConnections);
+                if (cfg.cluster().readLanes() > 0) {
+                    metrics.counter("sluice.read.lane.groups", "Groups of reads sent together on read lanes", "engine", "postgresql",
+                            pg, p -> p.readLaneTraffic()[0]);
+                    metrics.counter("sluice.read.lane.reads", "Reads sent on read lanes", "engine", "postgresql", pg, p -> p.readLaneTraffic()[1]);
+                }
             } else {
                 this.pg = null;
                 this.mysql = new MySqlProxy(cfg.cluster(), runtime.router(), runtime::probeSoon, new ListenerSettings(cfg.listen(),

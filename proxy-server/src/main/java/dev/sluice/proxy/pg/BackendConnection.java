@@ -41,6 +41,7 @@ final class BackendConnection extends dev.sluice.proxy.net.PooledConnection {
     private Channel channel;
     private WriteCoalescer out;
     private volatile ClientSession owner;
+    private ReadLane lane; // set once, on the channel's loop, when this connection becomes a read lane
     private boolean resetting;
     private boolean resetFailed;
     private String fatal;
@@ -80,6 +81,12 @@ final class BackendConnection extends dev.sluice.proxy.net.PooledConnection {
         return out;
     }
 
+    /** This connection is a read lane from now on (never back in its pool: it closes when the lane retires). */
+    ReadLane lane(ReadLanes lanes, int depth, String setup) {
+        lane = new ReadLane(this, lanes, depth, setup);
+        return lane;
+    }
+
     void attach(ClientSession s) {
         owner = s;
     }
@@ -112,6 +119,10 @@ final class BackendConnection extends dev.sluice.proxy.net.PooledConnection {
             } finally {
                 frame.release();
             }
+            return;
+        }
+        if (lane != null) {
+            lane.fromBackend(frame);
             return;
         }
         ClientSession s = owner;
@@ -277,6 +288,17 @@ final class BackendConnection extends dev.sluice.proxy.net.PooledConnection {
         frame.release();
     }
 
+    /** A reply to a read lane's set-up query: swallowed, a failure logged. Releases the frame. */
+    void silentSetupReply(ByteBuf frame, byte t) {
+        if (t == 'S') {
+            parameter(frame);
+        } else if (t == 'E') {
+            Messages.ErrorFields e = Messages.ErrorFields.decode(frame);
+            log.warn("node {}: setting up a read lane failed: {} {}", node, e.sqlState(), e.message());
+        }
+        frame.release();
+    }
+
     /** Anything else while attached but idle: parameters are kept, an error noted as fatal. Releases the frame. */
     void unsolicited(ByteBuf frame, byte t) {
         if (t == 'S') {
@@ -307,6 +329,10 @@ final class BackendConnection extends dev.sluice.proxy.net.PooledConnection {
 
     @Override
     public void channelReadComplete(ChannelHandlerContext ctx) {
+        if (lane != null) {
+            lane.readComplete();
+            return;
+        }
         ClientSession s = owner;
         if (s != null) {
             s.backendReadComplete(this);
@@ -330,6 +356,10 @@ final class BackendConnection extends dev.sluice.proxy.net.PooledConnection {
             ready.completeExceptionally(cause);
         }
         pool.closed(this);
+        if (lane != null) {
+            lane.lost(cause);
+            return;
+        }
         ClientSession s = owner;
         owner = null;
         if (s != null) {

@@ -20,6 +20,7 @@ final class Batch {
     final List<String> texts = new ArrayList<>(2);
     boolean endsCycle;
     boolean retried;
+    int laneSkips; // times a read lane skipped it (another read sent with it failed): after two it runs on the session's own connection
     String failedOn; // a read that could not get a connection on this node (routed elsewhere on its retry)
     int bytes;
     private Map<String, String> parsedHere;
@@ -86,6 +87,7 @@ final class Batch {
         c.texts.addAll(texts);
         c.endsCycle = endsCycle;
         c.retried = true;
+        c.laneSkips = laneSkips;
         c.parsedHere = parsedHere;
         c.boundHere = boundHere;
         return c;

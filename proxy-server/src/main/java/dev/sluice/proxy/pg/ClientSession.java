@@ -53,6 +53,9 @@ final class ClientSession extends FrontSession {
     private final ReadAgain readAgain = new ReadAgain(); // the cycle, kept to run elsewhere if its node dies before answering
     private final CopyInStream copyIn = new CopyInStream();
     private final ReplyRelay relay;
+    private final ReadLanes lanes;  // null: read-lanes off
+    private ReadLane lane;          // the lane running the current cycle, or null
+    private ReadLane lastLane;      // the last lane used: a slow client paused it (ReplyRelay), its writability resumes it
 
     ClientSession(PgProxy proxy, Channel client, String user, Map<String, String> startupParams, int cancelPid, int cancelKey) {
         super(cancelPid, cancelKey);
@@ -67,6 +70,7 @@ final class ClientSession extends FrontSession {
         this.replies = new PgReplyCache(router, session, user, state.startupSettings(), statements);
         this.held = new HeldBackends(state, replies, user);
         this.relay = new ReplyRelay(client, statements, readAgain, replies, copyIn);
+        this.lanes = proxy.readLanes();
     }
 
     /** Authentication is done: tell the client the server's parameters, its cancel key, and that it may talk. */
@@ -231,6 +235,18 @@ final class ClientSession extends FrontSession {
         String p = router.topology().primary();
         // routed back to where it just could not get a connection: the primary serves any read
         String node = routedTo.equals(b.failedOn) && p != null ? p : routedTo;
+        Map<String, String> fresh = proxy.serverParams();
+        if (lanes != null && txStatus == 'I' && !session.inTransaction() && session.pinnedBy() == null && fresh != null) {
+            ReadLane l = lanes.laneFor(b, node, state.laneKey(fresh), statements, client.eventLoop());
+            if (l != null) {
+                lane = l;
+                lastLane = l;
+                cycleStarts(b, l.conn);
+                active = l.conn;
+                l.send(this, b, statements);
+                return;
+            }
+        }
         BackendConnection be = held.usable(node);
         if (be != null) {
             send(b, be);
@@ -271,10 +287,7 @@ final class ClientSession extends FrontSession {
 
     private void send(Batch b, BackendConnection be) {
         if (active == null) {
-            router.started(be.node);
-            cycleStartNanos = System.nanoTime();
-            relay.cycleStarts();
-            readAgain.cycleStarts(b, be.node, txStatus, session.inTransaction(), router.topology().primary(), log.isDebugEnabled());
+            cycleStarts(b, be);
         }
         active = be;
         openCycle = !b.endsCycle;
@@ -288,6 +301,42 @@ final class ClientSession extends FrontSession {
         b.decoded.clear();
         out.write();
         be.channel().flush();
+    }
+
+    private void cycleStarts(Batch b, BackendConnection be) {
+        router.started(be.node);
+        cycleStartNanos = System.nanoTime();
+        relay.cycleStarts();
+        readAgain.cycleStarts(b, be.node, txStatus, session.inTransaction(), router.topology().primary(), lane != null,
+                log.isDebugEnabled());
+    }
+
+    /**
+     * The read lane {@code be} skipped this session's cycle (another cycle sent with it failed, and the server skipped
+     * the rest of the group): it runs again, as if it had just arrived.
+     */
+    void laneSkipped(BackendConnection be) {
+        if (closed || active != be) {
+            return;
+        }
+        Batch again = readAgain.take(); // always kept for a lane's cycle, and a skipped one got no answer yet
+        again.laneSkips++;
+        runAgain(again, be);
+    }
+
+    /** The cycle on {@code be} is over without an answer: {@code again}, its copy, runs as if it had just arrived. */
+    private void runAgain(Batch again, BackendConnection be) {
+        active = null;
+        lane = null;
+        router.finished(be.node);
+        routing.clear();
+        queue.addFirst(again);
+        drain();
+    }
+
+    /** The client's unnamed Parse failed on a read lane. */
+    void unnamedFailed(Messages.Parse p) {
+        statements.failed(p);
     }
 
     // ---- backend → client ----
@@ -320,6 +369,9 @@ final class ClientSession extends FrontSession {
     public void channelWritabilityChanged(ChannelHandlerContext ctx) {
         if (client.isWritable()) {
             held.resumeReading();
+            if (lastLane != null) {
+                lastLane.conn.channel().config().setAutoRead(true);
+            }
         }
         ctx.fireChannelWritabilityChanged();
     }
@@ -335,6 +387,7 @@ final class ClientSession extends FrontSession {
 
     private void cycleDone(BackendConnection be, char status) {
         active = null;
+        lane = null;
         readAgain.drop();
         openCycle = false;
         copyIn.ended();
@@ -373,17 +426,14 @@ final class ClientSession extends FrontSession {
             // again wherever routing sends it now (the lost node is out of routing), as if it had just arrived
             log.debug("{}: connection to node {} lost before it answered a read; running the read again: {}", user, be.node,
                     cause.getMessage());
-            active = null;
-            router.finished(be.node);
-            routing.clear();
-            queue.addFirst(again);
-            drain();
+            runAgain(again, be);
             return;
         }
         if (be == active) {
             log.debug("{}: connection to node {} lost mid-cycle, not run again: {}", user, be.node, readAgain.whyNot());
             relay.writeOut();
             active = null;
+            lane = null;
             copyIn.ended(); // the client's auto-read is updated by drain() below
             router.finished(be.node);
             routing.clear();
@@ -438,8 +488,8 @@ final class ClientSession extends FrontSession {
     public void cancel() {
         onLoop(() -> {
             BackendConnection be = active;
-            if (be != null) {
-                proxy.cancel(be);
+            if (be != null && (lane == null || lane.running(this))) {
+                proxy.cancel(be); // on a lane only while the server runs this session's read: never someone else's
             }
         });
     }
@@ -458,12 +508,12 @@ final class ClientSession extends FrontSession {
         queue.forEach(Batch::release);
         queue.clear();
         readAgain.drop();
-        if (active != null) {
+        if (active != null && (lane == null || lane.running(this))) {
             // the client left mid-statement: stop the statement now rather than when it next writes a row, so
             // its locks go and its transaction rolls back at once (closing alone is seen only at the next write)
             proxy.cancel(active);
         }
-        held.releaseAll(active, openCycle);
+        held.releaseAll(active, openCycle); // a lane is not held: its cycle runs on, the replies are dropped
         if (active != null) {
             router.finished(active.node);
             active = null;

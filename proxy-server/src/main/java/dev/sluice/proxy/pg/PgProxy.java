@@ -60,6 +60,7 @@ public final class PgProxy implements AutoCloseable {
     private final Map<String, ClientAuth.User> users = new java.util.HashMap<>();
     private final Transport transport = Transport.detect();
     private final NodePools<BackendConnection> pools;
+    private final ReadLanes readLanes;
     private final BackendHealth health;
     private final AnyNode anyNode;
     private final Map<Integer, FrontSession> byCancelPid = new ConcurrentHashMap<>();
@@ -142,6 +143,7 @@ public final class PgProxy implements AutoCloseable {
             });
             this.anyNode = new AnyNode(router, config.nodes().stream().map(NodeConfig::name).toList(), health);
         }
+        this.readLanes = config != null && config.readLanes() > 0 ? new ReadLanes(this, config.readLanes(), config.readLaneDepth()) : null;
         this.listener = new Listener(transport, sharedGroup, settings.threads(), settings.listen(), ch -> {
             PgFrameDecoder decoder = new PgFrameDecoder(settings.maxMessageBytes(), true);
             ch.pipeline().addLast("frames", decoder).addLast("startup", new PgFrontend(this, decoder));
@@ -222,6 +224,21 @@ public final class PgProxy implements AutoCloseable {
 
     ExecutorService blocking() {
         return blocking;
+    }
+
+    /** The shared read lanes, or null when {@code read-lanes} is 0. */
+    ReadLanes readLanes() {
+        return readLanes;
+    }
+
+    /** Over all read lanes since start: groups sent, and the client cycles in them ({0, 0} when off). */
+    public long[] readLaneTraffic() {
+        return readLanes == null ? new long[2] : readLanes.sent();
+    }
+
+    /** Read lanes open (0 when off). */
+    public int readLaneCount() {
+        return readLanes == null ? 0 : readLanes.count();
     }
 
     NodePool<BackendConnection> pool(String node) {

@@ -14,6 +14,16 @@ import java.util.Map;
 final class PreparedStatements {
     private final Map<String, Messages.Parse> defs = new HashMap<>();
 
+    /** The client's statement {@code name} as it was prepared, or null. */
+    Messages.Parse def(String name) {
+        return defs.get(name);
+    }
+
+    /** The client's Parse {@code p} failed (on a read lane): the statement does not exist. */
+    void failed(Messages.Parse p) {
+        defs.remove(p.name(), p);
+    }
+
     /** The text of a statement the client prepared, or null. */
     String sql(String name) {
         Messages.Parse p = defs.get(name);

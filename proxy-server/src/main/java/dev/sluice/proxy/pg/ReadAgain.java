@@ -12,9 +12,11 @@ final class ReadAgain {
     private byte answeredBy; // the first reply message the client got, which ended the copy (0: none)
 
     /** A cycle starts with {@code b} on {@code node}; keeps a copy of it when it is safe to run again. */
-    void cycleStarts(Batch b, String node, char txStatus, boolean inTransaction, String primary, boolean debug) {
+    void cycleStarts(Batch b, String node, char txStatus, boolean inTransaction, String primary, boolean onLane, boolean debug) {
         answeredBy = 0;
-        if (b.endsCycle && !b.retried && txStatus == 'I' && !inTransaction
+        // a read lane's cycle is always kept, also when run again already: another read sent with it may fail, and
+        // then the server skips it (ClientSession#laneSkipped)
+        if (onLane || b.endsCycle && !b.retried && txStatus == 'I' && !inTransaction
                 && (b.statements.isEmpty() || b.onlyReads() && !node.equals(primary))) {
             kept = b.copyForRetry();
             whyNot = null;

@@ -18,6 +18,8 @@ final class SessionState {
 
     private final Map<String, String> startup = new LinkedHashMap<>();
     private final List<String> statements = new ArrayList<>();
+    private String laneKey;
+    private Map<String, String> laneKeyFor;
 
     SessionState(Map<String, String> startupParams) {
         startupParams.forEach((k, v) -> {
@@ -77,7 +79,20 @@ final class SessionState {
             return false;
         }
         statements.add(s);
+        laneKey = null;
         return true;
+    }
+
+    /**
+     * {@link #replaySql} for a fresh connection reporting {@code fresh}, kept until the state changes: sessions with
+     * the same one can share read lanes (asked per read, so not rebuilt each time).
+     */
+    String laneKey(Map<String, String> fresh) {
+        if (laneKey == null || laneKeyFor != fresh) {
+            laneKey = replaySql(fresh);
+            laneKeyFor = fresh;
+        }
+        return laneKey;
     }
 
     /** The statements to run on a new backend connection whose reported parameters are {@code params}; "" if none. */

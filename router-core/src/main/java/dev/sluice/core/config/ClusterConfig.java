@@ -215,6 +215,14 @@ public final class ClusterConfig {
         return (Integer) options.get(SluiceOption.POOL_MAX_SIZE);
     }
 
+    public int readLanes() {
+        return (Integer) options.get(SluiceOption.READ_LANES);
+    }
+
+    public int readLaneDepth() {
+        return (Integer) options.get(SluiceOption.READ_LANE_DEPTH);
+    }
+
     public int poolMinIdle() {
         return (Integer) options.get(SluiceOption.POOL_MIN_IDLE);
     }
