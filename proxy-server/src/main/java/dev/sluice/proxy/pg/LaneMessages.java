@@ -24,7 +24,7 @@ final class LaneMessages {
             return false;
         }
         for (String sql : b.texts) {
-            if (sql == null || containsIgnoreCase(sql, "set_config")) {
+            if (sql == null || sql.indexOf('(') >= 0 && containsIgnoreCase(sql, "set_config")) {
                 return false; // set_config(…, false) changes the session: it must not land on a shared connection
             }
         }
@@ -92,7 +92,6 @@ final class LaneMessages {
         return name == null || name.isEmpty() ? null : name;
     }
 
-    static final int[] NO_TYPES = new int[0];
     /** Bind (unnamed portal and statement, no parameters, text results), Describe portal, Execute all rows. */
     static final byte[] SIMPLE_TAIL = {
         'B', 0, 0, 0, 12, 0, 0, 0, 0, 0, 0, 0, 0,

@@ -174,7 +174,14 @@ final class ReadLane {
                 msg.release();
                 defs.clientQuery();
                 m.simple = true;
-                gather(Pg.parse(alloc(), "", q.sql(), LaneMessages.NO_TYPES));
+                if (gathered == null) {
+                    gathered = alloc().ioBuffer(256 + 3 * q.sql().length());
+                }
+                int at = Pg.begin(gathered, 'P'); // Parse of the unnamed statement, no parameter types
+                gathered.writeByte(0);
+                Pg.writeCString(gathered, q.sql());
+                gathered.writeShort(0);
+                Pg.end(gathered, at);
                 gathered.writeBytes(LaneMessages.SIMPLE_TAIL);
                 m.replies += 4;
                 continue;
