@@ -255,6 +255,38 @@ class ReadLanesIT {
     }
 
     @Test
+    void nodePostgresAndPsqlThroughLanes() throws Exception {
+        long[] before = f.server.pg().readLaneTraffic();
+        // node-postgres: the same script as NodePgIT (prepared statements, transactions, errors with their SQLSTATE)
+        String npm = ClientTools.require("npm", "apt-get install npm");
+        ClientTools.require("node", "apt-get install nodejs");
+        Map<String, String> env = new java.util.HashMap<>(f.pgEnv());
+        env.put("NODE_PATH", NodePgIT.installPg(npm).toString());
+        env.put("PGHOST", f.host());
+        env.put("PGPORT", String.valueOf(f.port()));
+        env.put("PGDATABASE", f.cluster.database());
+        env.put("PGUSER", ProxyFixture.USER);
+        ProxyFixture.Run node = ClientTools.run(List.of("node", ClientTools.script("node_pg_client.js").toString()), env, Duration.ofSeconds(180));
+        assertEquals(0, node.exit(), "node-postgres script through lanes:\n" + node.out() + "\n" + node.err());
+        // psql, scripted: each line one simple Query; an error in the middle, the next reads still right
+        StringBuilder script = new StringBuilder();
+        for (int i = 1; i <= 50; i++) {
+            script.append("SELECT v FROM lane_t WHERE id = ").append(i).append(";\n");
+            if (i % 10 == 0) {
+                script.append("SELECT 1 / (id - id) FROM lane_t WHERE id = ").append(i).append(";\n");
+            }
+        }
+        ProxyFixture.Run psql = ProxyFixture.run(List.of("psql", "-X", "-At", f.conninfo(null)), f.pgEnv(), script.toString(), Duration.ofSeconds(60));
+        List<String> lines = psql.lines();
+        assertEquals(50, lines.size(), psql.out() + psql.err());
+        for (int i = 1; i <= 50; i++) {
+            assertEquals("v" + i, lines.get(i - 1));
+        }
+        assertEquals(5, psql.err().split("division by zero", -1).length - 1, psql.err());
+        assertTrue(f.server.pg().readLaneTraffic()[1] - before[1] >= 40, "reads on lanes");
+    }
+
+    @Test
     void aReplicaKilledUnderItsLaneOnlyFailsReadsItHadPartlyAnswered() throws Exception {
         try (ProxyFixture g = ProxyFixture.start("lanes-kill-pg", 2, "    read-lanes: 1\n", null)) {
             String victim = g.replicaNames().get(0);
