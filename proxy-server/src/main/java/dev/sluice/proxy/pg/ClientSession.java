@@ -320,6 +320,10 @@ final class ClientSession extends FrontSession {
             return;
         }
         Batch again = readAgain.take(); // always kept for a lane's cycle, and a skipped one got no answer yet
+        if (again == null) {
+            backendLost(be, new java.io.IOException("the read was skipped on its read lane and cannot run again"));
+            return;
+        }
         again.laneSkips++;
         runAgain(again, be);
     }
