@@ -1,6 +1,7 @@
 package dev.sluice.proxy;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
@@ -285,6 +286,49 @@ class ReadLanesIT {
         assertEquals(5, psql.err().split("division by zero", -1).length - 1, psql.err());
         assertTrue(f.server.pg().readLaneTraffic()[1] - before[1] >= 40, "reads on lanes");
     }
+
+    @Test
+    void readsArrivingBehindASlowReadOnItsLaneUseTheirOwnConnections() throws Exception {
+        try (ProxyFixture g = ProxyFixture.start("lanes-slow-pg", 1, "    read-lanes: 1\n", null)) { // one replica: one lane
+            Properties p = new Properties();
+            p.setProperty("user", ProxyFixture.USER);
+            p.setProperty("password", ProxyFixture.PASSWORD);
+            try (Connection slow = DriverManager.getConnection(g.jdbcUrl(), p); Connection fast = DriverManager.getConnection(g.jdbcUrl(), p);
+                 Statement slowSt = slow.createStatement(); PreparedStatement fastPs = fast.prepareStatement("SELECT ?::int * 2")) {
+                for (int i = 0; i < 5; i++) { // each session's first read opens the lane (and runs on the session's own connection)
+                    slowSt.executeQuery("SELECT 1").close();
+                    fastPs.setInt(1, i);
+                    fastPs.executeQuery().close();
+                }
+                long before = g.server.pg().readLaneTraffic()[1];
+                ExecutorService ex = Executors.newSingleThreadExecutor();
+                try {
+                    Future<?> sleeping = ex.submit(() -> {
+                        slowSt.executeQuery("SELECT pg_sleep(1.5)").close();
+                        return null;
+                    });
+                    Thread.sleep(300);
+                    assertEquals(1, g.server.pg().readLaneTraffic()[1] - before, "the slow read runs on the lane");
+                    long t0 = System.nanoTime();
+                    for (int i = 0; i < 20; i++) {
+                        fastPs.setInt(1, i);
+                        try (ResultSet rs = fastPs.executeQuery()) {
+                            rs.next();
+                            assertEquals(2 * i, rs.getInt(1));
+                        }
+                    }
+                    long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
+                    assertFalse(sleeping.isDone(), "the slow read is still running");
+                    assertEquals(1, g.server.pg().readLaneTraffic()[1] - before, "the reads behind it went around the lane");
+                    assertTrue(ms < 1000, "20 reads took " + ms + " ms: they did not wait for the 1.5 s read");
+                    sleeping.get(10, TimeUnit.SECONDS);
+                } finally {
+                    ex.shutdownNow();
+                }
+            }
+        }
+    }
+
 
     @Test
     void aReplicaKilledUnderItsLaneOnlyFailsReadsItHadPartlyAnswered() throws Exception {
