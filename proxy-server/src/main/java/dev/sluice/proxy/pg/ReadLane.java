@@ -327,8 +327,15 @@ final class ReadLane {
                 ends = true;
             }
             case 'E' -> {
-                if (Messages.ErrorFields.decode(frame).severity().equals("FATAL")) {
+                Messages.ErrorFields e = Messages.ErrorFields.decode(frame);
+                if (e.severity().equals("FATAL")) {
                     break; // the connection ends: the session hears of it as a lost connection (see lost)
+                }
+                if (e.sqlState().equals("0A000") || e.sqlState().equals("26000")) {
+                    // "cached plan must not change result type" (a table changed under a statement the lane prepared),
+                    // or a statement the lane believes it has is missing: its statements cannot be trusted any more, and
+                    // a client re-preparing would get the same lane name; a fresh lane prepares everything again
+                    retiring = true;
                 }
                 // the server skips everything up to the group's Sync: the members after this one never ran (they
                 // run again, see groupDone)
