@@ -370,6 +370,39 @@ class ReadLanesIT {
 
 
     @Test
+    void aLaneWhoseSetUpFailsIsNotReopenedForEveryRead() throws Exception {
+        // a session asking at startup for a setting the server refuses: the lane for its state cannot be set up
+        long before = sessionsOnReplicas();
+        StringBuilder script = new StringBuilder();
+        for (int i = 1; i <= 100; i++) {
+            script.append("SELECT v, pg_sleep(0.01) FROM lane_t WHERE id = ").append(i).append(";\n");
+        }
+        Map<String, String> env = new java.util.HashMap<>(f.pgEnv());
+        env.put("PGOPTIONS", "-c statement_timeout=not-a-duration");
+        long t0 = System.nanoTime();
+        ProxyFixture.Run psql = ProxyFixture.run(List.of("psql", "-X", "-At", f.conninfo(null)), env, script.toString(), Duration.ofSeconds(60));
+        long seconds = Math.max(1, TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - t0) + 1);
+        assertEquals(100, psql.lines().size(), psql.out() + psql.err()); // the reads themselves run (on the session's own connection)
+        long logins = sessionsOnReplicas() - before;
+        // one lane attempt per second at most (plus the session's own connection), not one per read
+        assertTrue(logins <= seconds + 3, logins + " logins on the replicas in about " + seconds + " s for 100 reads");
+    }
+
+    /** Sessions the replicas have seen started (pg_stat_database.sessions, per instance). */
+    static long sessionsOnReplicas() throws SQLException {
+        long n = 0;
+        for (var r : f.cluster.replicas()) {
+            try (Connection c = f.cluster.connectAdmin(r); Statement st = c.createStatement();
+                 ResultSet rs = st.executeQuery("SELECT sum(sessions) FROM pg_stat_database")) {
+                rs.next();
+                n += rs.getLong(1);
+            }
+        }
+        return n;
+    }
+
+
+    @Test
     void aReplicaKilledUnderItsLaneOnlyFailsReadsItHadPartlyAnswered() throws Exception {
         try (ProxyFixture g = ProxyFixture.start("lanes-kill-pg", 2, "    read-lanes: 1\n", null)) {
             String victim = g.replicaNames().get(0);

@@ -26,7 +26,14 @@ final class ReadLanes {
     private static final class Lanes {
         final List<ReadLane> open = new ArrayList<>(4);
         int opening;
+        long lastOpenNanos; // when the last lane of this key was asked for (0: never)
     }
+
+    /**
+     * Lanes of one key are opened at most this often: a lane whose set-up fails retires at once, and reopening it for
+     * every read would make the server log in again and again.
+     */
+    private static final long REOPEN_NANOS = 1_000_000_000L;
 
     private final PgProxy proxy;
     private final int perNode;
@@ -60,7 +67,9 @@ final class ReadLanes {
                 best = l;
             }
         }
-        if ((best == null || best.inFlight() > 0) && ls.open.size() + ls.opening < perNode) {
+        if ((best == null || best.inFlight() > 0) && ls.open.size() + ls.opening < perNode
+                && (ls.lastOpenNanos == 0 || now - ls.lastOpenNanos >= REOPEN_NANOS)) {
+            ls.lastOpenNanos = now;
             openLane(ls, loop, node, setup);
         }
         return best;
