@@ -307,7 +307,8 @@ class ReadLanesIT {
                         slowSt.executeQuery("SELECT pg_sleep(1.5)").close();
                         return null;
                     });
-                    Thread.sleep(300);
+                    // until the server has run the slow read for a while (past the lane's 10 ms): asked of the replica
+                    awaitSlowReadRunning(g);
                     assertEquals(1, g.server.pg().readLaneTraffic()[1] - before, "the slow read runs on the lane");
                     long t0 = System.nanoTime();
                     for (int i = 0; i < 20; i++) {
@@ -402,6 +403,24 @@ class ReadLanesIT {
     }
 
 
+    /** Waits (polling, 10 s at most) until the replica has run a pg_sleep read for over 50 ms. */
+    static void awaitSlowReadRunning(ProxyFixture g) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        try (Connection c = g.cluster.connectAdmin(g.cluster.replicas().get(0)); Statement st = c.createStatement()) {
+            while (System.nanoTime() < deadline) {
+                try (ResultSet rs = st.executeQuery("SELECT count(*) FROM pg_stat_activity WHERE state = 'active'"
+                        + " AND pid <> pg_backend_pid() AND query LIKE '%pg_sleep(1.5)%' AND now() - query_start > interval '50 milliseconds'")) {
+                    rs.next();
+                    if (rs.getInt(1) > 0) {
+                        return;
+                    }
+                }
+                Thread.sleep(10);
+            }
+        }
+        throw new AssertionError("the slow read did not start running on the replica within 10 s");
+    }
+
     @Test
     void aReplicaKilledUnderItsLaneOnlyFailsReadsItHadPartlyAnswered() throws Exception {
         try (ProxyFixture g = ProxyFixture.start("lanes-kill-pg", 2, "    read-lanes: 1\n", null)) {
@@ -436,7 +455,10 @@ class ReadLanesIT {
                 assertTrue(g.server.pg().readLaneTraffic()[1] > 50, "reads ran on lanes before the kill");
                 int before = okOn.values().stream().mapToInt(AtomicInteger::get).sum();
                 g.cluster.kill(g.cluster.nodes().stream().filter(n -> n.name().equals(victim)).findFirst().orElseThrow());
-                Thread.sleep(3000);
+                long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+                while (okOn.values().stream().mapToInt(AtomicInteger::get).sum() - before <= 100 && System.nanoTime() < until) {
+                    Thread.sleep(20); // polling: the load runs on until reads went on after the kill (or the deadline)
+                }
                 stop.set(true);
                 ex.shutdown();
                 assertTrue(ex.awaitTermination(30, TimeUnit.SECONDS));

@@ -53,9 +53,7 @@ final class ClientSession extends FrontSession {
     private final ReadAgain readAgain = new ReadAgain(); // the cycle, kept to run elsewhere if its node dies before answering
     private final CopyInStream copyIn = new CopyInStream();
     private final ReplyRelay relay;
-    private final ReadLanes lanes;  // null: read-lanes off
-    private ReadLane lane;          // the lane running the current cycle, or null
-    private ReadLane lastLane;      // the last lane used: a slow client paused it (ReplyRelay), its writability resumes it
+    private final SessionLanes lanes;
 
     ClientSession(PgProxy proxy, Channel client, String user, Map<String, String> startupParams, int cancelPid, int cancelKey) {
         super(cancelPid, cancelKey);
@@ -70,7 +68,7 @@ final class ClientSession extends FrontSession {
         this.replies = new PgReplyCache(router, session, user, state.startupSettings(), statements);
         this.held = new HeldBackends(state, replies, user);
         this.relay = new ReplyRelay(client, statements, readAgain, replies, copyIn);
-        this.lanes = proxy.readLanes();
+        this.lanes = new SessionLanes(proxy, session, state, statements, client.eventLoop());
     }
 
     /** Authentication is done: tell the client the server's parameters, its cancel key, and that it may talk. */
@@ -235,17 +233,12 @@ final class ClientSession extends FrontSession {
         String p = router.topology().primary();
         // routed back to where it just could not get a connection: the primary serves any read
         String node = routedTo.equals(b.failedOn) && p != null ? p : routedTo;
-        Map<String, String> fresh = proxy.serverParams();
-        if (lanes != null && txStatus == 'I' && !session.inTransaction() && session.pinnedBy() == null && fresh != null) {
-            ReadLane l = lanes.laneFor(b, node, state.laneKey(fresh), statements, client.eventLoop());
-            if (l != null) {
-                lane = l;
-                lastLane = l;
-                cycleStarts(b, l.conn);
-                active = l.conn;
-                l.send(this, b, statements);
-                return;
-            }
+        ReadLane lane = lanes.take(b, node, txStatus);
+        if (lane != null) {
+            cycleStarts(b, lane.conn);
+            active = lane.conn;
+            lane.send(this, b, statements);
+            return;
         }
         BackendConnection be = held.usable(node);
         if (be != null) {
@@ -307,7 +300,7 @@ final class ClientSession extends FrontSession {
         router.started(be.node);
         cycleStartNanos = System.nanoTime();
         relay.cycleStarts();
-        readAgain.cycleStarts(b, be.node, txStatus, session.inTransaction(), router.topology().primary(), lane != null,
+        readAgain.cycleStarts(b, be.node, txStatus, session.inTransaction(), router.topology().primary(), lanes.active(),
                 log.isDebugEnabled());
     }
 
@@ -331,7 +324,7 @@ final class ClientSession extends FrontSession {
     /** The cycle on {@code be} is over without an answer: {@code again}, its copy, runs as if it had just arrived. */
     private void runAgain(Batch again, BackendConnection be) {
         active = null;
-        lane = null;
+        lanes.ended();
         router.finished(be.node);
         routing.clear();
         queue.addFirst(again);
@@ -373,9 +366,7 @@ final class ClientSession extends FrontSession {
     public void channelWritabilityChanged(ChannelHandlerContext ctx) {
         if (client.isWritable()) {
             held.resumeReading();
-            if (lastLane != null) {
-                lastLane.conn.channel().config().setAutoRead(true);
-            }
+            lanes.resume();
         }
         ctx.fireChannelWritabilityChanged();
     }
@@ -391,7 +382,7 @@ final class ClientSession extends FrontSession {
 
     private void cycleDone(BackendConnection be, char status) {
         active = null;
-        lane = null;
+        lanes.ended();
         readAgain.drop();
         openCycle = false;
         copyIn.ended();
@@ -435,25 +426,20 @@ final class ClientSession extends FrontSession {
         }
         if (be == active) {
             log.debug("{}: connection to node {} lost mid-cycle, not run again: {}", user, be.node, readAgain.whyNot());
-            relay.writeOut();
             active = null;
-            lane = null;
+            lanes.ended();
             copyIn.ended(); // the client's auto-read is updated by drain() below
             router.finished(be.node);
             routing.clear();
-            client.write(Pg.error(client.alloc(), "ERROR", Pg.CONNECTION_FAILURE, "connection to node " + be.node + " lost: "
-                    + cause.getMessage() + (txHere || txStatus != 'I' ? "; the transaction was rolled back" : "")));
+            String why = "connection to node " + be.node + " lost: " + cause.getMessage()
+                    + (txHere || txStatus != 'I' ? "; the transaction was rolled back" : "");
             if (session.inTransaction()) {
                 session.endTransaction(false);
             }
             txStatus = 'I';
-            if (openCycle) {
-                openCycle = false;
-                discardUntilSync = true; // the client will still send Sync: answer it then
-                client.flush();
-            } else {
-                client.writeAndFlush(Pg.readyForQuery(client.alloc(), 'I'));
-            }
+            boolean cycleEnds = !openCycle; // else the client will still send Sync: answered then
+            openCycle = false;
+            error(Pg.CONNECTION_FAILURE, why, cycleEnds);
             drain();
         } else if (txHere) {
             session.endTransaction(false);
@@ -467,9 +453,14 @@ final class ClientSession extends FrontSession {
     private void fail(Batch b, String sqlState, String message) {
         b.release();
         routing.clear();
+        error(sqlState, message, b.endsCycle);
+    }
+
+    /** The cycle failed: the error, then ReadyForQuery now ({@code cycleEnds}) or at the client's Sync still to come. */
+    private void error(String sqlState, String message, boolean cycleEnds) {
         relay.writeOut();
         client.write(Pg.error(client.alloc(), "ERROR", sqlState, message));
-        if (b.endsCycle) {
+        if (cycleEnds) {
             client.writeAndFlush(Pg.readyForQuery(client.alloc(), txStatus));
         } else {
             discardUntilSync = true;
@@ -492,7 +483,7 @@ final class ClientSession extends FrontSession {
     public void cancel() {
         onLoop(() -> {
             BackendConnection be = active;
-            if (be != null && (lane == null || lane.running(this))) {
+            if (be != null && lanes.mayCancel(this)) {
                 proxy.cancel(be); // on a lane only while the server runs this session's read: never someone else's
             }
         });
@@ -512,7 +503,7 @@ final class ClientSession extends FrontSession {
         queue.forEach(Batch::release);
         queue.clear();
         readAgain.drop();
-        if (active != null && (lane == null || lane.running(this))) {
+        if (active != null && lanes.mayCancel(this)) {
             // the client left mid-statement: stop the statement now rather than when it next writes a row, so
             // its locks go and its transaction rolls back at once (closing alone is seen only at the next write)
             proxy.cancel(active);

@@ -13,10 +13,25 @@ import java.util.Map;
  */
 final class PreparedStatements {
     private final Map<String, Messages.Parse> defs = new HashMap<>();
+    /** Read-lane names of definitions (asked per read on a lane); pruned when it outgrows the definitions. */
+    private final java.util.IdentityHashMap<Messages.Parse, String> laneNames = new java.util.IdentityHashMap<>();
 
     /** The client's statement {@code name} as it was prepared, or null. */
     Messages.Parse def(String name) {
         return defs.get(name);
+    }
+
+    /** {@link LaneMessages#laneName} of {@code def}, made once per definition. */
+    String laneName(Messages.Parse def) {
+        String n = laneNames.get(def);
+        if (n == null) {
+            if (laneNames.size() > 2 * defs.size() + 16) {
+                laneNames.clear(); // definitions the client replaced or closed
+            }
+            n = LaneMessages.laneName(def);
+            laneNames.put(def, n);
+        }
+        return n;
     }
 
     /** The client's Parse {@code p} failed (on a read lane): the statement does not exist. */

@@ -128,7 +128,7 @@ final class ReadLane {
         for (Object r : b.decoded) {
             Messages.Parse def = defs.def(LaneMessages.namedStatement(r));
             if (def != null) {
-                Messages.Parse here = statements.get(LaneMessages.laneName(def));
+                Messages.Parse here = statements.get(defs.laneName(def));
                 if (here != null && here != def && !(here.sql().equals(def.sql()) && Arrays.equals(here.paramTypes(), def.paramTypes()))) {
                     return false;
                 }
@@ -153,7 +153,7 @@ final class ReadLane {
         for (Object r : b.decoded) {
             Messages.Parse def = defs.def(LaneMessages.namedStatement(r));
             if (def != null) {
-                String name = LaneMessages.laneName(def);
+                String name = defs.laneName(def);
                 if (!statements.containsKey(name)) {
                     if (statements.size() >= MAX_STATEMENTS) {
                         retiring = true; // this cycle still runs; the lane takes no new one and closes when idle
@@ -191,10 +191,10 @@ final class ReadLane {
                 defs.defined(p);
                 gather(msg);
             } else if (def != null && r instanceof Messages.Bind) {
-                gather(LaneMessages.renameBind(alloc(), msg, LaneMessages.laneName(def)));
+                gather(LaneMessages.renameBind(alloc(), msg, defs.laneName(def)));
             } else if (def != null) {
                 msg.release();
-                gather(LaneMessages.describeStatement(alloc(), LaneMessages.laneName(def)));
+                gather(LaneMessages.describeStatement(alloc(), defs.laneName(def)));
             } else if (msg.getByte(msg.readerIndex()) == 'S') {
                 msg.release(); // the group's one Sync closes it
                 continue;
